@@ -1,0 +1,5 @@
+"""``python -m fraudguard`` is the same as the ``fraudguard`` command."""
+
+from fraudguard.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""Command-line entry point: ``fraudguard <command> --help``.
+
+Each command lives in its own module and registers itself on :data:`app` when imported.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+
+from fraudguard.cli.app import app
+
+_COMMAND_MODULES = (
+    "broker",
+    "generate",
+    "replay",
+    "train",
+    "stream",
+    "demo",
+    "api",
+    "loadtest",
+    "metrics",
+    "bench",
+)
+
+for _name in _COMMAND_MODULES:
+    try:
+        importlib.import_module(f"fraudguard.cli.{_name}")
+    except ModuleNotFoundError as _e:  # command not written yet in this checkout
+        if _e.name != f"fraudguard.cli.{_name}":
+            raise
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(
+        level=logging.DEBUG if os.environ.get("FRAUDGUARD_DEBUG") else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    app()
+
+
+__all__ = ["app", "main"]

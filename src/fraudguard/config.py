@@ -1,0 +1,126 @@
+"""The one settings object of a FraudGuard process.
+
+Library classes never read the environment: they take explicit arguments. Each process
+(CLI command, API, engine worker) builds one :class:`Settings` at start, lets CLI flags
+override it (``settings.model_copy(update=...)``) and passes values down.
+
+Secrets (database URL, API keys) are ``SecretStr`` so they are masked when the settings
+are printed or logged.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fraudguard.errors import ConfigError
+
+Environment = Literal["development", "production"]
+
+
+class Settings(BaseSettings):
+    """Process settings read from the environment and an optional ``.env`` file.
+
+    Every field reads ``FRAUDGUARD_<NAME>``; the Kafka bootstrap servers also read the
+    conventional ``KAFKA_BOOTSTRAP_SERVERS``. ``None`` for a service URL means "start the
+    embedded one" where a command can (demo, broker), and "not configured" elsewhere.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="FRAUDGUARD_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    environment: Environment = "development"
+
+    # --- Kafka ------------------------------------------------------------------------
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "FRAUDGUARD_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_transactions: str = "transactions"
+    topic_predictions: str = "predictions"
+    topic_alerts: str = "fraud_alerts"
+    topic_labels: str = "labels"
+    topic_dlq: str = "transactions_dlq"
+    topic_partitions: int = Field(default=4, ge=1, le=1024)
+    consumer_group: str = "fraudguard-engine"
+
+    # --- Services ---------------------------------------------------------------------
+    database_url: SecretStr | None = None
+    redis_url: str | None = None
+    spark_master: str = "local[2]"
+
+    # --- Files ------------------------------------------------------------------------
+    state_dir: Path = Path.home() / ".fraudguard"
+
+    # --- Engine -----------------------------------------------------------------------
+    batch_size: int = Field(default=2000, ge=1, le=1_000_000)
+    batch_max_wait_ms: int = Field(default=200, ge=1, le=60_000)
+
+    # --- API --------------------------------------------------------------------------
+    api_keys: SecretStr | None = None
+    """Comma-separated keys the API accepts (server side)."""
+    api_key: SecretStr | None = None
+    """The key a client (loadtest, dashboard tests) sends (client side)."""
+    api_read_requires_key: bool = False
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        """In production an API without keys would let anyone post labels and drive the generator."""
+        if self.environment == "production" and not self.api_key_list:
+            raise ConfigError("FRAUDGUARD_API_KEYS must be set when FRAUDGUARD_ENVIRONMENT=production")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """Configured server-side API keys, blanks dropped."""
+        if self.api_keys is None:
+            return []
+        return [k.strip() for k in self.api_keys.get_secret_value().split(",") if k.strip()]
+
+    @property
+    def topics(self) -> list[str]:
+        """Every topic FraudGuard reads or writes, in a stable order."""
+        return [
+            self.topic_transactions,
+            self.topic_predictions,
+            self.topic_alerts,
+            self.topic_labels,
+            self.topic_dlq,
+        ]
+
+    @property
+    def models_dir(self) -> Path:
+        """Model registry root: ``<state_dir>/models``."""
+        return self.state_dir / "models"
+
+    @property
+    def parquet_dir(self) -> Path:
+        """Root of the hive-partitioned prediction files."""
+        return self.state_dir / "parquet" / "predictions"
+
+    @property
+    def postgres_dir(self) -> Path:
+        """Data directory of the embedded PostgreSQL."""
+        return self.state_dir / "postgres"
+
+    @cached_property
+    def database_dsn(self) -> str | None:
+        """Plain database URL for drivers (never log it)."""
+        return None if self.database_url is None else self.database_url.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the process settings, with CLI flags (non-``None`` values) taking precedence."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

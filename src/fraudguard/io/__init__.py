@@ -1,0 +1,1 @@
+"""Adapters at the edge: Kafka, PostgreSQL, Parquet, Redis, and the embedded launchers."""

@@ -1,0 +1,380 @@
+"""Records that cross process boundaries: transactions in, predictions, alerts and labels out.
+
+Transactions are decoded with msgspec typed structs (about 400k records/s per core) and
+then checked by :func:`check_transaction` for rules the type system cannot express. Every
+rejection names the field and the reason, because the dead-letter topic and the API both
+report them to people who must fix the producer.
+
+The scoring core works on columns, not on objects: :func:`to_frame` turns a batch of
+transactions into a pandas DataFrame with :data:`FRAME_COLUMNS` (plus one ``x_<name>``
+column per extra numeric feature), the shape Spark's ``mapInPandas`` also delivers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from fraudguard.errors import ValidationError
+
+Channel = Literal["pos", "online", "atm"]
+Decision = Literal["fraud", "legit"]
+
+CHANNELS: tuple[str, ...] = ("pos", "online", "atm")
+MERCHANT_CATEGORIES: tuple[str, ...] = (
+    "grocery",
+    "restaurant",
+    "fuel",
+    "retail",
+    "electronics",
+    "travel",
+    "entertainment",
+    "health",
+    "online_services",
+    "jewelry",
+    "cash_withdrawal",
+    "other",
+)
+"""Categories the generator emits and the features one-hot encode; any other is ``other``."""
+
+MAX_AMOUNT = 1_000_000.0
+"""Largest accepted amount: above this a value is a unit or parsing error, not a purchase."""
+MIN_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_EVENT_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+MAX_EXTRAS = 256
+MAX_MESSAGE_BYTES = 64 * 1024
+"""A transaction is a few hundred bytes; anything over 64 KiB is refused before decoding."""
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Amount = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_AMOUNT)]
+
+
+class Transaction(msgspec.Struct, kw_only=True, frozen=True):
+    """One card transaction as published on the ``transactions`` topic (JSON).
+
+    ``extras`` carries dataset-specific numeric features (ULB's V1..V28) that pass through
+    the feature pipeline unchanged. ``is_fraud`` and ``fraud_scenario`` are ground truth
+    when the source knows it (generator, labelled datasets) and ``None`` otherwise.
+    """
+
+    transaction_id: Id
+    card_id: Id
+    event_time: datetime
+    amount: Amount
+    merchant_id: Id
+    merchant_category: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] = "other"
+    customer_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    currency: Annotated[str, msgspec.Meta(pattern="^[A-Z]{3}$")] = "USD"
+    channel: Channel = "pos"
+    card_present: bool = True
+    customer_lat: Latitude | None = None
+    customer_lon: Longitude | None = None
+    merchant_lat: Latitude | None = None
+    merchant_lon: Longitude | None = None
+    device_id: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    is_fraud: bool | None = None
+    fraud_scenario: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    extras: dict[str, float] = msgspec.field(default_factory=dict)
+
+
+class Prediction(msgspec.Struct, kw_only=True):
+    """The decision on one transaction, with every model's score (``predictions`` topic)."""
+
+    transaction_id: str
+    card_id: str
+    event_time: datetime
+    amount: float
+    merchant_id: str
+    merchant_category: str
+    scores: dict[str, float]
+    """Per-model fraud score in [0, 1] keyed by model name (xgboost, random_forest, ...)."""
+    ensemble_score: float
+    threshold: float
+    decision: Decision
+    reasons: list[str]
+    model_version: str
+    is_fraud: bool | None = None
+    fraud_scenario: str | None = None
+    produced_at: datetime | None = None
+    """Broker timestamp of the transaction message: the start of end-to-end latency."""
+    scored_at: datetime | None = None
+
+
+class Alert(msgspec.Struct, kw_only=True):
+    """A prediction decided ``fraud``, as published on ``fraud_alerts``."""
+
+    transaction_id: str
+    card_id: str
+    event_time: datetime
+    amount: float
+    merchant_id: str
+    merchant_category: str
+    ensemble_score: float
+    threshold: float
+    scores: dict[str, float]
+    reasons: list[str]
+    model_version: str
+    scored_at: datetime | None = None
+
+
+class Label(msgspec.Struct, kw_only=True):
+    """Ground truth that arrives after the decision (chargeback, analyst review)."""
+
+    transaction_id: str
+    is_fraud: bool
+    source: str = "analyst"
+    labelled_at: datetime | None = None
+
+
+class Rejection(msgspec.Struct, kw_only=True):
+    """Why a raw message could not become a :class:`Transaction` (dead-letter payload)."""
+
+    field: str
+    reason: str
+
+
+_decoder = msgspec.json.Decoder(Transaction)
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_encoder = msgspec.json.Encoder()
+
+
+def check_transaction(tx: Transaction) -> None:
+    """Rules msgspec's type constraints cannot express; raises :class:`ValidationError`.
+
+    Event times must carry a time zone (a naive time is ambiguous across regions) and lie
+    in a plausible range; latitude and longitude come in pairs; extras are finite and few.
+    """
+    et = tx.event_time
+    if et.tzinfo is None:
+        raise ValidationError("event_time", "must include a UTC offset (ISO-8601, e.g. 2026-01-01T12:00:00Z)")
+    if not (MIN_EVENT_TIME <= et < MAX_EVENT_TIME):
+        raise ValidationError("event_time", f"{et.isoformat()} is outside [{MIN_EVENT_TIME.year}, {MAX_EVENT_TIME.year})")
+    if not math.isfinite(tx.amount):
+        raise ValidationError("amount", "must be a finite number")
+    if (tx.customer_lat is None) != (tx.customer_lon is None):
+        raise ValidationError("customer_lat", "customer_lat and customer_lon must be given together")
+    if (tx.merchant_lat is None) != (tx.merchant_lon is None):
+        raise ValidationError("merchant_lat", "merchant_lat and merchant_lon must be given together")
+    if len(tx.extras) > MAX_EXTRAS:
+        raise ValidationError("extras", f"at most {MAX_EXTRAS} extra features, got {len(tx.extras)}")
+    for name, value in tx.extras.items():
+        if not math.isfinite(value):
+            raise ValidationError(f"extras.{name}", "must be a finite number")
+
+
+def _field_of(message: str) -> str:
+    """Pull the JSON path msgspec puts at the end of its messages (``- at `$.amount```)."""
+    marker = "- at `"
+    i = message.rfind(marker)
+    prefix = ""
+    if i >= 0:
+        path = message[i + len(marker) :].rstrip("`")
+        prefix = path[2:] if path.startswith("$.") else ("" if path == "$" else path)
+    missing = _MISSING.search(message)
+    if missing:
+        return f"{prefix}.{missing.group(1)}" if prefix else missing.group(1)
+    return prefix or "$"
+
+
+def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transaction:
+    """Decode and validate one JSON transaction; raises :class:`ValidationError`."""
+    if len(payload) > MAX_MESSAGE_BYTES:
+        raise ValidationError("$", f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
+    try:
+        tx = _decoder.decode(payload)
+    except msgspec.ValidationError as e:
+        msg = str(e)
+        raise ValidationError(_field_of(msg), msg.split(" - at ")[0]) from e
+    except msgspec.DecodeError as e:
+        raise ValidationError("$", f"malformed JSON: {e}") from e
+    check_transaction(tx)
+    return tx
+
+
+def decode_batch(
+    payloads: Iterable[bytes | bytearray | memoryview | str],
+) -> tuple[list[Transaction], list[tuple[int, Rejection]]]:
+    """Decode many messages; return the good ones and ``(index, rejection)`` for the rest.
+
+    Nothing raises: a stream must go on past a bad message, so each rejection is kept
+    with its position for the caller to send, with the original bytes, to the DLQ.
+    """
+    good: list[Transaction] = []
+    bad: list[tuple[int, Rejection]] = []
+    for i, p in enumerate(payloads):
+        try:
+            good.append(decode_transaction(p))
+        except ValidationError as e:
+            bad.append((i, Rejection(field=e.field, reason=e.reason)))
+    return good, bad
+
+
+def encode(record: msgspec.Struct) -> bytes:
+    """JSON bytes of any record in this module (datetimes as ISO-8601)."""
+    return _encoder.encode(record)
+
+
+def encode_many(records: Sequence[msgspec.Struct]) -> list[bytes]:
+    """JSON bytes for each record."""
+    enc = _encoder.encode
+    return [enc(r) for r in records]
+
+
+FRAME_COLUMNS: tuple[str, ...] = (
+    "transaction_id",
+    "card_id",
+    "customer_id",
+    "event_time",
+    "amount",
+    "currency",
+    "merchant_id",
+    "merchant_category",
+    "channel",
+    "card_present",
+    "customer_lat",
+    "customer_lon",
+    "merchant_lat",
+    "merchant_lon",
+    "device_id",
+    "is_fraud",
+    "fraud_scenario",
+)
+"""Columns of a transaction frame. ``event_time`` is ``datetime64[ns, UTC]``; coordinates
+are float64 with NaN for missing; ``is_fraud`` is float64 (1.0 / 0.0 / NaN for unknown)."""
+
+EXTRA_PREFIX = "x_"
+
+
+def to_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
+    """Columnar view of a batch, the input of the feature pipeline and the scorer."""
+    n = len(transactions)
+    nan = float("nan")
+    cols: dict[str, object] = {
+        "transaction_id": [t.transaction_id for t in transactions],
+        "card_id": [t.card_id for t in transactions],
+        "customer_id": [t.customer_id for t in transactions],
+        "event_time": pd.to_datetime([t.event_time for t in transactions], utc=True),
+        "amount": np.fromiter((t.amount for t in transactions), dtype=np.float64, count=n),
+        "currency": [t.currency for t in transactions],
+        "merchant_id": [t.merchant_id for t in transactions],
+        "merchant_category": [t.merchant_category for t in transactions],
+        "channel": [t.channel for t in transactions],
+        "card_present": np.fromiter((t.card_present for t in transactions), dtype=bool, count=n),
+        "customer_lat": np.fromiter((nan if t.customer_lat is None else t.customer_lat for t in transactions), np.float64, n),
+        "customer_lon": np.fromiter((nan if t.customer_lon is None else t.customer_lon for t in transactions), np.float64, n),
+        "merchant_lat": np.fromiter((nan if t.merchant_lat is None else t.merchant_lat for t in transactions), np.float64, n),
+        "merchant_lon": np.fromiter((nan if t.merchant_lon is None else t.merchant_lon for t in transactions), np.float64, n),
+        "device_id": [t.device_id for t in transactions],
+        "is_fraud": np.fromiter((nan if t.is_fraud is None else float(t.is_fraud) for t in transactions), np.float64, n),
+        "fraud_scenario": [t.fraud_scenario for t in transactions],
+    }
+    frame = pd.DataFrame(cols)
+    extra_names = sorted({k for t in transactions for k in t.extras})
+    for name in extra_names:
+        frame[EXTRA_PREFIX + name] = np.fromiter((t.extras.get(name, nan) for t in transactions), np.float64, n)
+    return frame
+
+
+def from_frame(frame: pd.DataFrame) -> list[Transaction]:
+    """Inverse of :func:`to_frame` (used by training files and tests)."""
+    extras = [c for c in frame.columns if c.startswith(EXTRA_PREFIX)]
+    out: list[Transaction] = []
+    for row in frame.to_dict("records"):
+        def opt(v: object) -> object:
+            return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
+
+        label = opt(row.get("is_fraud"))
+        out.append(
+            Transaction(
+                transaction_id=str(row["transaction_id"]),
+                card_id=str(row["card_id"]),
+                customer_id=opt(row.get("customer_id")),  # type: ignore[arg-type]
+                event_time=pd.Timestamp(row["event_time"]).to_pydatetime(),
+                amount=float(row["amount"]),
+                currency=row.get("currency") or "USD",
+                merchant_id=str(row["merchant_id"]),
+                merchant_category=row.get("merchant_category") or "other",
+                channel=row.get("channel") or "pos",
+                card_present=bool(row.get("card_present", True)),
+                customer_lat=opt(row.get("customer_lat")),  # type: ignore[arg-type]
+                customer_lon=opt(row.get("customer_lon")),  # type: ignore[arg-type]
+                merchant_lat=opt(row.get("merchant_lat")),  # type: ignore[arg-type]
+                merchant_lon=opt(row.get("merchant_lon")),  # type: ignore[arg-type]
+                device_id=opt(row.get("device_id")),  # type: ignore[arg-type]
+                is_fraud=None if label is None else bool(label),
+                fraud_scenario=opt(row.get("fraud_scenario")),  # type: ignore[arg-type]
+                extras={c[len(EXTRA_PREFIX) :]: float(row[c]) for c in extras if not math.isnan(row[c])},
+            )
+        )
+    return out
+
+
+MODEL_NAMES: tuple[str, ...] = ("xgboost", "random_forest", "isolation_forest")
+"""The base models every registry version holds; the ensemble combines their scores."""
+ENSEMBLE = "ensemble"
+
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "transaction_id",
+    "card_id",
+    "customer_id",
+    "event_time",
+    "amount",
+    "merchant_id",
+    "merchant_category",
+    "channel",
+    *(f"score_{m}" for m in MODEL_NAMES),
+    "ensemble_score",
+    "threshold",
+    "decision",
+    "reasons",
+    "model_version",
+    "is_fraud",
+    "fraud_scenario",
+    "produced_at",
+    "scored_at",
+)
+"""Columns of a prediction frame, the unit every sink writes.
+
+``event_time``, ``produced_at`` and ``scored_at`` are ``datetime64[ns, UTC]`` (``produced_at``
+NaT when unknown); ``decision`` is ``"fraud"`` or ``"legit"``; ``reasons`` holds a Python
+list of reason-code strings per row; ``is_fraud`` is float64 (1.0 / 0.0 / NaN unknown).
+"""
+
+
+def prediction_records(frame: pd.DataFrame) -> list[Prediction]:
+    """Prediction structs from a prediction frame (API responses, small batches)."""
+    out: list[Prediction] = []
+    for row in frame.to_dict("records"):
+        label = row.get("is_fraud")
+        produced = row.get("produced_at")
+        scored = row.get("scored_at")
+        out.append(
+            Prediction(
+                transaction_id=row["transaction_id"],
+                card_id=row["card_id"],
+                event_time=pd.Timestamp(row["event_time"]).to_pydatetime(),
+                amount=float(row["amount"]),
+                merchant_id=row["merchant_id"],
+                merchant_category=row["merchant_category"],
+                scores={m: float(row[f"score_{m}"]) for m in MODEL_NAMES},
+                ensemble_score=float(row["ensemble_score"]),
+                threshold=float(row["threshold"]),
+                decision=row["decision"],
+                reasons=list(row["reasons"]),
+                model_version=row["model_version"],
+                is_fraud=None if label is None or pd.isna(label) else bool(label),
+                fraud_scenario=row.get("fraud_scenario") or None,
+                produced_at=None if produced is None or pd.isna(produced) else pd.Timestamp(produced).to_pydatetime(),
+                scored_at=None if scored is None or pd.isna(scored) else pd.Timestamp(scored).to_pydatetime(),
+            )
+        )
+    return out
