@@ -1,0 +1,144 @@
+"""When PostgreSQL goes away: DatabaseError after rollback, reconnect on the next call, retry helper."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from fraudguard.errors import DatabaseError
+from fraudguard.io.pg_sink import PostgresSink
+from fraudguard.io.postgres import connect, open_pool, with_retry
+from tests.fixtures.postgres import prediction_frame
+
+pytestmark = pytest.mark.integration
+
+DEAD_URL = "postgresql://postgres@127.0.0.1:1/nothing"  # port 1: nothing listens, refused at once
+
+
+def kill_backends(url: str, application_name: str) -> int:
+    """Terminate, from another connection, every backend of ``application_name`` (a crash as the sink sees it)."""
+    with connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s AND datname = current_database() AND pid <> pg_backend_pid()",
+            (application_name,),
+        ).fetchall()
+    return sum(1 for (ok,) in rows if ok)
+
+
+def stored(url: str) -> int:
+    with connect(url) as conn:
+        return int((conn.execute("SELECT count(*) FROM fraud_predictions").fetchone() or (0,))[0])
+
+
+def test_terminated_backend_gives_database_error_then_the_next_write_reconnects(pg_db: str) -> None:
+    sink = PostgresSink(pg_db)
+    sink.setup()
+    sink.write(prediction_frame(100, prefix="a"), batch_id="a")
+    assert kill_backends(pg_db, "fraudguard-sink") == 1
+    with pytest.raises(DatabaseError, match="batch 'b'") as info:
+        sink.write(prediction_frame(100, prefix="b"), batch_id="b")
+    assert isinstance(info.value.__cause__, psycopg.OperationalError)
+    assert stored(pg_db) == 100
+    assert sink.upsert(prediction_frame(100, prefix="b"), batch_id="b") == 100
+    assert sink.connections_opened == 2
+    assert stored(pg_db) == 200
+    sink.close()
+
+
+def test_a_blocked_table_times_out_rolls_back_and_the_same_connection_recovers(pg_db: str) -> None:
+    sink = PostgresSink(pg_db, statement_timeout_ms=300)
+    sink.setup()
+    sink.write(prediction_frame(10, prefix="a"), batch_id="a")
+    with connect(pg_db) as locker:
+        locker.execute("LOCK TABLE fraud_predictions IN ACCESS EXCLUSIVE MODE")  # a "slow" database
+        with pytest.raises(DatabaseError, match="upserting") as info:
+            sink.write(prediction_frame(1000, prefix="b"), batch_id="b")
+        assert isinstance(info.value.__cause__, psycopg.errors.QueryCanceled)
+        locker.rollback()
+    assert stored(pg_db) == 10
+    assert sink.upsert(prediction_frame(1000, prefix="b"), batch_id="b") == 1000
+    assert sink.connections_opened == 1  # a timeout does not break the connection
+    assert stored(pg_db) == 1010
+    sink.close()
+
+
+def test_unreachable_server_is_a_database_error_naming_it_without_password() -> None:
+    sink = PostgresSink("postgresql://postgres:s3cret@127.0.0.1:1/nothing", run_migrations=False)
+    with pytest.raises(DatabaseError, match=r"127\.0\.0\.1:1") as info:
+        sink.setup()
+    assert "s3cret" not in str(info.value)
+    with pytest.raises(DatabaseError):
+        sink.write(prediction_frame(1), batch_id="x")
+
+
+def test_with_retry_carries_a_write_across_a_lost_connection(pg_db: str) -> None:
+    sink = PostgresSink(pg_db)
+    sink.setup()
+    kill_backends(pg_db, "fraudguard-sink")
+    retries: list[int] = []
+    written = with_retry(
+        lambda: sink.upsert(prediction_frame(50), batch_id="r"),
+        attempts=3,
+        backoff_s=0.01,
+        on_retry=lambda attempt, err, delay: retries.append(attempt),
+    )
+    assert written == 50 and retries == [1]
+    sink.close()
+
+
+def test_with_retry_gives_up_after_its_attempts_with_the_last_error() -> None:
+    sink = PostgresSink(DEAD_URL, run_migrations=False)
+    calls: list[int] = []
+
+    def attempt() -> int:
+        calls.append(1)
+        return sink.upsert(prediction_frame(1), batch_id="x")
+
+    with pytest.raises(DatabaseError):
+        with_retry(attempt, attempts=3, backoff_s=0.001)
+    assert len(calls) == 3
+
+
+def test_with_retry_stops_waiting_when_the_stop_event_is_set() -> None:
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def failing() -> None:
+        calls.append(1)
+        stop.set()  # shutdown requested while the database is down
+        raise DatabaseError("down")
+
+    with pytest.raises(DatabaseError, match="down"):
+        with_retry(failing, attempts=100, backoff_s=60.0, stop_event=stop)
+    assert calls == [1]
+
+
+def test_with_retry_does_not_retry_other_errors() -> None:
+    calls: list[int] = []
+
+    def bad() -> None:
+        calls.append(1)
+        raise ValueError("bug")
+
+    with pytest.raises(ValueError):
+        with_retry(bad, attempts=5, backoff_s=0.001)
+    assert calls == [1]
+    with pytest.raises(ValueError, match="attempts"):
+        with_retry(bad, attempts=0)
+
+
+def test_pool_hands_out_working_connections_and_refuses_a_dead_server(pg_db: str) -> None:
+    pool = open_pool(pg_db, max_size=2)
+    try:
+        with pool.connection() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        kill_backends(pg_db, "fraudguard-api")
+        with pool.connection() as conn:  # checked on checkout: the dead one is replaced
+            assert conn.execute("SELECT 2").fetchone() == (2,)
+    finally:
+        pool.close()
+    with pytest.raises(DatabaseError, match="connection pool"):
+        open_pool(DEAD_URL, timeout_s=1.0)
