@@ -1,0 +1,69 @@
+"""Names of the feature columns, in the stable order models are trained on.
+
+Training compares PR-AUC with and without the stateful features: :func:`stateful_names`
+lists the per-card and per-merchant ones, :data:`STATELESS_FEATURES` the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fraudguard.features.config import FeatureConfig, window_label
+from fraudguard.schema import CHANNELS, EXTRA_PREFIX, MERCHANT_CATEGORIES
+
+STATELESS_FEATURES: tuple[str, ...] = (
+    "amount",
+    "log_amount",
+    "hour_of_day",
+    "day_of_week",
+    "is_weekend",
+    "is_night",
+    "card_present",
+    *(f"channel_{c}" for c in CHANNELS),
+    *(f"category_{c}" for c in MERCHANT_CATEGORIES),
+    "customer_merchant_km",
+)
+"""Features of the transaction alone (time in UTC)."""
+
+INSERTED_COLUMN = "card_event_inserted"
+"""1.0 when the event entered card state, 0.0 when it came later than the allowed lateness."""
+
+
+def card_names(config: FeatureConfig) -> list[str]:
+    """Per-card stateful feature names for ``config``."""
+    names: list[str] = []
+    for w in config.card_windows_s:
+        label = window_label(w)
+        names += [f"card_count_{label}", f"card_amount_{label}"]
+    names += [
+        "card_secs_since_prev",
+        "card_km_from_prev",
+        "card_speed_kmh",
+        "card_amount_zscore",
+        "card_merchant_seen",
+        "card_category_seen",
+        "card_device_seen",
+        f"card_distinct_merchants_{window_label(max(config.card_windows_s))}",
+    ]
+    return names
+
+
+def merchant_names(config: FeatureConfig) -> list[str]:
+    """Per-merchant stateful feature names for ``config``."""
+    names: list[str] = []
+    for w in config.merchant_windows_s:
+        label = window_label(w)
+        names += [f"merchant_count_{label}", f"merchant_amount_{label}"]
+    names += [f"merchant_fraud_share_{window_label(w)}" for w in config.fraud_share_windows_s]
+    return names
+
+
+def stateful_names(config: FeatureConfig) -> list[str]:
+    """Every per-card and per-merchant feature name (drop these for a stateless baseline)."""
+    return card_names(config) + merchant_names(config)
+
+
+def feature_names(config: FeatureConfig, extras: Sequence[str] = ()) -> list[str]:
+    """Base names, then the ``x_*`` passthrough names in the order given."""
+    extra = [e if e.startswith(EXTRA_PREFIX) else EXTRA_PREFIX + e for e in extras]
+    return [*STATELESS_FEATURES, *stateful_names(config), *extra]

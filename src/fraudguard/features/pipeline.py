@@ -1,0 +1,294 @@
+"""The feature pipeline every engine, the API and training call: one code path, one result.
+
+``transform`` turns a transaction frame into float32 features. Card state and merchant
+state are read once per batch, the batch is cut into blocks only where late events
+require it (``segments.py``), each block is computed with array operations
+(``card.py``, ``merchant.py``), and the new state is written once at the end. Python work
+is per distinct card or merchant per batch (reading and writing its bytes), never per row.
+
+Late events: an event older than its card's latest event by at most
+``allowed_lateness_s`` is placed correctly in the windows. An older one is counted in
+``stats()["late_dropped"]``, scored against the current state (windows ending at its own
+time) and *not* inserted into card or merchant state. Each event updates state once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudguard.errors import ValidationError
+from fraudguard.features.card import batch_records, card_block, columns, last_times, records
+from fraudguard.features.config import FeatureConfig
+from fraudguard.features.merchant import combine_labels, hour_of, label_records, merchant_block
+from fraudguard.features.names import card_names, feature_names, merchant_names
+from fraudguard.features.segments import cut_points
+from fraudguard.features.state import (
+    InMemoryStateStore,
+    StateStore,
+    decode_cards,
+    decode_merchants,
+    encode_cards,
+    encode_merchants,
+)
+from fraudguard.features.stateless import US_PER_S, Prepared, prepare, stateless_features
+from fraudguard.schema import EXTRA_PREFIX
+
+_NO_TIME = np.iinfo(np.int64).min
+
+
+class _Overlay:
+    """Read-through cache over a store: blocks of one batch see each other's writes, and the
+    store is written once at the end (or never, for a what-if)."""
+
+    def __init__(self, store: StateStore) -> None:
+        self.store = store
+        self.cache: dict[str, bytes | None] = {}
+        self.dirty: dict[str, bytes] = {}
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        if not self.cache:
+            values = self.store.get_many(keys)
+            self.cache = dict(zip(keys, values, strict=True))
+            return values
+        missing = [k for k in keys if k not in self.cache]
+        if missing:
+            self.cache.update(zip(missing, self.store.get_many(missing), strict=True))
+        dirty, cache = self.dirty, self.cache
+        return [dirty[k] if k in dirty else cache[k] for k in keys]
+
+    def put_many(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
+        """Values for keys; empty values (nothing left to keep) are skipped."""
+        if not all(values):
+            pairs = [(k, v) for k, v in zip(keys, values, strict=True) if v]
+            keys, values = [k for k, _ in pairs], [v for _, v in pairs]
+        self.dirty.update(zip(keys, values, strict=True))
+
+    def flush(self, expire_at: float) -> None:
+        if self.dirty:
+            self.store.put_many(self.dirty, expire_at=expire_at)
+
+
+def _blocks(cuts: list[int], n: int) -> list[slice]:
+    return [slice(a, b) for a, b in zip(cuts, [*cuts[1:], n], strict=True)]
+
+
+def _to_us(values: Any, field: str, n: int) -> np.ndarray:
+    try:
+        idx = pd.DatetimeIndex(pd.to_datetime(values if np.ndim(values) else [values] * n, utc=True))
+    except (TypeError, ValueError) as e:
+        raise ValidationError(field, f"must be datetimes: {e}") from e
+    if idx.isna().any() or len(idx) != n:
+        raise ValidationError(field, f"needs {n} non-missing datetimes")
+    return idx.as_unit("us").asi8
+
+
+class FeaturePipeline:
+    """Stateless, per-card and per-merchant features with state behind two stores.
+
+    Parameters
+    ----------
+    config
+        Windows and bounds; the default is what the models are trained with.
+    card_store, merchant_store
+        Where card and merchant state live (in-process by default; Redis via
+        :class:`fraudguard.io.redis_state.RedisStateStore`). Use distinct stores or prefixes.
+    """
+
+    def __init__(
+        self,
+        config: FeatureConfig | None = None,
+        *,
+        card_store: StateStore | None = None,
+        merchant_store: StateStore | None = None,
+    ) -> None:
+        self.config = config or FeatureConfig()
+        self.card_store: StateStore = card_store if card_store is not None else InMemoryStateStore()
+        self.merchant_store: StateStore = merchant_store if merchant_store is not None else InMemoryStateStore()
+        if self.card_store is self.merchant_store:
+            raise ValidationError("merchant_store", "must not be the same store as card_store (keys would collide)")
+        self._counters = {"rows": 0, "batches": 0, "late_events": 0, "late_dropped": 0, "expired": 0, "labels": 0}
+        self._watermark_us = _NO_TIME
+        self._last_sweep_us = _NO_TIME
+
+    def feature_names(self, extras: Sequence[str] = ()) -> list[str]:
+        """Base feature names, then the ``x_*`` passthrough names in the order given."""
+        return feature_names(self.config, extras)
+
+    def transform(self, frame: pd.DataFrame, update: bool = True) -> pd.DataFrame:
+        """Features for a transaction frame: float32, same index and row order as ``frame``.
+
+        ``update=False`` computes the same values without changing any state (what-if
+        scoring in the API). ``frame`` is never modified. Rows must be in arrival order.
+        """
+        b = prepare(frame)
+        extras = [c for c in frame.columns if isinstance(c, str) and c.startswith(EXTRA_PREFIX)]
+        names = self.feature_names(extras)
+        out = np.empty((len(b), len(names)), np.float32)
+        if len(b) == 0:
+            return pd.DataFrame(out, columns=names, index=frame.index)
+        cards, merchants = _Overlay(self.card_store), _Overlay(self.merchant_store)
+        feats = stateless_features(b)
+        card_feats, inserted, late = self._cards(b, cards)
+        feats.update(card_feats)
+        feats.update(self._merchants(b, inserted, merchants))
+        for j, name in enumerate(names[: len(names) - len(extras)]):
+            out[:, j] = feats[name]
+        for j, name in enumerate(extras, start=len(names) - len(extras)):
+            out[:, j] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
+        if update:
+            self._commit(b, cards, merchants, inserted, late)
+        return pd.DataFrame(out, columns=names, index=frame.index)
+
+    def _commit(self, b: Prepared, cards: _Overlay, merchants: _Overlay, inserted: np.ndarray, late: int) -> None:
+        cfg = self.config
+        wm = max(self._watermark_us, int(b.t_us.max()))
+        self._watermark_us = wm
+        slack = cfg.allowed_lateness_s
+        cards.flush(expire_at=wm / US_PER_S + cfg.card_ttl_s + slack)
+        span_s = cfg.merchant_days * 86400
+        merchants.flush(expire_at=wm / US_PER_S + span_s + slack)
+        c = self._counters
+        c["rows"] += len(b)
+        c["batches"] += 1
+        c["late_events"] += late
+        c["late_dropped"] += int((~inserted).sum())
+        if wm - self._last_sweep_us >= max(60.0, cfg.card_ttl_s / 100) * US_PER_S:
+            self._last_sweep_us = wm
+            c["expired"] += self.card_store.expire(wm / US_PER_S)
+            c["expired"] += self.merchant_store.expire(wm / US_PER_S)
+
+    def _cards(self, b: Prepared, overlay: _Overlay) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+        """Card features of the batch, writing new card state into ``overlay``."""
+        cfg = self.config
+        codes, uniq = pd.factorize(b.card_id)
+        keys = [str(u) for u in uniq]
+        records_, counts = decode_cards(overlay.get_many(keys))
+        state = columns(records_)
+        smax = last_times(state, counts)
+        rows = batch_records(b)
+        cuts = cut_points(codes, b.t_us, smax)
+        if len(cuts) == 1:
+            feats, inserted, ns, nc = card_block(rows, codes, state, counts, cfg)
+            overlay.put_many(keys, encode_cards(records(ns), nc))
+            return feats, inserted, int((inserted & (b.t_us < smax[codes])).sum())
+        feats = {name: np.empty(len(b)) for name in card_names(cfg)}
+        inserted, late = np.empty(len(b), bool), 0
+        for block in _blocks(cuts, len(b)):
+            sub_codes, sub_uniq = pd.factorize(codes[block])
+            sub_keys = [keys[i] for i in sub_uniq]
+            rec, cn = decode_cards(overlay.get_many(sub_keys))
+            st = columns(rec)
+            f, ins, ns, nc = card_block({f: v[block] for f, v in rows.items()}, sub_codes, st, cn, cfg)
+            overlay.put_many(sub_keys, encode_cards(records(ns), nc))
+            for name, v in f.items():
+                feats[name][block] = v
+            inserted[block] = ins
+            late += int((ins & (b.t_us[block] < last_times(st, cn)[sub_codes])).sum())
+        return feats, inserted, late
+
+    def _merchants(self, b: Prepared, inserted: np.ndarray, overlay: _Overlay) -> dict[str, np.ndarray]:
+        """Merchant features of the batch, writing new merchant state into ``overlay``."""
+        cfg = self.config
+        codes, uniq = pd.factorize(b.merchant_id)
+        keys = [str(u) for u in uniq]
+        if cfg.label_delay_s is None:
+            new_labels = label_records(b.t_us, np.zeros(len(b)), b.t_us, cfg)
+        else:
+            new_labels = label_records(b.t_us, b.is_fraud, b.t_us + int(cfg.label_delay_s * US_PER_S), cfg)
+        hours = hour_of(b.t_us, cfg)
+        cuts = cut_points(codes, hours, np.full(len(uniq), _NO_TIME, np.int64))
+        feats = {name: np.empty(len(b)) for name in merchant_names(cfg)}
+        for block in _blocks(cuts, len(b)):
+            sub_codes, sub_uniq = pd.factorize(codes[block])
+            sub_keys = [keys[i] for i in sub_uniq]
+            state = decode_merchants(overlay.get_many(sub_keys))
+            f, new_state = merchant_block(
+                sub_codes, b.t_us[block], b.amount[block], new_labels[block], inserted[block], state, cfg
+            )
+            overlay.put_many(sub_keys, encode_merchants(new_state))
+            for name, v in f.items():
+                feats[name][block] = v
+        return feats
+
+    def observe_labels(
+        self,
+        merchant_ids: Sequence[str] | np.ndarray | pd.Series,
+        event_times: object,
+        is_fraud: Sequence[bool] | np.ndarray | pd.Series,
+        known_at: object,
+    ) -> int:
+        """Record late labels (``labels`` topic) for the merchant fraud-share features.
+
+        ``event_times`` are the labelled transactions' event times, ``known_at`` when the
+        label became known (one value or one per label; naive datetimes are taken as UTC).
+        A label counts for a transaction only if known before that transaction's bucket
+        began. Only fraud labels are stored: legitimate ones change no share. Returns how
+        many fraud labels were stored.
+        """
+        mids = np.asarray(merchant_ids, dtype=object)
+        n = len(mids)
+        if pd.isna(mids).any():
+            raise ValidationError("merchant_id", "must not be missing")
+        fraud = np.asarray(is_fraud, dtype=np.float64)
+        if fraud.shape != (n,):
+            raise ValidationError("is_fraud", f"needs {n} values, got shape {fraud.shape}")
+        rec = label_records(_to_us(event_times, "event_time", n), fraud, _to_us(known_at, "known_at", n), self.config)
+        keep = rec["n"] > 0
+        if not keep.any():
+            return 0
+        codes, uniq = pd.factorize(mids[keep])
+        keys = [str(u) for u in uniq]
+        st = decode_merchants(self.merchant_store.get_many(keys))
+        labels = np.concatenate([st.labels, rec[keep]])
+        label_codes = np.concatenate([np.repeat(np.arange(len(keys)), st.label_count), codes])
+        newest = np.full(len(keys), np.iinfo(np.int64).min, np.int64)
+        np.maximum.at(newest, np.repeat(np.arange(len(keys)), st.hourly_count), st.hourly["h"])
+        np.maximum.at(newest, label_codes, labels["eh"])
+        lab, lcount = combine_labels(self.config, len(keys), labels, label_codes, newest)
+        merged = st._replace(labels=lab, label_count=lcount)
+        span_s = self.config.merchant_days * 86400
+        self.merchant_store.put_many(
+            dict(zip(keys, encode_merchants(merged), strict=True)), expire_at=self._watermark_us / US_PER_S + span_s
+        )
+        self._counters["labels"] += int(keep.sum())
+        return int(keep.sum())
+
+    def stats(self) -> dict[str, float]:
+        """Cards and merchants held, bytes per card, rows seen, late events placed and dropped."""
+        cards = len(self.card_store)
+        card_bytes = self.card_store.nbytes()
+        return {
+            "cards": cards,
+            "merchants": len(self.merchant_store),
+            "card_bytes": card_bytes,
+            "bytes_per_card": card_bytes / cards if cards else 0.0,
+            "merchant_bytes": self.merchant_store.nbytes(),
+            **self._counters,
+        }
+
+    def fit_transform_history(self, frame: pd.DataFrame, chunk_rows: int = 200_000) -> pd.DataFrame:
+        """Features of a whole historical frame, replayed in event-time order (for training).
+
+        Rows are sorted by event time (stable), fed through :meth:`transform` in chunks,
+        and the result comes back in ``frame``'s order and index. State is updated as if
+        the history had streamed in, so scoring can continue from it.
+        """
+        if chunk_rows < 1:
+            raise ValidationError("chunk_rows", "must be >= 1")
+        if "event_time" not in frame.columns:
+            raise ValidationError("event_time", "required column is missing from the transaction frame")
+        order = np.argsort(frame["event_time"].to_numpy(), kind="stable")
+        ordered = frame.iloc[order]
+        parts = [self.transform(ordered.iloc[i : i + chunk_rows]) for i in range(0, len(frame), chunk_rows)]
+        values = np.concatenate([p.to_numpy() for p in parts]) if parts else np.empty((0, 0), np.float32)
+        out = np.empty_like(values)
+        out[order] = values
+        names = parts[0].columns if parts else self.feature_names()
+        return pd.DataFrame(out, columns=names, index=frame.index)
+
+
+__all__ = ["FeaturePipeline"]

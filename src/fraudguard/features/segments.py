@@ -1,0 +1,52 @@
+"""Cutting a batch into blocks that can be computed at once without changing any value.
+
+One-by-one processing lets row i see exactly the rows that *arrived* before it. The block
+computation sorts by event time, so inside a block a row must never go back in time
+after an earlier row of the same key: otherwise a late row would become visible to rows
+that arrived before it. :func:`cut_points` finds the few places where a new block must
+start; in an ordered stream there are none, with late events only a handful per batch.
+The loop below runs once per *late* row, not per row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _previous_same_key(codes: np.ndarray) -> np.ndarray:
+    """Index of the previous row with the same code (-1 for the first)."""
+    order = np.argsort(codes, kind="stable")
+    prev = np.full(len(codes), -1, np.int64)
+    same = codes[order][1:] == codes[order][:-1]
+    prev[order[1:][same]] = order[:-1][same]
+    return prev
+
+
+def _exclusive_running_max(codes: np.ndarray, values: np.ndarray, initial: np.ndarray, prev: np.ndarray) -> np.ndarray:
+    """Per row, max of ``initial[code]`` and the values of earlier rows with the same code."""
+    running = pd.Series(values).groupby(codes).cummax().to_numpy()
+    earlier = np.where(prev >= 0, running[np.maximum(prev, 0)], np.iinfo(np.int64).min)
+    return np.maximum(earlier, initial[codes])
+
+
+def cut_points(codes: np.ndarray, times: np.ndarray, initial_max: np.ndarray) -> list[int]:
+    """Row positions where a new block starts (always including 0 when non-empty).
+
+    Row i forces a cut when its time is before the latest time already seen for its key
+    (``initial_max[code]`` from stored state, or any earlier row) *and* an earlier row of
+    the same key lies in the current block.
+    """
+    if len(codes) == 0:
+        return []
+    prev = _previous_same_key(codes)
+    # Ordered batch (the usual case): only stored state can make a row late.
+    if (times[1:] >= times[:-1]).all() and not ((times < initial_max[codes]) & (prev >= 0)).any():
+        return [0]
+    seen_max = _exclusive_running_max(codes, times, initial_max, prev)
+    start, cuts = 0, [0]
+    for i in np.flatnonzero((times < seen_max) & (prev >= 0)).tolist():
+        if prev[i] >= start:
+            start = i
+            cuts.append(i)
+    return cuts

@@ -1,0 +1,202 @@
+"""Where per-card and per-merchant state lives, and its byte layout.
+
+State values are bytes: a card's state is its recent events as a packed NumPy record
+array (:data:`CARD_DTYPE`, 41 bytes per event) and a merchant's state is three record
+arrays (hourly buckets, daily buckets, fraud labels) behind a 12-byte header. Bytes, rather than
+Python objects, because the same state goes to Redis and into Spark's state store, and
+because ``len(value)`` is then the honest answer to "how many bytes per card".
+
+:class:`StateStore` is the small contract every backend implements; this module holds the
+in-process one. The Redis one is :mod:`fraudguard.io.redis_state`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+from fraudguard.errors import StateStoreError
+
+CARD_DTYPE = np.dtype(
+    [
+        ("t", "<i8"),
+        ("amount", "<f8"),
+        ("merchant", "<u8"),
+        ("device", "<u8"),
+        ("lat", "<f4"),
+        ("lon", "<f4"),
+        ("category", "i1"),
+    ]
+)
+"""One past card event: time (µs), amount, merchant/device hash (0 = none), merchant location, category."""
+
+BUCKET_DTYPE = np.dtype([("h", "<i8"), ("n", "<f8"), ("amount", "<f8")])
+"""Merchant transactions in one time bucket (``h`` = hour or day index since epoch)."""
+
+LABEL_DTYPE = np.dtype([("eh", "<i8"), ("kh", "<i8"), ("n", "<f8")])
+"""``n`` fraud labels for merchant transactions of bucket ``eh``, known from bucket ``kh``."""
+
+
+class MerchantState(NamedTuple):
+    """Several merchants' state: records of merchant 0, then 1, ... and counts per merchant."""
+
+    hourly: np.ndarray
+    hourly_count: np.ndarray
+    daily: np.ndarray
+    daily_count: np.ndarray
+    labels: np.ndarray
+    label_count: np.ndarray
+
+
+_HEADER = np.dtype([("nh", "<u4"), ("nd", "<u4"), ("nl", "<u4")])
+
+
+@runtime_checkable
+class StateStore(Protocol):
+    """A key -> bytes store with batch access; keys are card or merchant ids."""
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        """Values in the order of ``keys`` (``None`` when absent)."""
+        ...
+
+    def put_many(self, items: Mapping[str, bytes], *, expire_at: float | None = None) -> None:
+        """Write values. ``expire_at`` is an event-time clock (seconds since epoch) after
+        which the keys may be dropped; stores with their own wall-clock TTL ignore it."""
+        ...
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove keys (absent keys are ignored)."""
+        ...
+
+    def expire(self, now: float) -> int:
+        """Drop keys whose ``expire_at`` is before ``now``; return how many went."""
+        ...
+
+    def __len__(self) -> int: ...
+
+    def nbytes(self) -> int:
+        """Bytes held in values (keys and container overhead excluded)."""
+        ...
+
+
+class InMemoryStateStore:
+    """State in a Python dict: for the local engine, the API and training.
+
+    Parameters
+    ----------
+    max_keys
+        If set, :meth:`put_many` refuses to grow beyond this many keys (a guard against
+        an unbounded key space such as a card-testing attack with random card numbers).
+    """
+
+    def __init__(self, max_keys: int | None = None) -> None:
+        self._values: dict[str, bytes] = {}
+        self._expire_at: dict[str, float] = {}
+        self._max_keys = max_keys
+
+    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
+        return list(map(self._values.get, keys))
+
+    def put_many(self, items: Mapping[str, bytes], *, expire_at: float | None = None) -> None:
+        if self._max_keys is not None and len(self._values) + len(items) > self._max_keys:
+            new = sum(1 for k in items if k not in self._values)
+            if len(self._values) + new > self._max_keys:
+                raise StateStoreError(f"in-memory state store is full ({self._max_keys} keys)")
+        self._values.update(items)
+        if expire_at is not None:
+            self._expire_at.update(dict.fromkeys(items, expire_at))
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for k in keys:
+            self._values.pop(k, None)
+            self._expire_at.pop(k, None)
+
+    def expire(self, now: float) -> int:
+        gone = [k for k, at in self._expire_at.items() if at < now]
+        self.delete(gone)
+        return len(gone)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def nbytes(self) -> int:
+        return sum(map(len, self._values.values()))
+
+    def snapshot(self) -> dict[str, bytes]:
+        """A copy of every key and value (tests compare states with it)."""
+        return dict(self._values)
+
+
+def decode_cards(values: Sequence[bytes | None]) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate card states into one record array; return it and events per card."""
+    try:
+        blobs = [v or b"" for v in values]
+        lengths = np.fromiter(map(len, blobs), np.int64, len(blobs))
+        if (lengths % CARD_DTYPE.itemsize).any():
+            raise StateStoreError("card state has a size that is not a whole number of events")
+        return np.frombuffer(b"".join(blobs), CARD_DTYPE), lengths // CARD_DTYPE.itemsize
+    except TypeError as e:
+        raise StateStoreError(f"card state is not bytes: {e}") from e
+
+
+def encode_cards(events: np.ndarray, counts: np.ndarray) -> list[bytes]:
+    """Split consecutive card events (``counts`` per card) into one bytes value per card."""
+    blob = np.ascontiguousarray(events, dtype=CARD_DTYPE).tobytes()
+    ends = np.cumsum(counts) * CARD_DTYPE.itemsize
+    starts = ends - counts * CARD_DTYPE.itemsize
+    return [blob[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def decode_merchants(values: Sequence[bytes | None]) -> MerchantState:
+    """Many merchants' states, concatenated in the order of ``values``."""
+    h = _HEADER.itemsize
+    sizes = (BUCKET_DTYPE.itemsize, BUCKET_DTYPE.itemsize, LABEL_DTYPE.itemsize)
+    present = [v for v in values if v]
+    has = np.fromiter(map(bool, values), bool, len(values))
+    counts = [np.zeros(len(values), np.int64) for _ in range(3)]
+    try:
+        heads = np.frombuffer(b"".join([v[:h] for v in present]), _HEADER)
+        nh, nd, nl = (heads[f].astype(np.int64) for f in ("nh", "nd", "nl"))
+        ends_h = h + nh * sizes[0]
+        ends_d = ends_h + nd * sizes[1]
+        if (np.fromiter(map(len, present), np.int64, len(present)) != ends_d + nl * sizes[2]).any():
+            raise StateStoreError("merchant state has a size that does not match its header")
+        eh, ed = ends_h.tolist(), ends_d.tolist()
+        hourly = b"".join([v[h:a] for v, a in zip(present, eh, strict=True)])
+        daily = b"".join([v[a:b] for v, a, b in zip(present, eh, ed, strict=True)])
+        labels = b"".join([v[b:] for v, b in zip(present, ed, strict=True)])
+    except (TypeError, ValueError) as e:
+        raise StateStoreError(f"merchant state is not readable: {e}") from e
+    for c, n in zip(counts, (nh, nd, nl), strict=True):
+        c[has] = n
+    return MerchantState(
+        np.frombuffer(hourly, BUCKET_DTYPE),
+        counts[0],
+        np.frombuffer(daily, BUCKET_DTYPE),
+        counts[1],
+        np.frombuffer(labels, LABEL_DTYPE),
+        counts[2],
+    )
+
+
+def encode_merchants(state: MerchantState) -> list[bytes]:
+    """Bytes per merchant (inverse of :func:`decode_merchants`)."""
+    heads = np.empty(len(state.hourly_count), _HEADER)
+    heads["nh"], heads["nd"], heads["nl"] = state.hourly_count, state.daily_count, state.label_count
+    h = _HEADER.itemsize
+    hb = heads.tobytes()
+    parts = []
+    for arr, count in (
+        (state.hourly, state.hourly_count),
+        (state.daily, state.daily_count),
+        (state.labels, state.label_count),
+    ):
+        blob = np.ascontiguousarray(arr).tobytes()
+        ends = (np.cumsum(count) * arr.dtype.itemsize).tolist()
+        parts.append((blob, [0, *ends[:-1]], ends))
+    (b1, s1, e1), (b2, s2, e2), (b3, s3, e3) = parts
+    return [
+        hb[i * h : (i + 1) * h] + b1[s1[i] : e1[i]] + b2[s2[i] : e2[i]] + b3[s3[i] : e3[i]] for i in range(len(heads))
+    ]

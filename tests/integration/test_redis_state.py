@@ -1,0 +1,74 @@
+"""The Redis state store against the real Redis at 127.0.0.1:6379 (skipped without one)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fraudguard.errors import StateStoreError
+from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
+from tests.unit.features.helpers import random_stream
+
+pytestmark = pytest.mark.integration
+redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install fraudguard[redis])")
+from fraudguard.io.redis_state import RedisStateStore  # noqa: E402
+
+
+def test_store_round_trip_ttl_and_accounting(redis_url: str, redis_prefix: str) -> None:
+    store = RedisStateStore(redis_url, prefix=redis_prefix + "card:", ttl_s=120)
+    assert isinstance(store, StateStore)
+    values = {"a": b"\x00\x01binary\xff", "b": b"x" * 1000, "c:with:colons": b"z"}
+    store.put_many(values)
+    assert store.get_many(["b", "missing", "a", "c:with:colons"]) == [
+        values["b"],
+        None,
+        values["a"],
+        values["c:with:colons"],
+    ]
+    assert len(store) == 3
+    assert store.nbytes() == sum(map(len, values.values()))
+    ttl = redis.Redis.from_url(redis_url).ttl(redis_prefix + "card:a")
+    assert 0 < ttl <= 120
+    store.delete(["a", "missing"])
+    assert store.get_many(["a"]) == [None] and len(store) == 2
+    assert store.clear() == 2 and len(store) == 0
+    store.close()
+
+
+def test_pipeline_on_redis_gives_the_in_memory_features(redis_url: str, redis_prefix: str) -> None:
+    cfg = FeatureConfig(allowed_lateness_s=600, label_delay_s=3 * 3600)
+    stream = random_stream(400, seed=5)
+    memory = FeaturePipeline(cfg)
+    cards = RedisStateStore(redis_url, prefix=redis_prefix + "card:")
+    merchants = RedisStateStore(redis_url, prefix=redis_prefix + "merchant:")
+    remote = FeaturePipeline(cfg, card_store=cards, merchant_store=merchants)
+    for start in range(0, len(stream), 50):
+        batch = stream.iloc[start : start + 50]
+        want = memory.transform(batch)
+        got = remote.transform(batch)
+        np.testing.assert_array_equal(got.to_numpy(), want.to_numpy())
+    # A second process (a fresh pipeline on the same keys) continues from the same state.
+    extra = random_stream(40, seed=6)
+    extra["event_time"] += stream["event_time"].max() - extra["event_time"].min()
+    again = FeaturePipeline(
+        cfg,
+        card_store=RedisStateStore(redis_url, prefix=redis_prefix + "card:"),
+        merchant_store=RedisStateStore(redis_url, prefix=redis_prefix + "merchant:"),
+    )
+    np.testing.assert_array_equal(again.transform(extra).to_numpy(), memory.transform(extra).to_numpy())
+    ms, rs = memory.stats(), remote.stats()
+    assert (rs["cards"], rs["merchants"], rs["card_bytes"]) == (ms["cards"], ms["merchants"], ms["card_bytes"])
+    assert isinstance(memory.card_store, InMemoryStateStore)
+
+
+def test_unreachable_redis_is_a_state_store_error() -> None:
+    store = RedisStateStore("redis://127.0.0.1:1/0", prefix="fgtest:none:")
+    with pytest.raises(StateStoreError, match="Redis read"):
+        store.get_many(["x"])
+    with pytest.raises(StateStoreError, match="Redis write"):
+        store.put_many({"x": b"1"})
+
+
+def test_empty_prefix_is_refused() -> None:
+    with pytest.raises(StateStoreError, match="prefix"):
+        RedisStateStore(prefix="")

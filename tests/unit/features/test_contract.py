@@ -1,0 +1,152 @@
+"""What every caller relies on: shape, order, names, no side effects, tolerant input, clear errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fraudguard.errors import ConfigError, ValidationError
+from fraudguard.features import (
+    INSERTED_COLUMN,
+    STATELESS_FEATURES,
+    FeatureConfig,
+    FeaturePipeline,
+    InMemoryStateStore,
+    card_group_features,
+    card_names,
+    merchant_group_features,
+    merchant_names,
+    stateful_names,
+)
+from tests.unit.features.helpers import frame, random_stream, tx
+
+CFG = FeatureConfig(allowed_lateness_s=600, label_delay_s=3 * 3600)
+
+
+@pytest.fixture(scope="module")
+def stream() -> pd.DataFrame:
+    return random_stream(240, seed=11)
+
+
+def test_output_shape_names_dtype_and_index(stream) -> None:
+    df = stream.set_index(pd.Index(np.arange(len(stream))[::-1] * 3))
+    pipe = FeaturePipeline(CFG)
+    f = pipe.transform(df)
+    assert f.index.equals(df.index)
+    assert list(f.columns) == pipe.feature_names(["x_V1"])
+    assert (f.dtypes == np.float32).all()
+    np.testing.assert_array_equal(f["x_V1"].to_numpy(), df["x_V1"].to_numpy(np.float32))
+
+
+def test_name_groups_partition_the_base_features() -> None:
+    names = FeaturePipeline(CFG).feature_names()
+    assert names == [*STATELESS_FEATURES, *stateful_names(CFG)]
+    assert set(stateful_names(CFG)) == set(card_names(CFG)) | set(merchant_names(CFG))
+    assert FeaturePipeline(CFG).feature_names(["V1", "x_V2"])[-2:] == ["x_V1", "x_V2"]
+
+
+def test_update_false_changes_no_state_and_matches_update_true(stream) -> None:
+    cards, merchants = InMemoryStateStore(), InMemoryStateStore()
+    pipe = FeaturePipeline(CFG, card_store=cards, merchant_store=merchants)
+    pipe.transform(stream.iloc[:120])
+    before = (cards.snapshot(), merchants.snapshot(), pipe.stats())
+    what_if = pipe.transform(stream.iloc[120:], update=False)
+    assert (cards.snapshot(), merchants.snapshot(), pipe.stats()) == before
+    real = pipe.transform(stream.iloc[120:], update=True)
+    pd.testing.assert_frame_equal(what_if, real)
+    assert cards.snapshot() != before[0]
+
+
+def test_input_frame_is_not_mutated(stream) -> None:
+    df = stream.copy(deep=True)
+    FeaturePipeline(CFG).transform(df)
+    pd.testing.assert_frame_equal(df, stream)
+
+
+def test_optional_columns_may_be_missing_and_unknown_columns_are_ignored() -> None:
+    minimal = frame([tx(0), tx(30, amount=5)])[["card_id", "event_time", "amount", "merchant_id"]]
+    minimal["note"] = ["free text", None]
+    f = FeaturePipeline().transform(minimal)
+    assert f["category_other"].tolist() == [1, 1]
+    assert f["channel_pos"].tolist() == [1, 1]
+    assert f["card_amount_1m"].tolist() == [0, 10]
+    assert np.isnan(f["card_device_seen"]).all() and np.isnan(f["customer_merchant_km"]).all()
+    assert "note" not in f.columns
+
+
+def test_empty_frame() -> None:
+    empty = frame([tx(0)]).iloc[:0]
+    f = FeaturePipeline().transform(empty)
+    assert len(f) == 0 and list(f.columns) == FeaturePipeline().feature_names()
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.drop(columns=["card_id"]), "card_id"),
+        (lambda d: d.drop(columns=["merchant_id"]), "merchant_id"),
+        (lambda d: d.assign(event_time=d["event_time"].dt.tz_localize(None)), "event_time"),
+        (lambda d: d.assign(event_time=["yesterday"] * len(d)), "event_time"),
+        (lambda d: d.assign(amount=[1.0, np.nan]), "amount"),
+        (lambda d: d.assign(amount=["1", "x"]), "amount"),
+        (lambda d: d.assign(card_id=["c1", None]), "card_id"),
+    ],
+)
+def test_bad_input_names_the_field(change, field) -> None:
+    with pytest.raises(ValidationError) as e:
+        FeaturePipeline().transform(change(frame([tx(0), tx(1)])))
+    assert e.value.field == field
+
+
+def test_bad_config_is_refused() -> None:
+    with pytest.raises(ConfigError, match="card_ttl_s"):
+        FeatureConfig(card_ttl_s=60)
+    with pytest.raises(ConfigError, match="whole number of days"):
+        FeatureConfig(fraud_share_windows_s=(36 * 3600,))
+    with pytest.raises(ValidationError, match="merchant_store"):
+        store = InMemoryStateStore()
+        FeaturePipeline(card_store=store, merchant_store=store)
+
+
+def test_group_functions_reproduce_the_pipeline(stream) -> None:
+    """What the Spark engine does: per micro-batch, group by card, then by merchant."""
+    pipe = FeaturePipeline(CFG)
+    card_state: dict[str, bytes | None] = {}
+    merchant_state: dict[str, bytes | None] = {}
+    for start in range(0, len(stream), 60):
+        batch = stream.iloc[start : start + 60]
+        expected = pipe.transform(batch)
+        card_parts = []
+        for card, events in batch.groupby("card_id", sort=False):
+            out, card_state[card] = card_group_features(CFG, card_state.get(card), events)
+            card_parts.append(out)
+        cards = pd.concat(card_parts).loc[batch.index]
+        merchant_parts = []
+        for merchant, events in batch.groupby("merchant_id", sort=False):
+            ins = cards.loc[events.index, INSERTED_COLUMN].to_numpy()
+            out, merchant_state[merchant] = merchant_group_features(CFG, merchant_state.get(merchant), events, ins)
+            merchant_parts.append(out)
+        merchants = pd.concat(merchant_parts).loc[batch.index]
+        got = pd.concat([cards[card_names(CFG)], merchants], axis=1)
+        want = expected[card_names(CFG) + merchant_names(CFG)]
+        np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-6, atol=1e-6, equal_nan=True)
+    assert {k: v for k, v in card_state.items() if v} == {k: pipe.card_store.get_many([k])[0] for k in card_state}
+
+
+def test_group_function_refuses_mixed_keys(stream) -> None:
+    with pytest.raises(ValidationError, match="exactly one card_id"):
+        card_group_features(CFG, None, stream.iloc[:20])
+
+
+def test_features_package_imports_no_service_client() -> None:
+    code = (
+        "import sys, fraudguard.features, fraudguard.features.groups\n"
+        "bad = {'redis', 'confluent_kafka', 'pyspark', 'psycopg', 'sqlalchemy', 'fastapi', 'starlette', 'httpx', 'uvicorn'}\n"
+        "print(sorted(bad & {m.split('.')[0] for m in sys.modules}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -1,0 +1,91 @@
+"""Late events, bounded card state, expiry and the byte accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fraudguard.features import CARD_DTYPE, FeatureConfig, FeaturePipeline, InMemoryStateStore
+from tests.unit.features.helpers import frame, tx
+
+
+def _both_ways(cfg: FeatureConfig, rows: list[dict[str, object]]) -> list[FeaturePipeline]:
+    """The same rows through one batch and one by one: the tests check both."""
+    whole = FeaturePipeline(cfg)
+    whole.transform(frame(rows))
+    single = FeaturePipeline(cfg)
+    for r in rows:
+        single.transform(frame([r]))
+    return [whole, single]
+
+
+def test_late_within_allowed_lateness_is_placed_in_event_time_order() -> None:
+    cfg = FeatureConfig(allowed_lateness_s=300)
+    rows = [tx(1000, amount=1), tx(2000, amount=2), tx(1900, amount=4), tx(2010, amount=8)]
+    for batch in (frame(rows), None):
+        pipe = FeaturePipeline(cfg)
+        f = pipe.transform(batch) if batch is not None else _concat(pipe, rows)
+        # The late event sees only what happened before its own time.
+        assert f["card_amount_1h"].tolist() == [0, 1, 1, 7]
+        # The next event sees it in its 1 h window but not in its 1 min window [1950, 2010).
+        assert f["card_amount_1m"].tolist() == [0, 0, 0, 2]
+        assert f["card_secs_since_prev"].tolist()[3] == 10
+        assert pipe.stats()["late_events"] == 1
+        assert pipe.stats()["late_dropped"] == 0
+
+
+def _concat(pipe: FeaturePipeline, rows: list[dict[str, object]]):
+    import pandas as pd
+
+    return pd.concat([pipe.transform(frame([r])) for r in rows], ignore_index=True)
+
+
+def test_too_late_is_scored_against_state_counted_and_not_inserted() -> None:
+    cfg = FeatureConfig(allowed_lateness_s=300)
+    rows = [tx(1000, amount=1), tx(2000, amount=2), tx(1500, amount=16), tx(2010, amount=8)]
+    for batch in (True, False):
+        pipe = FeaturePipeline(cfg)
+        f = pipe.transform(frame(rows)) if batch else _concat(pipe, rows)
+        assert f["card_amount_1h"].tolist() == [0, 1, 1, 3]  # 16 never enters the windows
+        assert pipe.stats()["late_dropped"] == 1
+        assert pipe.stats()["late_events"] == 0
+        state = np.frombuffer(pipe.card_store.get_many(["c1"])[0], CARD_DTYPE)
+        assert state["amount"].tolist() == [1, 2, 8]
+
+
+def test_max_entries_caps_windows_and_bytes_per_card() -> None:
+    cfg = FeatureConfig(max_card_entries=3)
+    rows = [tx(i * 10, amount=2.0**i) for i in range(5)]
+    for pipe in _both_ways(cfg, rows):
+        stats = pipe.stats()
+        assert stats["cards"] == 1
+        assert stats["bytes_per_card"] == 3 * CARD_DTYPE.itemsize
+        state = np.frombuffer(pipe.card_store.get_many(["c1"])[0], CARD_DTYPE)
+        assert state["amount"].tolist() == [4, 8, 16]
+    f = FeaturePipeline(cfg).transform(frame(rows))
+    assert f["card_count_1h"].tolist() == [0, 1, 2, 3, 3]
+    assert f["card_amount_1h"].tolist() == [0, 1, 3, 7, 14]  # the last 3 only
+
+
+def test_ttl_trims_old_events_and_expires_idle_cards() -> None:
+    cfg = FeatureConfig(card_ttl_s=86400)
+    store = InMemoryStateStore()
+    pipe = FeaturePipeline(cfg, card_store=store)
+    pipe.transform(frame([tx(0, card="idle"), tx(10, card="busy")]))
+    f = pipe.transform(frame([tx(2 * 86400, card="busy", amount=3)]))
+    assert np.isnan(f["card_secs_since_prev"].iloc[0])  # older than the TTL: forgotten
+    busy = np.frombuffer(store.get_many(["busy"])[0], CARD_DTYPE)
+    assert busy["amount"].tolist() == [3]
+    stats = pipe.stats()
+    assert stats["cards"] == 1 and stats["expired"] >= 1
+    assert store.get_many(["idle"]) == [None]
+
+
+def test_in_memory_store_max_keys() -> None:
+    import pytest
+
+    from fraudguard.errors import StateStoreError
+
+    pipe = FeaturePipeline(card_store=InMemoryStateStore(max_keys=2))
+    pipe.transform(frame([tx(0, card="a"), tx(1, card="b")]))
+    with pytest.raises(StateStoreError, match="full"):
+        pipe.transform(frame([tx(2, card="c")]))
