@@ -1,0 +1,72 @@
+"""Synthetic transactions (customers, merchants, fraud scenarios) and dataset replay.
+
+Stable entry points for other parts of FraudGuard:
+
+- :func:`generate_frame` - a whole transaction frame (training data).
+- :func:`iter_frames` - the same stream as pandas chunks (streaming, large runs).
+- :func:`fraudguard.generator.datasets.read_dataset` - ULB, Sparkov or mapped tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+import pandas as pd
+
+from fraudguard.generator.columns import ARROW_SCHEMA, Columns
+from fraudguard.generator.datasets import concat
+from fraudguard.generator.generation import DEFAULT_START, GeneratorConfig, TransactionGenerator
+from fraudguard.generator.scenarios import SCENARIOS
+
+
+def iter_frames(
+    n: int,
+    fraud_rate: float = 0.01,
+    seed: int = 0,
+    *,
+    customers: int = 10_000,
+    merchants: int = 2_000,
+    start: datetime = DEFAULT_START,
+    chunk_size: int = 20_000,
+) -> Iterator[pd.DataFrame]:
+    """Yield ``n`` generated transactions as frames of ``chunk_size`` rows, in event-time order.
+
+    Columns are :data:`fraudguard.schema.FRAME_COLUMNS`; the same arguments always give the
+    same rows, so a training run can be reproduced from its seed.
+    """
+    config = GeneratorConfig(
+        fraud_rate=fraud_rate, seed=seed, customers=customers, merchants=merchants, start=start, chunk_size=chunk_size
+    )
+    for chunk in TransactionGenerator(config).chunks(n):
+        yield chunk.to_frame()
+
+
+def generate_frame(
+    n: int,
+    fraud_rate: float = 0.01,
+    seed: int = 0,
+    *,
+    customers: int = 10_000,
+    merchants: int = 2_000,
+    start: datetime = DEFAULT_START,
+) -> pd.DataFrame:
+    """``n`` generated transactions in one frame sorted by ``event_time`` (see :func:`iter_frames`)."""
+    config = GeneratorConfig(
+        fraud_rate=fraud_rate, seed=seed, customers=customers, merchants=merchants, start=start, chunk_size=50_000
+    )
+    chunks = list(TransactionGenerator(config).chunks(n))
+    if not chunks:
+        return ARROW_SCHEMA.empty_table().to_pandas().astype({"event_time": "datetime64[ns, UTC]"})
+    return concat(chunks).to_frame()
+
+
+__all__ = [
+    "DEFAULT_START",
+    "SCENARIOS",
+    "Columns",
+    "GeneratorConfig",
+    "TransactionGenerator",
+    "generate_frame",
+    "iter_frames",
+]

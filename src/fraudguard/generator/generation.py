@@ -1,0 +1,195 @@
+"""The transaction stream: legitimate behaviour plus fraud incidents, chunk by chunk.
+
+Each chunk covers the next stretch of simulated time. Legitimate purchases are drawn in
+one vectorized pass (who shops at this hour, which card, category, merchant, channel,
+amount); fraud incidents come from :mod:`fraudguard.generator.scenarios`. A chunk is
+sorted by event time and every card's times strictly increase, so a consumer keyed by
+card sees each card's history in order. Everything derives from one seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from fraudguard.errors import ConfigError
+from fraudguard.generator.columns import Columns
+from fraudguard.generator.population import (
+    CAT,
+    CATEGORY_AMOUNT_FACTOR,
+    CATEGORY_ONLINE,
+    CHRONOTYPE_SHARE,
+    CITIES,
+    HOURLY_PROFILE,
+    N_CATEGORIES,
+    Population,
+    build_population,
+)
+from fraudguard.generator.scenarios import ATM, LEGIT, ONLINE, POS, Events, draw_fraud
+from fraudguard.generator.timeline import DAY_S, Timeline, hour_of_day
+
+DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
+MAX_FRAUD_RATE = 0.5
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """What to simulate.
+
+    ``tps`` and ``time_scale`` together fix how dense simulated time is: at ``tps``
+    messages per wall-clock second, ``time_scale`` simulated seconds pass per wall-clock
+    second. Without ``time_scale`` the population sets the density (each customer makes
+    about 3 purchases a simulated day), which is what training data wants.
+    """
+
+    fraud_rate: float = 0.01
+    seed: int = 0
+    customers: int = 10_000
+    merchants: int = 2_000
+    start: datetime = DEFAULT_START
+    tps: float | None = None
+    time_scale: float | None = None
+    chunk_size: int = 20_000
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.fraud_rate <= MAX_FRAUD_RATE):
+            raise ConfigError(f"fraud_rate must be in [0, {MAX_FRAUD_RATE}], got {self.fraud_rate}")
+        if self.time_scale is not None and self.time_scale <= 0:
+            raise ConfigError(f"time_scale must be positive, got {self.time_scale}")
+        if self.tps is not None and self.tps < 0:
+            raise ConfigError(f"tps must be positive, got {self.tps}")
+        if self.chunk_size < 100:
+            raise ConfigError(f"chunk_size must be at least 100, got {self.chunk_size}")
+
+
+class TransactionGenerator:
+    """Builds the population once, then yields transaction chunks in time order.
+
+    Fraud incidents that run past a chunk's end wait in ``_pending`` for the next chunk.
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        self.config = config
+        self.rng = np.random.default_rng(config.seed)
+        self.pop: Population = build_population(self.rng, config.customers, config.merchants)
+        pop = self.pop
+        chrono_rate = np.array(
+            [
+                pop.rate_per_day[pop.chrono_start[c] : pop.chrono_start[c + 1]].sum()
+                for c in range(len(CHRONOTYPE_SHARE))
+            ]
+        )
+        hourly_by_chrono = chrono_rate[:, None] * HOURLY_PROFILE  # (chronotype, hour)
+        self._chrono_cum = np.cumsum(hourly_by_chrono.T, axis=1)
+        self._chrono_cum /= self._chrono_cum[:, -1:]
+        self._rate_cum0 = np.concatenate([[0.0], pop.rate_cum])
+        self.timeline = Timeline(hourly_by_chrono.sum(axis=0), config.start)
+        if config.tps and config.time_scale:
+            self.events_per_mass = config.tps / config.time_scale
+        else:
+            self.events_per_mass = pop.daily_rate / DAY_S
+        self._mass = self.timeline.start_mass
+        self._pending = Events.empty()
+        self._rows = 0
+        self._fraud_emitted = 0
+
+    @property
+    def time_scale(self) -> float | None:
+        """Simulated seconds per wall-clock second at the configured ``tps`` (None without tps)."""
+        return None if not self.config.tps else self.config.tps / self.events_per_mass
+
+    def chunks(self, count: int) -> Iterator[Columns]:
+        """Yield ``count`` transactions in chunks of at most ``chunk_size`` rows, in time order."""
+        if count < 0:
+            raise ConfigError(f"count must not be negative, got {count}")
+        done = 0
+        while done < count:
+            n = min(self.config.chunk_size, count - done)
+            yield self._chunk(n)
+            done += n
+
+    def _chunk(self, n: int) -> Columns:
+        m0, m1 = self._mass, self._mass + n / self.events_per_mass
+        t0, t1 = (int(v) for v in self.timeline.to_time_us(np.array([m0, m1])))
+        self._mass = m1
+        # Fraud is accounted on what is emitted: incidents drawn now whose later events fall
+        # beyond this window leave a shortfall that the next chunks make up, so the rate
+        # holds even when a chunk spans only seconds of simulated time.
+        target = round(self.config.fraud_rate * (self._rows + n))
+        already_due = int(np.count_nonzero(self._pending.time_us < t1))
+        need = min(max(target - self._fraud_emitted - already_due, 0), n)
+        pending = Events.concat([self._pending, draw_fraud(self.pop, self.rng, need, t0, t1)])
+        due = pending.time_us < t1
+        fraud, self._pending = pending.take(due), pending.take(~due)
+        if len(fraud) > n:
+            # more incidents fell due than the chunk holds (very high fraud rates): the latest
+            # ones slip to the very start of the next window, keeping their order, so time
+            # never runs backwards across chunks
+            fraud = fraud.take(np.argsort(fraud.time_us, kind="stable"))
+            fraud, extra = fraud.take(np.arange(n)), fraud.take(np.arange(n, len(fraud)))
+            extra.time_us = t1 + np.arange(len(extra), dtype=np.int64)
+            self._pending = Events.concat([extra, self._pending])
+        self._fraud_emitted += len(fraud)
+        legit = self._legit(n - len(fraud), m0, m1)
+        events = Events.concat([legit, fraud])
+        events = events.take(np.argsort(events.time_us, kind="stable"))
+        _strictly_increasing_per_card(events)
+        start = self._rows
+        self._rows += n
+        return Columns.from_events(self.pop, events, self.config.seed, start)
+
+    def _legit(self, n: int, m0: float, m1: float) -> Events:
+        """``n`` everyday purchases in the mass window ``[m0, m1)``, following each customer's habits."""
+        rng, pop = self.rng, self.pop
+        time_us = self.timeline.to_time_us(np.sort(rng.uniform(m0, m1, n)))
+        hour = hour_of_day(time_us)
+        chrono = (self._chrono_cum[hour] < rng.random(n)[:, None]).sum(axis=1)
+        chrono = np.minimum(chrono, len(CHRONOTYPE_SHARE) - 1)
+        lo = self._rate_cum0[pop.chrono_start[chrono]]
+        hi = self._rate_cum0[pop.chrono_start[chrono + 1]]
+        cust = np.searchsorted(pop.rate_cum, lo + rng.random(n) * (hi - lo), side="right")
+        cust = np.clip(cust, pop.chrono_start[chrono], pop.chrono_start[chrono + 1] - 1)
+        second_card = (pop.card_count[cust] == 2) & (rng.random(n) < 0.3)
+        card = pop.card_start[cust] + second_card
+        cat = np.minimum((pop.category_cum[cust] < rng.random(n)[:, None]).sum(axis=1), N_CATEGORIES - 1)
+        online = rng.random(n) < CATEGORY_ONLINE[cat]
+        channel = np.where(cat == CAT["cash_withdrawal"], ATM, np.where(online, ONLINE, POS))
+        city = pop.home_city[cust].copy()
+        away = online | (rng.random(n) < 0.03)  # web shops anywhere; a few trips
+        city[away] = rng.integers(0, len(CITIES), int(away.sum()))
+        merchant = pop.pick_merchants(rng, city, cat)
+        amount = (
+            np.exp(pop.amount_mu[cust] + pop.amount_sigma[cust] * rng.standard_normal(n)) * CATEGORY_AMOUNT_FACTOR[cat]
+        )
+        amount = np.round(np.clip(amount, 1.0, 15_000.0), 2)
+        cash = channel == ATM
+        amount[cash] = np.maximum(20.0, np.round(amount[cash] / 20.0) * 20.0)
+        device = np.full(n, None, dtype=object)
+        dev_k = (rng.random(n) * pop.device_count[cust]).astype(np.int64)
+        device[online] = pop.device_ids[cust[online], dev_k[online]]
+        return Events(card, time_us, amount, merchant, channel, device, np.full(n, LEGIT))
+
+
+def _strictly_increasing_per_card(events: Events) -> None:
+    """Nudge equal times of one card apart by a microsecond (in place, keeps time order)."""
+    order = np.lexsort((events.time_us, events.card))
+    card, t = events.card[order], events.time_us[order].copy()
+    while True:
+        same = (card[1:] == card[:-1]) & (t[1:] <= t[:-1])
+        if not same.any():
+            break
+        idx = np.flatnonzero(same) + 1
+        t[idx] = t[idx - 1] + 1
+    if not np.array_equal(t, events.time_us[order]):
+        events.time_us[order] = t
+        resort = np.argsort(events.time_us, kind="stable")
+        for name in ("card", "time_us", "amount", "merchant", "channel", "device", "scenario"):
+            setattr(events, name, getattr(events, name)[resort])
+
+
+def chunk_iter(count: int, config: GeneratorConfig) -> Iterator[Columns]:
+    """Shorthand: a new generator's chunks."""
+    return TransactionGenerator(config).chunks(count)

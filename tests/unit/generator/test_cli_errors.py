@@ -1,0 +1,78 @@
+"""The generate and replay commands fail with one clear line and a non-zero exit."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from fraudguard.cli import app
+from fraudguard.io.broker import free_port
+from tests.unit.generator.datafiles import write_ulb
+
+runner = CliRunner()
+
+
+def _run(args: list[str], env: dict[str, str] | None = None):
+    result = runner.invoke(app, args, env={"KAFKA_BOOTSTRAP_SERVERS": "", **(env or {})})
+    # rich wraps long lines at the terminal width: undo that to read the one message
+    message = " ".join(result.stderr.split())
+    assert "Traceback" not in result.output + result.stderr
+    return result.exit_code, message
+
+
+def test_generate_writes_a_file_without_a_broker(tmp_path):
+    path = tmp_path / "tx.jsonl"
+    code, _ = _run(
+        ["generate", "--tps", "0", "--count", "500", "--customers", "100", "--merchants", "50", "--to", str(path)]
+    )
+    assert code == 0
+    assert len(path.read_bytes().splitlines()) == 500
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["generate", "--tps", "10", "--count", "5"], "KAFKA_BOOTSTRAP_SERVERS is not set"),
+        (["generate", "--tps", "10"], "exactly one of --count or --duration"),
+        (["generate", "--tps", "10", "--count", "5", "--fraud-rate", "2", "--to", "x.parquet"], "fraud_rate"),
+        (["generate", "--tps", "10", "--count", "5", "--to", "x.txt"], ".parquet or .jsonl"),
+        (["generate", "--tps", "10", "--count", "5", "--start", "yesterday", "--to", "x.jsonl"], "--start"),
+        (["replay", "--format", "ulb", "--input", "x.csv", "--tps", "5"], "KAFKA_BOOTSTRAP_SERVERS is not set"),
+    ],
+)
+def test_bad_arguments_give_one_line(args, match):
+    code, message = _run(args)
+    assert code != 0
+    assert match in message
+    assert message.startswith("error: ") and message.count("error: ") == 1
+
+
+def test_unreachable_broker_names_the_address(tmp_path):
+    port = free_port()
+    code, message = _run(
+        [
+            "replay",
+            "--format",
+            "ulb",
+            "--input",
+            str(write_ulb(tmp_path / "c.csv")),
+            "--tps",
+            "5",
+            "--bootstrap",
+            f"127.0.0.1:{port}",
+        ]
+    )
+    assert code != 0
+    assert f"127.0.0.1:{port}" in message
+    assert message.startswith("error: ") and message.count("error: ") == 1
+
+
+def test_duration_sets_the_count_at_the_rate(tmp_path):
+    path = tmp_path / "tx.parquet"
+    code, _ = _run(
+        ["generate", "--tps", "150", "--duration", "2", "--customers", "100", "--merchants", "50", "--to", str(path)]
+    )
+    assert code == 0
+    import pyarrow.parquet as pq
+
+    assert pq.read_metadata(path).num_rows == 300
