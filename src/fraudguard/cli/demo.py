@@ -1,0 +1,180 @@
+"""``fraudguard demo``: the whole system on one laptop, started and stopped with one command."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fraudguard.cli.app import app
+from fraudguard.cli.common import clean_errors, console, settings_from_flags
+
+DEMO_TRAIN_ROWS = 100_000
+
+
+def _ensure_model(models_dir: Path, rows: int) -> str:
+    """The current model, training one on generated data (with progress) when there is none."""
+    from fraudguard.errors import ModelError
+    from fraudguard.models.registry import current_version
+
+    try:
+        return current_version(models_dir)
+    except ModelError:
+        pass
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from fraudguard.generator import generate_frame
+    from fraudguard.models.estimators import TrainConfig
+    from fraudguard.models.trainer import train_and_register
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(f"generating {rows:,} transactions to train on", total=None)
+        frame = generate_frame(rows, fraud_rate=0.02, seed=1)
+
+        def step(message: str) -> None:
+            bar.update(task, description=message, total=None, completed=0)
+            console.log(message)
+
+        def chunk(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        cfg = TrainConfig(xgb_trees=60, rf_trees=20, rf_depth=10, if_trees=30)
+        version, _card = train_and_register(
+            frame,
+            models_dir,
+            source={"path": "generated (demo)", "format": "frame", "sha256": None},
+            cfg=cfg,
+            step=step,
+            on_chunk=chunk,
+        )
+    console.print(f"trained model [bold]{version}[/] in {models_dir}")
+    return version
+
+
+@app.command()
+@clean_errors
+def demo(
+    duration: Annotated[float | None, typer.Option(min=1.0, help="Stop by itself after this many seconds.")] = None,
+    tps: Annotated[float, typer.Option(min=1.0, help="Generated transactions per second.")] = 200.0,
+    fraud_rate: Annotated[float, typer.Option(min=0.0, max=0.5, help="Share of generated fraud.")] = 0.02,
+    train_rows: Annotated[
+        int, typer.Option(min=10_000, help="Rows generated to train a model when none exists.")
+    ] = DEMO_TRAIN_ROWS,
+    api: Annotated[bool, typer.Option(help="Start the API and dashboard on 127.0.0.1:8000 (if installed).")] = True,
+) -> None:
+    """Embedded broker and PostgreSQL (unless KAFKA_BOOTSTRAP_SERVERS / FRAUDGUARD_DATABASE_URL are
+    set), a model (trained on generated data if none exists), the generator, the engine and the
+    API + dashboard. Ctrl-C stops everything and leaves no process behind."""
+    from fraudguard.engines.local.runner import install_stop_handlers
+    from fraudguard.engines.local.supervisor import spawn, stop_all
+    from fraudguard.io.broker import EmbeddedBroker, free_port, port_is_free
+    from fraudguard.io.embedded_postgres import resolve_database_url
+    from fraudguard.io.kafka import ensure_topics
+
+    settings = settings_from_flags()
+    stop = threading.Event()
+    install_stop_handlers(stop)
+    logs = settings.state_dir / "logs"
+    broker: EmbeddedBroker | None = None
+    pg = None
+    procs = []
+    try:
+        bootstrap = settings.kafka_bootstrap_servers
+        if not bootstrap:
+            port = 9092 if port_is_free("127.0.0.1", 9092) else free_port()
+            broker = EmbeddedBroker(port=port, log_path=logs / "broker.log").start()
+            bootstrap = broker.bootstrap_servers
+            console.print(f"embedded broker (Tansu, memory only) on {bootstrap}")
+        ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+        url, pg = resolve_database_url(settings, allow_embedded=True)
+        if pg is not None:
+            console.print(f"embedded PostgreSQL in {settings.postgres_dir}")
+        version = _ensure_model(settings.models_dir, train_rows)
+        if stop.is_set():
+            return
+        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FRAUDGUARD_DATABASE_URL": url, "COLUMNS": "200"}
+        py = [sys.executable, "-m", "fraudguard"]
+        procs.append(spawn([*py, "stream", "--status-every", "5"], env=env, log_path=logs / "engine.log"))
+        if api and importlib.util.find_spec("fraudguard.api.app") is not None:
+            procs.append(
+                spawn(
+                    [*py, "api", "--host", "127.0.0.1", "--port", str(settings.api_port)],
+                    env=env,
+                    log_path=logs / "api.log",
+                )
+            )
+            console.print(f"dashboard: http://127.0.0.1:{settings.api_port}/  (API docs at /docs)")
+        gen_seconds = str(duration or 30 * 86_400)
+        procs.append(
+            spawn(
+                [
+                    *py,
+                    "generate",
+                    "--tps",
+                    str(tps),
+                    "--duration",
+                    gen_seconds,
+                    "--fraud-rate",
+                    str(fraud_rate),
+                    "--seed",
+                    str(int(time.time())),
+                    "--no-progress",
+                ],
+                env=env,
+                log_path=logs / "generator.log",
+            )
+        )
+        console.print(
+            f"model {version}; generator at {tps:g} tx/s -> {settings.topic_transactions}; "
+            f"logs in {logs}; predictions in PostgreSQL (fraud_predictions) and {settings.parquet_dir}"
+        )
+        console.print("Ctrl-C to stop everything")
+        _watch(stop, procs, logs / "engine.log", duration)
+    finally:
+        console.print("stopping ...")
+        stop_all(procs)
+        if pg is not None:
+            pg.stop()
+        if broker is not None:
+            broker.stop()
+        console.print("demo stopped; no process left running")
+
+
+def _watch(stop: threading.Event, procs: list, engine_log: Path, duration: float | None) -> None:
+    """Echo the engine's latest status line until stopped, the duration ends or a part dies."""
+    started = time.monotonic()
+    shown = ""
+    while not stop.wait(1.0):
+        if duration is not None and time.monotonic() - started >= duration:
+            return
+        for p in procs:
+            if p.poll() is not None:
+                console.print(f"[red]a demo process exited with code {p.returncode}[/] (see {engine_log.parent})")
+                return
+        last = _last_status(engine_log)
+        if last and last != shown:
+            console.print(last, markup=False)
+            shown = last
+
+
+def _last_status(path: Path) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, path.stat().st_size - 4096))
+            lines = [ln for ln in f.read().decode("utf-8", "replace").splitlines() if "tx/s" in ln]
+    except OSError:
+        return ""
+    return lines[-1].strip() if lines else ""

@@ -1,0 +1,197 @@
+"""Build a :class:`LocalEngine` from :class:`Settings` and run it (one worker or N processes).
+
+``run_local_engine`` is what ``fraudguard stream`` calls. With ``workers > 1`` the calling
+process becomes a supervisor: it resolves the database once, starts N ``fraudguard stream
+--workers 1`` children in the same consumer group (the broker spreads the partitions over
+them: scale-out) and stops them all, TERM then KILL, when it is stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from fraudguard.config import Settings
+from fraudguard.engines.local.engine import LocalEngine
+from fraudguard.engines.local.models import ModelWatcher
+from fraudguard.engines.local.rebalance import PartitionState
+from fraudguard.engines.local.scoring import PipelineProcessor
+from fraudguard.engines.local.status import EngineStats, StatusReporter
+from fraudguard.engines.local.supervisor import spawn, stop_all
+from fraudguard.errors import FraudGuardError
+
+log = logging.getLogger(__name__)
+
+PRODUCER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""Dead letters keep the original bytes, so the producer must accept what the topic holds."""
+
+
+@dataclass
+class EngineOptions:
+    """Flags of ``fraudguard stream`` (``None``: take the setting)."""
+
+    batch_size: int | None = None
+    max_wait_ms: int | None = None
+    group: str | None = None
+    status_every_s: float = 5.0
+    model_check_s: float = 3.0
+    max_seconds: float | None = None
+    """Stop by itself after this long (demo, tests)."""
+
+
+def install_stop_handlers(stop: threading.Event) -> None:
+    """SIGINT / SIGTERM set ``stop`` (graceful: finish the batch, flush, commit, close)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+
+def build_engine(
+    settings: Settings,
+    options: EngineOptions,
+    *,
+    database_url: str,
+    stop: threading.Event,
+    printer: Callable[[str], None] | None = None,
+) -> LocalEngine:
+    """Every part of one worker: consumer, processor, sinks (Kafka, PostgreSQL, Parquet), DLQ."""
+    from fraudguard.io.dlq import DeadLetterWriter
+    from fraudguard.io.kafka import check_reachable, ensure_topics, make_consumer, make_producer, require_bootstrap
+    from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
+    from fraudguard.io.parquet_sink import ParquetSink
+    from fraudguard.io.pg_sink import PostgresSink
+
+    bootstrap = require_bootstrap(settings)
+    watcher = ModelWatcher(settings.models_dir, check_every_s=options.model_check_s)
+    check_reachable(bootstrap)
+    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+
+    card_store = merchant_store = None
+    shared = False
+    if settings.redis_url:
+        from fraudguard.io.redis_state import RedisStateStore  # type: ignore[import-not-found]
+
+        card_store = RedisStateStore(settings.redis_url, prefix="fg:card:")
+        merchant_store = RedisStateStore(settings.redis_url, prefix="fg:merchant:")
+        shared = True
+    processor = PipelineProcessor(
+        watcher, card_store=card_store, merchant_store=merchant_store, topic=settings.topic_transactions
+    )
+    processor.partition_state = PartitionState(
+        processor.warm,
+        processor.forget_cards,
+        lambda: make_consumer(bootstrap, None),
+        shared=shared,
+    )
+
+    producer = make_producer(bootstrap, **{"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES})
+    sinks = [
+        PostgresSink(database_url),
+        ParquetSink(settings.parquet_dir),
+        KafkaPredictionSink(producer, settings.topic_predictions),
+        KafkaAlertSink(producer, settings.topic_alerts),
+    ]
+    for sink in sinks:
+        sink.setup()
+    consumer = make_consumer(bootstrap, options.group or settings.consumer_group)
+    stats = EngineStats(model_version=watcher.version)
+    reporter = StatusReporter(stats, options.status_every_s, printer, label=f"[{os.getpid()}] ")
+    return LocalEngine(
+        consumer,
+        processor,
+        sinks,
+        DeadLetterWriter(producer, settings.topic_dlq),
+        topic=settings.topic_transactions,
+        batch_size=options.batch_size or settings.batch_size,
+        max_wait_s=(options.max_wait_ms or settings.batch_max_wait_ms) / 1000.0,
+        stop_event=stop,
+        rebalance=processor.partition_state,
+        reporter=reporter,
+        stats=stats,
+    )
+
+
+def run_worker(
+    settings: Settings,
+    options: EngineOptions,
+    *,
+    stop: threading.Event | None = None,
+    printer: Callable[[str], None] | None = None,
+) -> EngineStats:
+    """Run one engine in this process until stopped (signal, ``stop`` or ``max_seconds``)."""
+    from fraudguard.io.embedded_postgres import resolve_database_url
+
+    stop = stop or threading.Event()
+    install_stop_handlers(stop)
+    url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
+    timer: threading.Timer | None = None
+    if options.max_seconds is not None:
+        timer = threading.Timer(options.max_seconds, stop.set)
+        timer.daemon = True
+        timer.start()
+    try:
+        engine = build_engine(settings, options, database_url=url, stop=stop, printer=printer)
+        return engine.run()
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if embedded is not None:
+            embedded.stop()
+
+
+def worker_argv(options: EngineOptions) -> list[str]:
+    """The command line of one worker child."""
+    argv = [sys.executable, "-m", "fraudguard", "stream", "--engine", "local", "--workers", "1"]
+    if options.batch_size:
+        argv += ["--batch-size", str(options.batch_size)]
+    if options.max_wait_ms:
+        argv += ["--max-wait-ms", str(options.max_wait_ms)]
+    if options.group:
+        argv += ["--group", options.group]
+    return argv
+
+
+def run_workers(
+    settings: Settings, options: EngineOptions, workers: int, *, stop: threading.Event | None = None
+) -> int:
+    """Supervise ``workers`` worker processes in one consumer group; returns an exit code.
+
+    A worker that dies is reported and the others go on (its partitions move to them at
+    the next rebalance); the supervisor exits non-zero when every worker has died.
+    """
+    from fraudguard.io.embedded_postgres import resolve_database_url
+
+    if workers < 1:
+        raise FraudGuardError(f"--workers must be >= 1, got {workers}")
+    stop = stop or threading.Event()
+    install_stop_handlers(stop)
+    ModelWatcher(settings.models_dir)  # fail fast, once, when there is no model
+    url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
+    env = {**os.environ, "FRAUDGUARD_DATABASE_URL": url}
+    if settings.kafka_bootstrap_servers:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    procs = [spawn(worker_argv(options), env=env, inherit_output=True) for _ in range(workers)]
+    started = time.monotonic()
+    try:
+        while not stop.wait(0.5):
+            if all(p.poll() is not None for p in procs):
+                return 1
+            if options.max_seconds is not None and time.monotonic() - started > options.max_seconds:
+                break
+        return 0
+    finally:
+        stop_all(procs)
+        if embedded is not None:
+            embedded.stop()

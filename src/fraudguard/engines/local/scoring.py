@@ -1,0 +1,92 @@
+"""Features with the shared core, then the current model: the engine's processor.
+
+The feature pipeline is built with the :class:`FeatureConfig` stored in the model card,
+so serving computes exactly what training computed. Card state is in-process unless a
+Redis URL is given (then shared by every worker; see ``rebalance.py`` for the rule).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from fraudguard.engines.local.models import ModelWatcher
+from fraudguard.engines.local.rebalance import PartitionState
+from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
+
+log = logging.getLogger(__name__)
+
+
+def feature_config_from_card(card: dict[str, Any]) -> FeatureConfig:
+    """The card's feature configuration (lists back to tuples); defaults when absent."""
+    raw = (card.get("features") or {}).get("config") or {}
+    return FeatureConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+
+class PipelineProcessor:
+    """Implements the engine's ``Processor``: switch models at boundaries, features, score.
+
+    Parameters
+    ----------
+    watcher:
+        Follows the registry's ``CURRENT`` model.
+    card_store, merchant_store:
+        State stores; in-process by default.
+    topic:
+        The transactions topic (partition bookkeeping keys).
+    """
+
+    def __init__(
+        self,
+        watcher: ModelWatcher,
+        *,
+        card_store: StateStore | None = None,
+        merchant_store: StateStore | None = None,
+        topic: str = "transactions",
+    ) -> None:
+        self.watcher = watcher
+        self.topic = topic
+        self.card_store = card_store if card_store is not None else InMemoryStateStore()
+        self.merchant_store = merchant_store if merchant_store is not None else InMemoryStateStore()
+        self.pipeline = self._pipeline()
+        self.partition_state: PartitionState | None = None
+
+    def _pipeline(self) -> FeaturePipeline:
+        cfg = feature_config_from_card(self.watcher.scorer.card)
+        return FeaturePipeline(cfg, card_store=self.card_store, merchant_store=self.merchant_store)
+
+    @property
+    def version(self) -> str:
+        return self.watcher.version
+
+    def at_batch_boundary(self) -> bool:
+        """Switch models if ``CURRENT`` changed; keep feature state unless the config differs."""
+        if not self.watcher.check():
+            return False
+        cfg = feature_config_from_card(self.watcher.scorer.card)
+        if cfg != self.pipeline.config:
+            log.warning("new model uses another feature configuration: feature state starts over")
+            for store in (self.card_store, self.merchant_store):
+                if isinstance(store, InMemoryStateStore):
+                    store.delete(list(store.snapshot()))
+            self.pipeline = self._pipeline()
+        return True
+
+    def process(self, frame: pd.DataFrame, partitions: Sequence[int]) -> pd.DataFrame:
+        """Prediction frame for the batch; updates feature state once per transaction."""
+        features = self.pipeline.transform(frame, update=True)
+        predictions = self.watcher.scorer.score_frame(frame, features)
+        if self.partition_state is not None:
+            self.partition_state.observe(self.topic, frame, partitions)
+        return predictions
+
+    def warm(self, frame: pd.DataFrame) -> None:
+        """Feed history into the feature state without scoring (rebalance rebuild)."""
+        self.pipeline.transform(frame, update=True)
+
+    def forget_cards(self, cards: list[str]) -> None:
+        """Delete these cards' state (their partition moved to another worker)."""
+        self.card_store.delete(cards)

@@ -1,0 +1,55 @@
+"""Kafka JSON of predictions and alerts decodes back into the schema's records."""
+
+from __future__ import annotations
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from fraudguard.io.kafka_sinks import encode_alerts, encode_predictions
+from fraudguard.schema import MODEL_NAMES, PREDICTION_COLUMNS, Alert, Prediction
+
+
+def frame(n: int = 5) -> pd.DataFrame:
+    t = pd.date_range("2026-01-01", periods=n, freq="s", tz="UTC")
+    f = pd.DataFrame(
+        {
+            "transaction_id": [f"t{i}" for i in range(n)],
+            "card_id": "c1",
+            "customer_id": None,
+            "event_time": t,
+            "amount": np.arange(n) + 0.5,
+            "merchant_id": "m",
+            "merchant_category": "grocery",
+            "channel": "pos",
+            **{f"score_{m}": np.linspace(0, 1, n) for m in MODEL_NAMES},
+            "ensemble_score": np.linspace(0, 1, n),
+            "threshold": 0.5,
+            "decision": np.where(np.linspace(0, 1, n) >= 0.5, "fraud", "legit"),
+            "reasons": [["velocity_1h"] if i >= n // 2 else [] for i in range(n)],
+            "model_version": "v1",
+            "is_fraud": [np.nan, 1.0, 0.0, np.nan, 1.0][:n],
+            "fraud_scenario": None,
+            "produced_at": pd.Series([pd.NaT, *list(t[1:])], dtype="datetime64[ns, UTC]"),
+            "scored_at": t + pd.Timedelta("5ms"),
+        }
+    )
+    return f[list(PREDICTION_COLUMNS)]
+
+
+def test_predictions_round_trip_through_the_schema():
+    f = frame()
+    out = [msgspec.json.decode(b, type=Prediction) for b in encode_predictions(f)]
+    assert [p.transaction_id for p in out] == f["transaction_id"].tolist()
+    assert out[0].produced_at is None and out[1].produced_at is not None
+    assert [p.is_fraud for p in out] == [None, True, False, None, True]
+    assert out[4].scores["xgboost"] == 1.0 and out[4].reasons == ["velocity_1h"]
+    assert out[2].scored_at == pd.Timestamp("2026-01-01T00:00:02.005Z").to_pydatetime()
+
+
+def test_alerts_round_trip_and_empty_frames_encode_nothing():
+    f = frame()
+    fraud = f[f["decision"] == "fraud"]
+    alerts = [msgspec.json.decode(b, type=Alert) for b in encode_alerts(fraud)]
+    assert [a.transaction_id for a in alerts] == fraud["transaction_id"].tolist()
+    assert encode_predictions(f.iloc[:0]) == [] and encode_alerts(f.iloc[:0]) == []

@@ -1,0 +1,130 @@
+"""Pieces of the Spark engine that run without a SparkSession: offsets, parsing, DLQ rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("pyspark")
+
+from fraudguard import schema  # noqa: E402
+from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, parse_frame  # noqa: E402
+from fraudguard.engines.spark.query import parse_trigger  # noqa: E402
+from fraudguard.engines.spark.run import progress_line  # noqa: E402
+from fraudguard.engines.spark.writer import dead_letters  # noqa: E402
+from fraudguard.errors import BrokerError, ConfigError  # noqa: E402
+from fraudguard.io.spark_kafka_source import KafkaStreamReader, split_limit  # noqa: E402
+
+GOOD = (
+    b'{"transaction_id":"t1","card_id":"c1","event_time":"2026-01-01T00:00:00Z","amount":12.5,'
+    b'"merchant_id":"m1","extras":{"V1":0.5}}'
+)
+
+
+def kafka_batch(values: list[bytes | None]) -> pd.DataFrame:
+    n = len(values)
+    return pd.DataFrame(
+        {
+            "key": [f"k{i}".encode() for i in range(n)],
+            "value": values,
+            "topic": ["tx"] * n,
+            "partition": np.arange(n, dtype=np.int32) % 2,
+            "offset": np.arange(100, 100 + n, dtype=np.int64),
+            "timestamp": pd.to_datetime(np.arange(n) + 1_700_000_000, unit="s", utc=True),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("available", "limit"),
+    [({0: 10, 1: 10}, 5), ({0: 100, 1: 1, 2: 0}, 30), ({0: 3, 1: 4}, 100), ({0: 7}, 1), ({0: 0, 1: 0}, 10)],
+)
+def test_split_limit_never_exceeds_the_limit_nor_what_is_available(available: dict[int, int], limit: int) -> None:
+    take = split_limit(available, limit)
+    assert sum(take.values()) == min(limit, sum(available.values()))
+    assert all(0 <= take[p] <= available[p] for p in available)
+
+
+def test_split_limit_shares_fairly() -> None:
+    assert split_limit({0: 100, 1: 100}, 10) == {0: 5, 1: 5}
+    assert split_limit({0: 100, 1: 2}, 10) == {0: 8, 1: 2}
+
+
+def test_reader_options_are_checked_and_case_insensitive() -> None:
+    from pyspark.sql import types as T
+
+    schema_ = T.StructType(
+        [
+            T.StructField("key", T.BinaryType()),
+            T.StructField("value", T.BinaryType()),
+            T.StructField("topic", T.StringType()),
+            T.StructField("partition", T.IntegerType()),
+            T.StructField("offset", T.LongType()),
+            T.StructField("timestamp", T.TimestampType()),
+        ]
+    )
+    r = KafkaStreamReader(schema_, {"kafka.bootstrap.servers": "h:1", "subscribe": "t", "maxOffsetsPerTrigger": "7"})
+    assert r.max_offsets == 7 and r.starting == "earliest"
+    assert r.partitions({"t": {"0": 5, "1": 9}}, {"t": {"0": 8, "1": 9}})[0].value == ("t", 0, 5, 8)
+    with pytest.raises(BrokerError, match="subscribe"):
+        KafkaStreamReader(schema_, {"kafka.bootstrap.servers": "h:1"})
+    with pytest.raises(BrokerError, match="startingOffsets"):
+        KafkaStreamReader(schema_, {"kafka.bootstrap.servers": "h:1", "subscribe": "t", "startingOffsets": "middle"})
+    with pytest.raises(BrokerError, match="maxOffsetsPerTrigger"):
+        KafkaStreamReader(schema_, {"kafka.bootstrap.servers": "h:1", "subscribe": "t", "maxOffsetsPerTrigger": "0"})
+
+
+def test_parse_keeps_one_row_per_record_and_names_the_rejections() -> None:
+    batch = kafka_batch([GOOD, None, b"{not json", b'{"transaction_id":"t2","amount":-1}'])
+    out = parse_frame(batch)
+    assert list(out.columns) == list(PARSED_COLUMNS)
+    assert len(out) == 4 and sorted(out["src_offset"]) == [100, 101, 102, 103]
+    good = out[out["error_field"].isna()]
+    assert list(good["transaction_id"]) == ["t1"] and good["extras"].iloc[0] == {"V1": 0.5}
+    assert good["produced_at"].iloc[0] == batch["timestamp"].iloc[0]
+    bad = out[out["error_field"].notna()].set_index("src_offset")
+    assert bad.loc[101, "error_reason"] == EMPTY_REASON
+    assert bad.loc[102, "error_field"] == "$" and "malformed JSON" in bad.loc[102, "error_reason"]
+    assert bad.loc[103, "raw_value"] == b'{"transaction_id":"t2","amount":-1}'
+    assert bad["card_id"].isna().all() and bad["extras"].map(lambda v: v is None).all()
+
+
+def test_rejected_rows_become_dead_letters_with_their_bytes_and_position() -> None:
+    out = parse_frame(kafka_batch([GOOD, b"{not json"]))
+    letters = dead_letters(out[out["error_field"].notna()])
+    assert len(letters) == 1
+    (letter,) = letters
+    assert (letter.topic, letter.partition, letter.offset) == ("tx", 1, 101)
+    assert letter.value == b"{not json" and letter.key == b"k1" and letter.field == "$"
+    assert letter.timestamp_ms == 1_700_000_001_000
+
+
+def test_frame_columns_of_the_parser_follow_the_schema() -> None:
+    assert list(PARSED_COLUMNS[: len(schema.FRAME_COLUMNS)]) == list(schema.FRAME_COLUMNS)
+
+
+@pytest.mark.parametrize(("text", "spark"), [("2s", "2000 milliseconds"), ("500ms", "500 milliseconds"), ("1 minute", "60000 milliseconds")])
+def test_trigger_intervals(text: str, spark: str) -> None:
+    assert parse_trigger(text) == spark
+
+
+@pytest.mark.parametrize("text", ["soon", "0s", "-1s", "2 fortnights"])
+def test_bad_trigger_names_itself(text: str) -> None:
+    with pytest.raises(ConfigError, match="trigger"):
+        parse_trigger(text)
+
+
+def test_progress_line_reports_rates_and_duration() -> None:
+    line = progress_line(
+        {
+            "batchId": 3,
+            "numInputRows": 1200,
+            "inputRowsPerSecond": 600.0,
+            "processedRowsPerSecond": 800.0,
+            "durationMs": {"triggerExecution": 1500},
+            "stateOperators": [{"numRowsTotal": 10, "numRowsDroppedByWatermark": 2}, {"numRowsTotal": 5}],
+        }
+    )
+    assert "batch 3" in line and "1,200 rows" in line and "800 rows/s" in line and "1.50s" in line
+    assert "state rows 15" in line and "dropped late 2" in line
