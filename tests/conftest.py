@@ -9,4 +9,7 @@ os.environ.setdefault("FRAUDGUARD_STATE_DIR", os.path.join(os.getcwd(), ".fraudg
 pytest_plugins = [
     "tests.fixtures.broker",
     "tests.fixtures.postgres",
+    "tests.fixtures.engine",
+    "tests.fixtures.api",
+    "tests.fixtures.redis",
 ]

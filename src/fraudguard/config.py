@@ -57,6 +57,16 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = None
     redis_url: str | None = None
     spark_master: str = "local[2]"
+    spark_trigger: str = "2 seconds"
+    """Processing-time trigger interval of the Spark query (``2s``, ``500 milliseconds``)."""
+    spark_max_offsets_per_trigger: int | None = Field(default=10_000, ge=1)
+    """Most Kafka records one Spark micro-batch reads (``None``: everything available)."""
+    spark_checkpoint_dir: Path | None = None
+    """Spark checkpoint (offsets, state); ``None``: ``<state_dir>/spark/checkpoint``."""
+    spark_shuffle_partitions: int = Field(default=4, ge=1, le=4096)
+    """Shuffle and state-store partitions, fixed in the checkpoint at the first run."""
+    spark_kafka_package: str | None = None
+    """Maven coordinates of Spark's Kafka connector (``spark.jars.packages``) on a cluster."""
 
     # --- Files ------------------------------------------------------------------------
     state_dir: Path = Path.home() / ".fraudguard"
@@ -73,6 +83,14 @@ class Settings(BaseSettings):
     api_read_requires_key: bool = False
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    api_batch_max_items: int = Field(default=512, ge=1, le=100_000)
+    """Most transactions the API's micro-batcher scores in one model call."""
+    api_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
+    """Longest a scoring request waits for others to share its model call."""
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    """Larger request bodies are refused with 413."""
+    metrics_every: int = Field(default=100, ge=1, le=1_000_000)
+    """Online metrics are recomputed every this many predictions or labels."""
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -1,0 +1,73 @@
+"""The FastAPI application factory.
+
+``create_app(settings)`` builds every service from the settings at startup;
+``create_app(settings, services=...)`` uses the given ones (tests hand in services bound
+to the session's real broker and database). Services are started in the lifespan, on
+the server's event loop, and closed when it ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from fraudguard.api.errors import BodyLimit, install_handlers
+from fraudguard.api.routes import health, reads, score, writes, ws
+from fraudguard.api.routes_dashboard import install_dashboard
+from fraudguard.api.schemas import transaction_openapi
+from fraudguard.api.services import Services, build_services
+from fraudguard.config import Settings
+
+
+def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
+    """The API with its routes, error handlers and body limit; services built lazily if not given."""
+    own = services is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        import asyncio
+
+        svc = services if services is not None else await asyncio.to_thread(build_services, settings)
+        app.state.services = svc
+        await svc.start()
+        try:
+            yield
+        finally:
+            if own:
+                await svc.close()
+            elif svc.batcher is not None:
+                await svc.batcher.stop()
+
+    app = FastAPI(
+        title="FraudGuard",
+        version="0.1.0",
+        description="Real-time credit-card fraud scoring, lookups, feedback and live metrics.",
+        lifespan=lifespan,
+    )
+    if services is not None:
+        app.state.services = services
+    install_handlers(app)
+    for module in (health, score, reads, writes, ws):
+        app.include_router(module.router)
+    install_dashboard(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
+    _with_transaction_schema(app)
+    return app
+
+
+def _with_transaction_schema(app: FastAPI) -> None:
+    """Add the msgspec Transaction schema's components to the generated OpenAPI document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            _, components = transaction_openapi()
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,92 @@
+"""``POST /v1/score``: one transaction or a list, scored by the stream's pipeline and models."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from fraudguard.api.deps import NO_MODEL, ServicesDep, WriteKey
+from fraudguard.api.schemas import MAX_BATCH, ScoreBatchOut, ScoreOut, transaction_openapi
+from fraudguard.errors import ValidationError
+from fraudguard.schema import Prediction, Transaction, check_transaction
+
+router = APIRouter(tags=["scoring"])
+_decoder = msgspec.json.Decoder(Transaction | list[Transaction])
+_PATH = re.compile(r" - at `\$(.*)`$")
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+TOO_MANY = f"too many transactions (at most {MAX_BATCH} per request)"
+
+
+def _field(message: str) -> tuple[str, str]:
+    """(dotted field path, reason) from a msgspec error message."""
+    m = _PATH.search(message)
+    path = m.group(1) if m else ""
+    reason = message[: m.start()] if m else message
+    path = re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".")
+    missing = _MISSING.search(reason)
+    if missing:
+        path = f"{path}.{missing.group(1)}".lstrip(".")
+    return path or "$", reason
+
+
+def decode_body(body: bytes) -> tuple[list[Transaction], bool]:
+    """Transactions of a request body and whether it was a single object; field-named errors."""
+    if not body.strip():
+        raise ValidationError("$", "request body must be a transaction or a list of transactions")
+    try:
+        decoded = _decoder.decode(body)
+    except msgspec.ValidationError as e:
+        raise ValidationError(*_field(str(e))) from e
+    except msgspec.DecodeError as e:
+        raise ValidationError("$", f"malformed JSON: {e}") from e
+    single = isinstance(decoded, Transaction)
+    txs = [decoded] if single else decoded
+    if not txs:
+        raise ValidationError("$", "the list of transactions is empty")
+    if len(txs) > MAX_BATCH:
+        raise HTTPException(413, TOO_MANY)
+    for i, tx in enumerate(txs):
+        try:
+            check_transaction(tx)
+        except ValidationError as e:
+            raise ValidationError(e.field if single else f"{i}.{e.field}", e.reason) from e
+    return txs, single
+
+
+def _out(p: Prediction, recorded: bool) -> ScoreOut:
+    return ScoreOut(
+        transaction_id=p.transaction_id, card_id=p.card_id, scores=p.scores, ensemble_score=p.ensemble_score,
+        threshold=p.threshold, decision=p.decision, reasons=p.reasons, model_version=p.model_version, recorded=recorded,
+    )  # fmt: skip
+
+
+_body, _ = transaction_openapi()
+
+
+@router.post(
+    "/v1/score",
+    dependencies=[WriteKey],
+    response_model=ScoreOut | ScoreBatchOut,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _body}}}},
+    responses={
+        413: {"description": "body over the size limit or more than 1,000 transactions"},
+        503: {"description": NO_MODEL},
+    },
+)
+async def score(
+    request: Request,
+    services: ServicesDep,
+    record: bool = Query(
+        True, description="true: update the card's history (and store/publish the prediction); false: what-if"
+    ),
+) -> ScoreOut | ScoreBatchOut:
+    """Score one transaction (object) or up to 1,000 (array); concurrent calls share model calls."""
+    txs, single = decode_body(await request.body())
+    if services.batcher is None:
+        raise HTTPException(503, NO_MODEL)
+    preds = await services.batcher.submit(txs, record)
+    if single:
+        return _out(preds[0], record)
+    return ScoreBatchOut(predictions=[_out(p, record) for p in preds])

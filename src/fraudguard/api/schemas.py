@@ -1,0 +1,160 @@
+"""Request and response bodies of the REST API (separate classes for what comes in and goes out).
+
+Transactions are decoded with the same msgspec struct and checks as the stream
+(:func:`fraudguard.schema.decode_transaction`), so the API accepts exactly what the
+``transactions`` topic accepts; :data:`TRANSACTION_SCHEMA` documents that body in OpenAPI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from pydantic import BaseModel, ConfigDict, Field
+
+from fraudguard.schema import Transaction
+
+MAX_BATCH = 1000
+NoNul = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
+
+
+def transaction_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    """OpenAPI request-body schema for "one transaction or a list" and the components it references."""
+    (ref,), components = msgspec.json.schema_components([Transaction], ref_template="#/components/schemas/{name}")
+    body = {"anyOf": [ref, {"type": "array", "items": ref, "minItems": 1, "maxItems": MAX_BATCH}]}
+    return body, components
+
+
+class ScoreOut(BaseModel):
+    """One decision, every model's score and the reason codes."""
+
+    transaction_id: str
+    card_id: str
+    scores: dict[str, float]
+    ensemble_score: float
+    threshold: float
+    decision: Literal["fraud", "legit"]
+    reasons: list[str]
+    model_version: str
+    recorded: bool
+
+
+class ScoreBatchOut(BaseModel):
+    predictions: list[ScoreOut]
+
+
+class PredictionOut(BaseModel):
+    """A stored prediction (``fraud_predictions`` row)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    transaction_id: str
+    card_id: str
+    customer_id: str | None
+    event_time: datetime
+    amount: float
+    merchant_id: str
+    merchant_category: str
+    channel: str | None
+    scores: dict[str, float | None]
+    ensemble_score: float
+    threshold: float
+    decision: str
+    reasons: list[str]
+    model_version: str
+    is_fraud: bool | None
+    fraud_scenario: str | None
+    produced_at: datetime | None
+    scored_at: datetime | None
+    label: bool | None
+    label_source: str | None
+    labelled_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    items: list[PredictionOut]
+    next_cursor: str | None
+
+
+class Velocity(BaseModel):
+    """Activity of the card in the hour and the day before its latest transaction."""
+
+    transactions_1h: int
+    transactions_24h: int
+    amount_1h: float
+    amount_24h: float
+    alerts_24h: int
+
+
+class CardRiskOut(BaseModel):
+    card_id: str
+    risk_level: Literal["low", "medium", "high"]
+    transactions: int
+    alerts: int
+    amount_sum: float
+    amount_avg: float
+    max_score: float | None
+    first_seen: datetime
+    last_seen: datetime
+    velocity: Velocity
+    recent_alerts: list[PredictionOut]
+
+
+class LabelIn(BaseModel):
+    """Late ground truth for one transaction (chargeback, analyst decision)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transaction_id: NoNul
+    is_fraud: bool
+    source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")] = "analyst"
+    labelled_at: datetime | None = None
+
+
+class LabelsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    labels: Annotated[list[LabelIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class LabelsOut(BaseModel):
+    received: int
+    published: bool
+    stored: bool
+    updated_predictions: int | None
+
+
+class GeneratorIn(BaseModel):
+    """Requested generator state; omitted fields keep their value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    running: bool | None = None
+    tps: Annotated[float, Field(gt=0, le=50_000)] | None = None
+    fraud_rate: Annotated[float, Field(ge=0, le=0.5)] | None = None
+
+
+class GeneratorOut(BaseModel):
+    running: bool
+    tps: float
+    fraud_rate: float
+    sent: int
+    error: str | None
+
+
+class CheckOut(BaseModel):
+    ok: bool
+    detail: str
+
+
+class ReadyOut(BaseModel):
+    ready: bool
+    checks: dict[str, CheckOut]
+
+
+class StatsOut(BaseModel):
+    """Headline counts from PostgreSQL plus live per-model metrics from the tracker."""
+
+    database: dict[str, Any] | None
+    live: dict[str, Any]

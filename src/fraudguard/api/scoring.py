@@ -1,0 +1,136 @@
+"""Scoring for the API: the stream's feature pipeline and scorer, plus what a recorded call writes.
+
+``record=True`` is the API acting as an engine for that transaction: card/merchant state is
+updated, the prediction is upserted into PostgreSQL and published to ``predictions`` (and
+``fraud_alerts`` when decided fraud), so metrics and WebSockets see it once. ``record=False``
+is a what-if: the pipeline runs with ``update=False`` and nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from fraudguard import schema
+from fraudguard.features.pipeline import FeaturePipeline
+from fraudguard.models.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+
+def pipeline_for(scorer: Scorer, **stores: Any) -> FeaturePipeline:
+    """A feature pipeline with the configuration the scorer's models were trained with."""
+    from fraudguard.features.config import FeatureConfig
+
+    cfg = (scorer.card.get("features") or {}).get("config")
+    if not cfg:
+        return FeaturePipeline(**stores)
+    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+    return FeaturePipeline(FeatureConfig(**clean), **stores)
+
+
+def what_if_rounds(groups: list[list[schema.Transaction]]) -> list[list[schema.Transaction]]:
+    """Pack what-if submissions into as few pipeline passes as possible.
+
+    Two submissions share a pass only when they touch no common card, so neither sees the
+    other's rows as card history; with many distinct cards (the usual case) everything is
+    one pass. Merchant features cover completed time buckets only, so rows of one pass
+    rarely influence each other there (only across a bucket boundary inside one batch).
+    """
+    rounds: list[tuple[list[schema.Transaction], set[str]]] = []
+    for txs in groups:
+        cards = {t.card_id for t in txs}
+        for members, used in rounds:
+            if used.isdisjoint(cards):
+                members.extend(txs)
+                used |= cards
+                break
+        else:
+            rounds.append((list(txs), cards))
+    return [members for members, _ in rounds]
+
+
+class ScoringService:
+    """Scores batches of transactions; only ever called from one thread at a time (the batcher).
+
+    Parameters
+    ----------
+    scorer, pipeline
+        The models and the feature state (shared with the stream when the state is in Redis).
+    sink
+        Optional :class:`~fraudguard.io.pg_sink.PostgresSink` for recorded predictions.
+    producer, predictions_topic, alerts_topic
+        Optional Kafka producer for recorded predictions and alerts.
+    """
+
+    def __init__(
+        self,
+        scorer: Scorer,
+        pipeline: FeaturePipeline,
+        *,
+        sink: Any | None = None,
+        producer: Any | None = None,
+        predictions_topic: str = "predictions",
+        alerts_topic: str = "fraud_alerts",
+    ) -> None:
+        self.scorer, self.pipeline, self.sink, self.producer = scorer, pipeline, sink, producer
+        self.predictions_topic, self.alerts_topic = predictions_topic, alerts_topic
+        self._lock = threading.Lock()
+
+    def process(self, groups: list[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
+        """Score the submissions of one micro-batch with one model call.
+
+        Recorded submissions go through the pipeline together with ``update=True`` (the
+        same as one after the other: state is applied in order). Each what-if gets its own
+        ``update=False`` pass, so it sees the recorded state and its own rows, never
+        another request's. Features are cheap; the model call, shared by all, is not.
+        """
+        frames: list[pd.DataFrame] = []
+        features: list[pd.DataFrame] = []
+        now = pd.Timestamp.now(tz="UTC")
+        recorded = [tx for txs, rec in groups if rec for tx in txs]
+        whatifs = [list(txs) for txs, rec in groups if not rec]
+        with self._lock:
+            parts = ([(recorded, True)] if recorded else []) + [(r, False) for r in what_if_rounds(whatifs)]
+            for txs, rec in parts:
+                frame = schema.to_frame(txs)
+                frame["produced_at"] = now
+                frames.append(frame)
+                features.append(self.pipeline.transform(frame, update=rec))
+            frame = pd.concat(frames, ignore_index=True)
+            feats = pd.concat(features, ignore_index=True)
+            preds = self.scorer.score_frame(frame, feats)
+            if recorded:
+                self._write(preds.iloc[: len(recorded)])
+        records = schema.prediction_records(preds)
+        rec_iter = iter(records[: len(recorded)])
+        whatif_rows = (tx for txs, rec in parts if not rec for tx in txs)
+        by_id = {id(tx): p for tx, p in zip(whatif_rows, records[len(recorded) :], strict=True)}
+        out: list[list[schema.Prediction]] = []
+        for txs, rec in groups:
+            out.append([next(rec_iter) for _ in txs] if rec else [by_id[id(tx)] for tx in txs])
+        return out
+
+    def _write(self, preds: pd.DataFrame) -> None:
+        if self.sink is not None:
+            self.sink.write(preds, batch_id=f"api-{uuid.uuid4().hex}")
+            self.sink.flush()
+        if self.producer is None:
+            return
+        records = schema.prediction_records(preds)
+        for p in records:
+            self.producer.produce(self.predictions_topic, schema.encode(p), key=p.card_id.encode())
+            if p.decision == "fraud":
+                alert = schema.Alert(
+                    transaction_id=p.transaction_id, card_id=p.card_id, event_time=p.event_time, amount=p.amount,
+                    merchant_id=p.merchant_id, merchant_category=p.merchant_category,
+                    ensemble_score=p.ensemble_score, threshold=p.threshold, scores=p.scores,
+                    reasons=p.reasons, model_version=p.model_version, scored_at=p.scored_at,
+                )  # fmt: skip
+                self.producer.produce(self.alerts_topic, schema.encode(alert), key=p.card_id.encode())
+        self.producer.poll(0)

@@ -1,0 +1,69 @@
+// Generator controls: start / stop, transactions per second and fraud rate.
+// Every change needs the API key (sent as X-API-Key by api.js).
+
+import { api, ApiError } from "./api.js";
+import { fmtCount, fmtPct } from "./format.js";
+
+export class GeneratorPanel {
+  constructor() {
+    this.form = document.getElementById("gen-form");
+    this.tps = document.getElementById("gen-tps");
+    this.fraud = document.getElementById("gen-fraud");
+    this.state = document.getElementById("gen-state");
+    this.detail = document.getElementById("gen-detail");
+    this.error = document.getElementById("gen-error");
+    this.dirty = false; // the user is editing: do not overwrite the inputs on refresh
+    for (const input of [this.tps, this.fraud]) input.addEventListener("input", () => { this.dirty = true; });
+    this.form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      if (!this.form.reportValidity()) return;
+      this.send({ tps: Number(this.tps.value), fraud_rate: Number(this.fraud.value) });
+    });
+    document.getElementById("gen-start").addEventListener("click", () => this.send({ running: true }));
+    document.getElementById("gen-stop").addEventListener("click", () => this.send({ running: false }));
+  }
+
+  start(everyMs = 5000) {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), everyMs);
+    return this;
+  }
+
+  async refresh() {
+    try {
+      this.show(await api("v1/generator"));
+    } catch (err) {
+      this.state.textContent = "unavailable";
+      this.state.dataset.state = "";
+      this.detail.textContent = err instanceof ApiError ? err.detail : err.message;
+    }
+  }
+
+  show(g) {
+    const running = Boolean(g.running);
+    this.state.textContent = running ? "running" : "stopped";
+    this.state.dataset.state = running ? "running" : "stopped";
+    if (!this.dirty) {
+      if (g.tps !== undefined && g.tps !== null) this.tps.value = g.tps;
+      if (g.fraud_rate !== undefined && g.fraud_rate !== null) this.fraud.value = g.fraud_rate;
+    }
+    const parts = [`target ${fmtCount(g.tps)} tx/s`, `fraud ${fmtPct(g.fraud_rate, 2)}`];
+    if (g.achieved_tps !== undefined && g.achieved_tps !== null) parts.push(`achieved ${Number(g.achieved_tps).toFixed(1)} tx/s`);
+    if (g.sent !== undefined) parts.push(`${fmtCount(g.sent)} sent`);
+    this.detail.textContent = parts.join(" · ");
+    this.error.textContent = g.error ? `generator error: ${g.error}` : "";
+  }
+
+  async send(body) {
+    this.error.textContent = "";
+    try {
+      const g = await api("v1/generator", { method: "POST", body });
+      this.dirty = false;
+      this.show(g);
+    } catch (err) {
+      const detail = err instanceof ApiError ? err.detail : err.message;
+      this.error.textContent =
+        err.status === 401 || err.status === 403 ? `API key refused: enter a valid key above (${detail})` : detail;
+    }
+  }
+}

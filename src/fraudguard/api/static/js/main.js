@@ -1,0 +1,50 @@
+// Entry point: wire the API-key field and start every panel.
+
+import { getApiKey, setApiKey } from "./api.js";
+import { Alerts } from "./alerts.js";
+import { Analytics } from "./analytics.js";
+import { Feed } from "./feed.js";
+import { GeneratorPanel } from "./generator.js";
+import { Metrics } from "./metrics.js";
+import { Overview } from "./overview.js";
+
+function apiKeyField(onChange) {
+  const form = document.getElementById("api-key-form");
+  const input = document.getElementById("api-key");
+  const status = document.getElementById("api-key-status");
+  input.value = getApiKey();
+  status.textContent = input.value ? "key set" : "no key";
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    setApiKey(input.value.trim());
+    status.textContent = input.value.trim() ? "key saved for this tab" : "key cleared";
+    onChange();
+  });
+}
+
+function main() {
+  const overview = new Overview();
+  const metrics = new Metrics({ onSnapshot: (s) => overview.live(s) });
+  overview.onLive = (s) => metrics.seed(s);
+  overview.start();
+  metrics.start();
+  const analytics = new Analytics().start();
+  const feed = new Feed({ onPrediction: (p) => overview.version(p.model_version) }).start();
+  const alerts = new Alerts({
+    onLabelled: () => {
+      overview.refresh();
+      analytics.load();
+    },
+  }).start();
+  const generator = new GeneratorPanel().start();
+  apiKeyField(() => {
+    for (const socket of [feed.socket, metrics.socket, alerts.socket]) socket.reconnect();
+    generator.refresh();
+    overview.refresh();
+  });
+  window.fraudguard = { overview, analytics, feed, metrics, alerts, generator };
+}
+
+// Chart.js is a deferred classic script; module scripts run after it, but be safe.
+if (window.Chart) main();
+else window.addEventListener("load", main, { once: true });
