@@ -1,0 +1,189 @@
+"""The ensemble scorer every engine and the API call: features in, prediction frame out.
+
+One :class:`Scorer` wraps one verified registry version. It is vectorised over the batch:
+three model calls, one stacker, one threshold comparison, and SHAP reason codes only for
+the rows decided ``fraud`` (contributions are the costly part of explaining a score).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from fraudguard import schema
+from fraudguard.errors import ModelError
+from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
+from fraudguard.models.ensemble import Stacker
+from fraudguard.models.estimators import BaseModels
+from fraudguard.models.registry import LoadedVersion, load_version
+from fraudguard.models.thresholds import POLICIES, Thresholds
+
+_PASS_THROUGH = (
+    "transaction_id",
+    "card_id",
+    "customer_id",
+    "event_time",
+    "amount",
+    "merchant_id",
+    "merchant_category",
+    "channel",
+    "is_fraud",
+    "fraud_scenario",
+)
+
+
+class FeatureTransformer(Protocol):
+    """What :meth:`Scorer.score_batch` needs from a feature pipeline."""
+
+    def transform(self, frame: pd.DataFrame, update: bool = True) -> pd.DataFrame: ...
+
+
+class Scorer:
+    """Scores transaction batches with the base models, the ensemble and its threshold."""
+
+    def __init__(self, loaded: LoadedVersion, threshold_policy: str | None = None) -> None:
+        self._loaded = loaded
+        card = loaded.card
+        self.model_thresholds: dict[str, Thresholds] = {
+            name: Thresholds.from_dict(t) for name, t in card["thresholds"].items()
+        }
+        if schema.ENSEMBLE not in self.model_thresholds:
+            raise ModelError(f"model card of {loaded.version} has no ensemble thresholds")
+        ens = self.model_thresholds[schema.ENSEMBLE]
+        if threshold_policy is not None:
+            if threshold_policy not in POLICIES:
+                raise ModelError(f"threshold policy {threshold_policy!r} is not one of {', '.join(POLICIES)}")
+            ens = Thresholds.from_dict({**ens.to_dict(), "used": threshold_policy})
+        self.thresholds: Thresholds = ens
+        self._columns = list(loaded.feature_names)
+
+    @classmethod
+    def load(
+        cls,
+        registry_dir: Path | str,
+        version: str | None = None,
+        *,
+        feature_names: Sequence[str] | None = None,
+        threshold_policy: str | None = None,
+    ) -> Scorer:
+        """Load a verified version (default ``CURRENT``); see :func:`load_version` for refusals."""
+        names = None if feature_names is None else tuple(feature_names)
+        return cls(load_version(Path(registry_dir), version, names), threshold_policy)
+
+    @property
+    def version(self) -> str:
+        """Registry version name, written into every prediction."""
+        return self._loaded.version
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Feature columns the models expect, in order."""
+        return self._loaded.feature_names
+
+    @property
+    def models(self) -> BaseModels:
+        """The verified base models (benchmarks and explanations; scoring goes through this class)."""
+        return self._loaded.models
+
+    @property
+    def stacker(self) -> Stacker:
+        """The ensemble combiner."""
+        return self._loaded.stacker
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """The version's model card (read-only by convention)."""
+        return self._loaded.card
+
+    def feature_config_dict(self) -> dict[str, Any]:
+        """The :class:`~fraudguard.features.FeatureConfig` values the model was trained with.
+
+        Serving must build its pipeline from these (``FeatureConfig(**...)``): windows of
+        another length give features the model never saw. Lists are returned as tuples.
+        """
+        raw = self._loaded.card["features"].get("config", {})
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+
+    def make_pipeline(
+        self, card_store: StateStore | None = None, merchant_store: StateStore | None = None
+    ) -> FeaturePipeline:
+        """A feature pipeline configured exactly as this model was trained (engines, API)."""
+        return FeaturePipeline(
+            FeatureConfig(**self.feature_config_dict()),
+            card_store=card_store if card_store is not None else InMemoryStateStore(),
+            merchant_store=merchant_store if merchant_store is not None else InMemoryStateStore(),
+        )
+
+    @property
+    def extras(self) -> tuple[str, ...]:
+        """Pass-through ``x_*`` feature columns the model uses (ULB's V1..V28)."""
+        return tuple(self._loaded.card["features"].get("extras", ()))
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """The float32 model input, columns in card order; refuses missing features."""
+        missing = [c for c in self._columns if c not in features.columns]
+        if missing:
+            raise ModelError(f"features missing for model {self.version}: {', '.join(missing[:8])}")
+        return np.ascontiguousarray(features[self._columns].to_numpy(dtype=np.float32, copy=False))
+
+    def raw_scores(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Base-model score matrix ``(n, 3)`` and ensemble scores, without the frame around them."""
+        base = self._loaded.models.scores(self.matrix(features))
+        return base, self._loaded.stacker(base)
+
+    def score_frame(
+        self, frame: pd.DataFrame, features: pd.DataFrame, scored_at: pd.Timestamp | None = None
+    ) -> pd.DataFrame:
+        """Prediction frame (:data:`schema.PREDICTION_COLUMNS`) for a transaction frame and its features.
+
+        ``features`` must be aligned with ``frame`` row by row (the pipeline keeps the index).
+        """
+        if len(frame) != len(features):
+            raise ModelError(f"frame has {len(frame)} rows but features have {len(features)}")
+        x = self.matrix(features)
+        base = self._loaded.models.scores(x)
+        ens = self._loaded.stacker(base)
+        threshold = self.thresholds.value
+        fraud = ens >= threshold
+        reasons: list[list[str]] = [[] for _ in range(len(frame))]
+        idx = np.flatnonzero(fraud)
+        if idx.size:
+            for i, codes in zip(idx, self._loaded.reasons.explain(self._loaded.models.xgboost, x[idx]), strict=True):
+                reasons[i] = codes
+        n = len(frame)
+        out: dict[str, Any] = {}
+        for col in _PASS_THROUGH:
+            if col in frame.columns:
+                out[col] = frame[col].array  # keeps tz-aware times as datetime64, not Timestamp objects
+            else:
+                out[col] = np.full(n, np.nan) if col == "is_fraud" else np.full(n, None, dtype=object)
+        for j, name in enumerate(schema.MODEL_NAMES):
+            out[f"score_{name}"] = base[:, j]
+        out["ensemble_score"] = ens
+        out["threshold"] = np.full(n, threshold)
+        out["decision"] = np.where(fraud, "fraud", "legit").astype(object)
+        out["reasons"] = reasons
+        out["model_version"] = np.full(n, self.version, dtype=object)
+        if "produced_at" in frame.columns:
+            out["produced_at"] = frame["produced_at"].array
+        else:
+            out["produced_at"] = pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "ns")), tz="UTC")
+        stamp = (scored_at if scored_at is not None else pd.Timestamp.now(tz="UTC")).tz_convert("UTC")
+        out["scored_at"] = pd.DatetimeIndex(np.full(n, stamp.tz_localize(None).as_unit("ns").to_datetime64()), tz="UTC")
+        result = pd.DataFrame(out, index=frame.index)
+        result["is_fraud"] = result["is_fraud"].astype(np.float64)
+        return result[list(schema.PREDICTION_COLUMNS)]
+
+    def score_batch(
+        self, transactions: Sequence[schema.Transaction], pipeline: FeatureTransformer, *, update: bool = True
+    ) -> list[schema.Prediction]:
+        """Convenience path for small batches: transactions -> features -> predictions."""
+        if not transactions:
+            return []
+        frame = schema.to_frame(transactions)
+        features = pipeline.transform(frame, update=update)
+        return schema.prediction_records(self.score_frame(frame, features))
