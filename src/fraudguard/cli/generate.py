@@ -29,7 +29,9 @@ def parse_start(value: str | None) -> datetime | None:
 @app.command()
 @clean_errors
 def generate(
-    tps: float = typer.Option(..., help="Messages per second to publish (0: as fast as possible)."),
+    tps: float | None = typer.Option(
+        None, help="Messages per second to publish (0: as fast as possible); needed unless --to is given."
+    ),
     count: int | None = typer.Option(None, help="Number of transactions."),
     duration: float | None = typer.Option(None, help="Seconds to run at --tps (instead of --count)."),
     fraud_rate: float = typer.Option(0.01, help="Share of fraudulent transactions (0-0.5)."),
@@ -60,6 +62,10 @@ def generate(
 
     if (count is None) == (duration is None):
         raise ConfigError("give exactly one of --count or --duration")
+    if tps is None:
+        if to is None or duration is not None:
+            raise ConfigError("give --tps (messages per second; 0 for as fast as possible)")
+        tps = 0.0
     if tps < 0:
         raise ConfigError(f"--tps must not be negative, got {tps}")
     if duration is not None:
