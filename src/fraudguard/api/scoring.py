@@ -34,6 +34,46 @@ def pipeline_for(scorer: Scorer, **stores: Any) -> FeaturePipeline:
     return FeaturePipeline(FeatureConfig(**clean), **stores)
 
 
+def _opt_time(value: Any) -> Any:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def prediction_records(preds: pd.DataFrame) -> list[schema.Prediction]:
+    """:func:`fraudguard.schema.prediction_records`, column-wise (the same structs).
+
+    ``DataFrame.to_dict("records")`` boxes every cell through pandas' indexing, which
+    cost more than scoring a one-row micro-batch; one ``tolist`` per column does not.
+    """
+    cols = {c: preds[c].tolist() for c in schema.PREDICTION_COLUMNS if c in preds.columns}
+    n = len(preds)
+    score_cols = [cols[f"score_{m}"] for m in schema.MODEL_NAMES]
+    nones = [None] * n
+    out: list[schema.Prediction] = []
+    for i in range(n):
+        label = cols["is_fraud"][i]
+        out.append(
+            schema.Prediction(
+                transaction_id=cols["transaction_id"][i],
+                card_id=cols["card_id"][i],
+                event_time=pd.Timestamp(cols["event_time"][i]).to_pydatetime(),
+                amount=float(cols["amount"][i]),
+                merchant_id=cols["merchant_id"][i],
+                merchant_category=cols["merchant_category"][i],
+                scores={m: float(sc[i]) for m, sc in zip(schema.MODEL_NAMES, score_cols, strict=True)},
+                ensemble_score=float(cols["ensemble_score"][i]),
+                threshold=float(cols["threshold"][i]),
+                decision=cols["decision"][i],
+                reasons=list(cols["reasons"][i]),
+                model_version=cols["model_version"][i],
+                is_fraud=None if label is None or pd.isna(label) else bool(label),
+                fraud_scenario=cols.get("fraud_scenario", nones)[i] or None,
+                produced_at=_opt_time(cols.get("produced_at", nones)[i]),
+                scored_at=_opt_time(cols.get("scored_at", nones)[i]),
+            )
+        )
+    return out
+
+
 def what_if_rounds(groups: list[list[schema.Transaction]]) -> list[list[schema.Transaction]]:
     """Pack what-if submissions into as few pipeline passes as possible.
 
@@ -102,12 +142,15 @@ class ScoringService:
                 frame["produced_at"] = now
                 frames.append(frame)
                 features.append(self.pipeline.transform(frame, update=rec))
-            frame = pd.concat(frames, ignore_index=True)
-            feats = pd.concat(features, ignore_index=True)
+            if len(frames) == 1:  # the usual micro-batch: no concatenation copies
+                frame, feats = frames[0], features[0]
+            else:
+                frame = pd.concat(frames, ignore_index=True)
+                feats = pd.concat(features, ignore_index=True)
             preds = self.scorer.score_frame(frame, feats)
             if recorded:
                 self._write(preds.iloc[: len(recorded)])
-        records = schema.prediction_records(preds)
+        records = prediction_records(preds)
         rec_iter = iter(records[: len(recorded)])
         whatif_rows = (tx for txs, rec in parts if not rec for tx in txs)
         by_id = {id(tx): p for tx, p in zip(whatif_rows, records[len(recorded) :], strict=True)}
@@ -122,7 +165,7 @@ class ScoringService:
             self.sink.flush()
         if self.producer is None:
             return
-        records = schema.prediction_records(preds)
+        records = prediction_records(preds)
         for p in records:
             self.producer.produce(self.predictions_topic, schema.encode(p), key=p.card_id.encode())
             if p.decision == "fraud":

@@ -51,7 +51,7 @@ def _ensure_model(models_dir: Path, rows: int) -> str:
         def chunk(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        cfg = TrainConfig(xgb_trees=60, rf_trees=20, rf_depth=10, if_trees=30)
+        cfg = TrainConfig()  # the measured defaults: 500k rows train in under a minute
         version, _card = train_and_register(
             frame,
             models_dir,

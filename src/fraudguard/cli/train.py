@@ -105,9 +105,9 @@ def train(
     fpr_target: Annotated[
         float, typer.Option(help="False positive budget of the target_fpr threshold.", min=0.0, max=0.5)
     ] = 0.01,
-    xgb_trees: Annotated[int, typer.Option(help="XGBoost boosting rounds.", min=1, max=5000)] = 200,
-    rf_trees: Annotated[int, typer.Option(help="Random Forest trees.", min=1, max=2000)] = 60,
-    if_trees: Annotated[int, typer.Option(help="Isolation Forest trees.", min=1, max=2000)] = 60,
+    xgb_trees: Annotated[int, typer.Option(help="XGBoost boosting rounds.", min=1, max=5000)] = 80,
+    rf_trees: Annotated[int, typer.Option(help="Random Forest trees.", min=1, max=2000)] = 30,
+    if_trees: Annotated[int, typer.Option(help="Isolation Forest trees.", min=1, max=2000)] = 20,
     cost_ratio: Annotated[
         float, typer.Option(help="Average fraud loss / cost of one review (cost threshold).", min=0.001)
     ] = 20.0,

@@ -34,7 +34,7 @@ from fraudguard.features.state import (
     encode_cards,
     encode_merchants,
 )
-from fraudguard.features.stateless import US_PER_S, Prepared, prepare, stateless_features
+from fraudguard.features.stateless import SMALL_BATCH, US_PER_S, Prepared, prepare, stateless_features
 from fraudguard.schema import EXTRA_PREFIX
 
 _NO_TIME = np.iinfo(np.int64).min
@@ -70,6 +70,17 @@ class _Overlay:
     def flush(self, expire_at: float) -> None:
         if self.dirty:
             self.store.put_many(self.dirty, expire_at=expire_at)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pd.factorize`` (codes in order of first appearance), in plain Python for a few rows."""
+    if len(values) > SMALL_BATCH:
+        return pd.factorize(values)
+    first: dict[object, int] = {}
+    codes = np.fromiter((first.setdefault(v, len(first)) for v in values.tolist()), np.intp, len(values))
+    uniq = np.empty(len(first), dtype=values.dtype)
+    uniq[:] = list(first)
+    return codes, uniq
 
 
 def _blocks(cuts: list[int], n: int) -> list[slice]:
@@ -164,7 +175,7 @@ class FeaturePipeline:
     def _cards(self, b: Prepared, overlay: _Overlay) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
         """Card features of the batch, writing new card state into ``overlay``."""
         cfg = self.config
-        codes, uniq = pd.factorize(b.card_id)
+        codes, uniq = _factorize(b.card_id)
         keys = [str(u) for u in uniq]
         records_, counts = decode_cards(overlay.get_many(keys))
         state = columns(records_)
@@ -178,7 +189,7 @@ class FeaturePipeline:
         feats = {name: np.empty(len(b)) for name in card_names(cfg)}
         inserted, late = np.empty(len(b), bool), 0
         for block in _blocks(cuts, len(b)):
-            sub_codes, sub_uniq = pd.factorize(codes[block])
+            sub_codes, sub_uniq = _factorize(codes[block])
             sub_keys = [keys[i] for i in sub_uniq]
             rec, cn = decode_cards(overlay.get_many(sub_keys))
             st = columns(rec)
@@ -193,7 +204,7 @@ class FeaturePipeline:
     def _merchants(self, b: Prepared, inserted: np.ndarray, overlay: _Overlay) -> dict[str, np.ndarray]:
         """Merchant features of the batch, writing new merchant state into ``overlay``."""
         cfg = self.config
-        codes, uniq = pd.factorize(b.merchant_id)
+        codes, uniq = _factorize(b.merchant_id)
         keys = [str(u) for u in uniq]
         if cfg.label_delay_s is None:
             new_labels = label_records(b.t_us, np.zeros(len(b)), b.t_us, cfg)
@@ -203,7 +214,7 @@ class FeaturePipeline:
         cuts = cut_points(codes, hours, np.full(len(uniq), _NO_TIME, np.int64))
         feats = {name: np.empty(len(b)) for name in merchant_names(cfg)}
         for block in _blocks(cuts, len(b)):
-            sub_codes, sub_uniq = pd.factorize(codes[block])
+            sub_codes, sub_uniq = _factorize(codes[block])
             sub_keys = [keys[i] for i in sub_uniq]
             state = decode_merchants(overlay.get_many(sub_keys))
             f, new_state = merchant_block(

@@ -21,6 +21,11 @@ EARTH_RADIUS_KM = 6371.0088
 US_PER_S = 1_000_000
 _CATEGORY_INDEX = {c: i for i, c in enumerate(MERCHANT_CATEGORIES)}
 _OTHER = _CATEGORY_INDEX["other"]
+SMALL_BATCH = 64
+"""Batches up to this size take plain-Python paths with the same results: pandas' per-call
+set-up (Series construction, hashing tables) costs more than the work on a few rows."""
+_HASHES: dict[str, int] = {}
+_HASH_CACHE_MAX = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +58,50 @@ class Prepared:
 def hash_ids(values: np.ndarray) -> np.ndarray:
     """Stable 64-bit hashes of identifiers; missing (None/NaN) values hash to 0."""
     arr = np.asarray(values, dtype=object)
+    if arr.ndim == 1 and len(arr) <= SMALL_BATCH:
+        small = _hash_small(arr)
+        if small is not None:
+            return small
     missing = pd.isna(arr)
     out = pd.util.hash_array(arr)
     out[missing] = 0
     return out
 
 
+def _hash_small(arr: np.ndarray) -> np.ndarray | None:
+    """Hashes of a few string ids from a cache of ``pd.util.hash_array`` results (same values:
+    the hash of an element depends on that element only); ``None`` if an id is not a string."""
+    items = arr.tolist()
+    if not all(type(v) is str for v in items):
+        return None
+    todo = [v for v in items if v not in _HASHES]
+    if todo:
+        if len(_HASHES) + len(todo) > _HASH_CACHE_MAX:
+            _HASHES.clear()
+        # categorize=False: the same hashes without building a categorical first
+        hashed = pd.util.hash_array(np.asarray(todo, dtype=object), categorize=False)
+        _HASHES.update(zip(todo, hashed.tolist(), strict=True))
+    return np.fromiter(map(_HASHES.__getitem__, items), np.uint64, len(items))
+
+
 def _float_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame.columns:
         return np.full(len(frame), np.nan)
+    col = frame[name]
+    if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiub":  # already numeric: to_numeric is a no-op
+        return col.to_numpy(dtype=np.float64)
     try:
-        return pd.to_numeric(frame[name], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+        return pd.to_numeric(col, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     except (TypeError, ValueError) as e:
         raise ValidationError(name, f"must be numeric: {e}") from e
+
+
+def _categories(cat: np.ndarray) -> np.ndarray:
+    """Index into :data:`MERCHANT_CATEGORIES` per row; unknown or missing -> ``other``."""
+    if len(cat) <= SMALL_BATCH:
+        get = _CATEGORY_INDEX.get
+        return np.fromiter((get(c, _OTHER) if isinstance(c, str) else _OTHER for c in cat.tolist()), np.int8, len(cat))
+    return pd.Series(cat, dtype=object).map(_CATEGORY_INDEX).fillna(_OTHER).to_numpy(dtype=np.int8)
 
 
 def _event_time_us(frame: pd.DataFrame) -> np.ndarray:
@@ -74,13 +110,17 @@ def _event_time_us(frame: pd.DataFrame) -> np.ndarray:
         if pd.api.types.is_datetime64_dtype(col.dtype):
             raise ValidationError("event_time", "must be time-zone aware (UTC); got naive datetimes")
         raise ValidationError("event_time", f"must be datetime64 with a time zone, got dtype {col.dtype}")
-    if col.isna().any():
-        raise ValidationError("event_time", f"missing in {int(col.isna().sum())} rows")
-    return pd.DatetimeIndex(col).as_unit("us").asi8
+    values = col.array.as_unit("us").asi8  # NaT is the int64 minimum in any unit
+    missing = values == np.iinfo(np.int64).min
+    if missing.any():
+        raise ValidationError("event_time", f"missing in {int(missing.sum())} rows")
+    return values
 
 
 def _id_column(frame: pd.DataFrame, name: str) -> np.ndarray:
     arr = frame[name].to_numpy(dtype=object)
+    if len(arr) <= SMALL_BATCH and all(type(v) is str for v in arr.tolist()):
+        return arr
     if pd.isna(arr).any():
         raise ValidationError(name, "must not be missing")
     return arr
@@ -106,7 +146,7 @@ def prepare(frame: pd.DataFrame) -> Prepared:
         if "merchant_category" in frame
         else np.full(n, "other", object)
     )
-    category = pd.Series(cat, dtype=object).map(_CATEGORY_INDEX).fillna(_OTHER).to_numpy(dtype=np.int8)
+    category = _categories(cat)
     channel = frame["channel"].to_numpy(dtype=object) if "channel" in frame else np.full(n, "pos", object)
     if "card_present" in frame:
         cp = frame["card_present"]

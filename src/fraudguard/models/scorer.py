@@ -125,6 +125,8 @@ class Scorer:
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The float32 model input, columns in card order; refuses missing features."""
+        if features.columns.tolist() == self._columns:  # the pipeline's own frame: no column take
+            return np.ascontiguousarray(features.to_numpy(dtype=np.float32, copy=False))
         missing = [c for c in self._columns if c not in features.columns]
         if missing:
             raise ModelError(f"features missing for model {self.version}: {', '.join(missing[:8])}")
@@ -145,38 +147,47 @@ class Scorer:
         if len(frame) != len(features):
             raise ModelError(f"frame has {len(frame)} rows but features have {len(features)}")
         x = self.matrix(features)
-        base = self._loaded.models.scores(x)
+        models = self._loaded.models
+        base = models.scores(x)
         ens = self._loaded.stacker(base)
         threshold = self.thresholds.value
         fraud = ens >= threshold
-        reasons: list[list[str]] = [[] for _ in range(len(frame))]
+        n = len(frame)
+        reasons: list[list[str]] = [[] for _ in range(n)]
         idx = np.flatnonzero(fraud)
         if idx.size:
-            for i, codes in zip(idx, self._loaded.reasons.explain(self._loaded.models.xgboost, x[idx]), strict=True):
+            for i, codes in zip(idx.tolist(), self._loaded.reasons.explain(models.contributions, x[idx]), strict=True):
                 reasons[i] = codes
-        n = len(frame)
-        out: dict[str, Any] = {}
+        present = frame.columns
+        cols: dict[str, Any] = {}
         for col in _PASS_THROUGH:
-            if col in frame.columns:
-                out[col] = frame[col].array  # keeps tz-aware times as datetime64, not Timestamp objects
+            if col in present:
+                cols[col] = frame[col].array  # keeps tz-aware times as datetime64, not Timestamp objects
             else:
-                out[col] = np.full(n, np.nan) if col == "is_fraud" else np.full(n, None, dtype=object)
+                cols[col] = np.full(n, np.nan) if col == "is_fraud" else np.full(n, None, dtype=object)
+        label = cols["is_fraud"]
+        if label.dtype != np.float64:
+            label = pd.Series(label).astype(np.float64).to_numpy()
+        cols["is_fraud"] = label
         for j, name in enumerate(schema.MODEL_NAMES):
-            out[f"score_{name}"] = base[:, j]
-        out["ensemble_score"] = ens
-        out["threshold"] = np.full(n, threshold)
-        out["decision"] = np.where(fraud, "fraud", "legit").astype(object)
-        out["reasons"] = reasons
-        out["model_version"] = np.full(n, self.version, dtype=object)
-        if "produced_at" in frame.columns:
-            out["produced_at"] = frame["produced_at"].array
+            cols[f"score_{name}"] = base[:, j]
+        cols["ensemble_score"] = ens
+        cols["threshold"] = np.full(n, threshold)
+        decision = np.full(n, "legit", dtype=object)
+        decision[idx] = "fraud"
+        cols["decision"] = decision
+        cols["reasons"] = reasons
+        cols["model_version"] = np.full(n, self.version, dtype=object)
+        if "produced_at" in present:
+            cols["produced_at"] = frame["produced_at"].array
         else:
-            out["produced_at"] = pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "ns")), tz="UTC")
+            cols["produced_at"] = pd.DatetimeIndex(np.full(n, np.datetime64("NaT", "ns")), tz="UTC")
         stamp = (scored_at if scored_at is not None else pd.Timestamp.now(tz="UTC")).tz_convert("UTC")
-        out["scored_at"] = pd.DatetimeIndex(np.full(n, stamp.tz_localize(None).as_unit("ns").to_datetime64()), tz="UTC")
-        result = pd.DataFrame(out, index=frame.index)
-        result["is_fraud"] = result["is_fraud"].astype(np.float64)
-        return result[list(schema.PREDICTION_COLUMNS)]
+        cols["scored_at"] = pd.DatetimeIndex(
+            np.full(n, stamp.tz_localize(None).as_unit("ns").to_datetime64()), tz="UTC"
+        )
+        # Built in final column order: no re-selection (a copy of every block) afterwards.
+        return pd.DataFrame({c: cols[c] for c in schema.PREDICTION_COLUMNS}, index=frame.index)
 
     def score_batch(
         self, transactions: Sequence[schema.Transaction], pipeline: FeatureTransformer, *, update: bool = True
