@@ -1,0 +1,93 @@
+"""The targets the benchmark tracks, and the report lines that compare results with them.
+
+Targets are reported, never asserted: a missed target is a finding for the report, not a
+failed run. Lines without a target (context such as the naive baselines or training time)
+show the measured value with status ``info``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+Getter = Callable[[dict[str, Any]], float | None]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One row of the report: where the value lives in the results and what it should be."""
+
+    bench: str
+    measure: str
+    unit: str
+    get: Getter
+    target: float | None = None
+    higher_is_better: bool = True
+
+    def evaluate(self, results: dict[str, Any]) -> dict[str, Any]:
+        """``{bench, measure, unit, target, measured, status}``; status met / missed / info / not run / failed."""
+        section = results.get(self.bench)
+        row: dict[str, Any] = {"bench": self.bench, "measure": self.measure, "unit": self.unit, "target": self.target}
+        if section is None:
+            return {**row, "measured": None, "status": "not run"}
+        if "error" in section:
+            return {**row, "measured": None, "status": "failed"}
+        try:
+            value = self.get(section)
+        except (KeyError, IndexError, TypeError):
+            value = None
+        if value is None:
+            return {**row, "measured": None, "status": "failed"}
+        status = "info"
+        if self.target is not None:
+            ok = value >= self.target if self.higher_is_better else value <= self.target
+            status = "met" if ok else "missed"
+        return {**row, "measured": float(value), "status": status}
+
+
+def _latency_p99(tps: float) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((r["p99_ms"] for r in section["runs"] if r["tps"] == tps), None)
+
+    return get
+
+
+def _core_batch(batch: int) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((b["rows_s"] for b in section["batches"] if b["batch"] == batch), None)
+
+    return get
+
+
+LINES: tuple[Line, ...] = (
+    Line("core", "features+models+ensemble, batch 10,000", "tx/s", lambda s: s["rows_s"], 100_000),
+    Line("core", "batch 100", "tx/s", _core_batch(100)),
+    Line("core", "batch 1", "tx/s", _core_batch(1)),
+    Line("core", "naive per-row", "tx/s", lambda s: s["naive"]["rows_s"]),
+    Line("core", "batch 10,000 / naive", "x", lambda s: s["ratio_vs_naive"]),
+    Line("engine", "every sink, assign() read", "tx/s", lambda s: s["assign"]["rows_s"], 50_000),
+    Line("engine", "every sink, consumer-group read", "tx/s", lambda s: s["group"]["rows_s"]),
+    Line("engine", "naive per-message consumer", "tx/s", lambda s: s["naive"]["rows_s"]),
+    Line("engine", "engine / naive consumer", "x", lambda s: s["ratio_vs_naive"], 20),
+    Line("latency", "p99 produce->decision at 1,000 tx/s", "ms", _latency_p99(1_000.0), higher_is_better=False),
+    Line("latency", "p99 produce->decision at 5,000 tx/s", "ms", _latency_p99(5_000.0), 100, higher_is_better=False),
+    Line("api", "POST /v1/score, 200 concurrent", "req/s", lambda s: s["rps"], 5_000),
+    Line("api", "p99 at 200 concurrent", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
+    Line("api", "record=true (state updated)", "req/s", lambda s: s["fraudguard_record"]["throughput_rps"]),
+    Line("api", "record=true p99", "ms", lambda s: s["fraudguard_record"]["latency_ms"]["p99"], higher_is_better=False),
+    Line("api", "naive server", "req/s", lambda s: s["naive"]["throughput_rps"]),
+    Line("api", "API / naive throughput", "x", lambda s: s["ratio_vs_naive"], 5),
+    Line("api", "naive p99 / API p99", "x", lambda s: s["p99_ratio_naive_over_fraudguard"]),
+    Line("spark", "local[2], steady (after first batch)", "tx/s", lambda s: s["rows_s"]),
+    Line("spark", "local[2], overall incl. start", "tx/s", lambda s: s["overall_rows_s"]),
+    Line("training", "train time", "s", lambda s: s["train_s"], higher_is_better=False),
+    Line("training", "test PR-AUC, ensemble", "", lambda s: s["pr_auc"]),
+    Line("training", "test PR-AUC, amount only (naive)", "", lambda s: s["amount_only_pr_auc"]),
+    Line("training", "test PR-AUC, random (fraud rate)", "", lambda s: s["random_pr_auc"]),
+)
+
+
+def evaluate_all(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every report line for ``results`` (benchmark name -> its result dict)."""
+    return [line.evaluate(results) for line in LINES]
