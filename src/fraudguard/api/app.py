@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from fraudguard.api.errors import BodyLimit, install_handlers
+from fraudguard.api.fastpath import ScoreFastPath
 from fraudguard.api.routes import health, reads, score, writes, ws
 from fraudguard.api.routes_dashboard import install_dashboard
 from fraudguard.api.schemas import transaction_openapi
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     for module in (health, score, reads, writes, ws):
         app.include_router(module.router)
     install_dashboard(app)
+    app.add_middleware(ScoreFastPath)  # inside the body limit: 413 stays the limit's answer
     app.add_middleware(BodyLimit, max_bytes=settings.api_max_body_bytes)
     _with_transaction_schema(app)
     return app

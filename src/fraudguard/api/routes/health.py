@@ -16,8 +16,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """The process answers (no dependency is checked)."""
+async def healthz() -> dict[str, str]:
+    """The process answers (no dependency is checked; async, so no thread-pool hop)."""
     return {"status": "ok"}
 
 

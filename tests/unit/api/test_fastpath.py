@@ -1,0 +1,71 @@
+"""The lean ``POST /v1/score`` path answers exactly what the FastAPI route answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from fraudguard import schema
+from fraudguard.api.app import create_app
+from fraudguard.api.auth import KeyRing
+from fraudguard.api.schemas import ScoreBatchOut, ScoreOut
+from fraudguard.api.services import Services, make_scoring
+from fraudguard.config import Settings
+from fraudguard.generator import generate_frame
+from tests.browser.stack import train_tiny_model
+
+KEY = "unit-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    from fraudguard.models.scorer import Scorer
+
+    state = tmp_path_factory.mktemp("fastpath")
+    settings = Settings(state_dir=Path(state), api_keys=KEY, environment="development")
+    train_tiny_model(settings.models_dir, rows=3_000)
+    services = Services(settings=settings, keys=KeyRing([KEY]))
+    services.scoring = make_scoring(settings, Scorer.load(settings.models_dir), None)
+    with TestClient(create_app(settings, services=services)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def bodies() -> list[bytes]:
+    return schema.encode_many(schema.from_frame(generate_frame(6, fraud_rate=0.3, seed=5)))
+
+
+def test_fast_and_route_answers_are_equal(client: TestClient, bodies: list[bytes]) -> None:
+    h = {"X-API-Key": KEY}
+    fast = client.post("/v1/score?record=false", content=bodies[0], headers=h)
+    route = client.post("/v1/score?record=False", content=bodies[0], headers=h)  # not a fast-path spelling
+    assert fast.status_code == route.status_code == 200
+    assert fast.headers["content-type"] == "application/json"
+    assert fast.json() == route.json()
+    ScoreOut.model_validate_json(fast.content)
+    batch = b"[" + b",".join(bodies[1:4]) + b"]"
+    fast_b = client.post("/v1/score?record=false", content=batch, headers=h)
+    route_b = client.post("/v1/score?record=0", content=batch, headers=h)
+    assert fast_b.json() == route_b.json()
+    assert [
+        p["transaction_id"] for p in ScoreBatchOut.model_validate_json(fast_b.content).model_dump()["predictions"]
+    ] == [schema.decode_transaction(b).transaction_id for b in bodies[1:4]]
+
+
+def test_recorded_call_says_so(client: TestClient, bodies: list[bytes]) -> None:
+    r = client.post("/v1/score", content=bodies[4], headers={"X-API-Key": KEY})
+    assert r.status_code == 200 and r.json()["recorded"] is True
+
+
+def test_refusals_keep_the_route_details(client: TestClient, bodies: list[bytes]) -> None:
+    assert client.post("/v1/score", content=bodies[0]).status_code == 401
+    assert client.post("/v1/score", content=bodies[0], headers={"X-API-Key": "wrong"}).status_code == 403
+    bad = client.post("/v1/score?record=maybe", content=bodies[0], headers={"X-API-Key": KEY})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "record"]
+    body = schema.decode_transaction(bodies[0])
+    broken = bodies[0].replace(f'"{body.card_id}"'.encode(), b"12", 1)
+    r = client.post("/v1/score?record=false", content=broken, headers={"X-API-Key": KEY})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "card_id"]
