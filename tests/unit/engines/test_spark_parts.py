@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from fraudguard import schema  # noqa: E402
-from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, parse_frame  # noqa: E402
-from fraudguard.engines.spark.query import parse_trigger  # noqa: E402
-from fraudguard.engines.spark.run import progress_line  # noqa: E402
-from fraudguard.engines.spark.writer import dead_letters  # noqa: E402
-from fraudguard.errors import BrokerError, ConfigError  # noqa: E402
-from fraudguard.io.spark_kafka_source import KafkaStreamReader, split_limit  # noqa: E402
+from fraudguard import schema
+from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, parse_frame
+from fraudguard.engines.spark.query import parse_trigger
+from fraudguard.engines.spark.run import progress_line
+from fraudguard.engines.spark.writer import dead_letters
+from fraudguard.errors import BrokerError, ConfigError
+from fraudguard.io.spark_kafka_source import KafkaStreamReader, split_limit
 
 GOOD = (
     b'{"transaction_id":"t1","card_id":"c1","event_time":"2026-01-01T00:00:00Z","amount":12.5,'
@@ -104,7 +104,9 @@ def test_frame_columns_of_the_parser_follow_the_schema() -> None:
     assert list(PARSED_COLUMNS[: len(schema.FRAME_COLUMNS)]) == list(schema.FRAME_COLUMNS)
 
 
-@pytest.mark.parametrize(("text", "spark"), [("2s", "2000 milliseconds"), ("500ms", "500 milliseconds"), ("1 minute", "60000 milliseconds")])
+@pytest.mark.parametrize(
+    ("text", "spark"), [("2s", "2000 milliseconds"), ("500ms", "500 milliseconds"), ("1 minute", "60000 milliseconds")]
+)
 def test_trigger_intervals(text: str, spark: str) -> None:
     assert parse_trigger(text) == spark
 
@@ -128,3 +130,12 @@ def test_progress_line_reports_rates_and_duration() -> None:
     )
     assert "batch 3" in line and "1,200 rows" in line and "800 rows/s" in line and "1.50s" in line
     assert "state rows 15" in line and "dropped late 2" in line
+
+
+def test_a_batch_of_only_rejected_records_keeps_typed_null_columns() -> None:
+    """All-NaN float columns cannot become Spark strings or timestamps: nulls keep their types."""
+    out = parse_frame(kafka_batch([b"junk", b'{"amount": 3}']))
+    assert len(out) == 2 and out["error_field"].notna().all()
+    assert out["transaction_id"].dtype == object and out["transaction_id"].isna().all()
+    assert isinstance(out["event_time"].dtype, pd.DatetimeTZDtype)
+    assert out["extras"].map(lambda v: v is None).all()

@@ -1,0 +1,130 @@
+"""``foreachBatch``: one micro-batch to every sink and the dead-letter topic, then Spark commits.
+
+The scored batch is collected to the driver once (one Spark action, so no ``persist`` is
+needed) and split in pandas: predictions go to the same sinks as the local engine, the
+rejected records to the DLQ with their original bytes. Spark writes its commit log only
+after this function returns, so a crash replays the batch with the same ``batch_id``
+(``<query>-<Spark batch id>``) and the idempotent sinks rewrite the same rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fraudguard import schema
+from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
+from fraudguard.io.sinks import Sink
+
+log = logging.getLogger(__name__)
+
+_TIME_COLUMNS = ("event_time", "produced_at", "scored_at")
+
+
+@dataclass
+class WriterStats:
+    """Totals since the query started (driver side)."""
+
+    batches: int = 0
+    predictions: int = 0
+    alerts: int = 0
+    dead_letters: int = 0
+    last_batch_id: int | None = None
+    last_write_s: float = 0.0
+    per_batch: list[dict[str, Any]] = field(default_factory=list)
+
+
+def prediction_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The sinks' prediction frame from collected rows: UTC timestamps, list reasons."""
+    out = rows[list(schema.PREDICTION_COLUMNS)].reset_index(drop=True)
+    for col in _TIME_COLUMNS:
+        s = pd.to_datetime(out[col])
+        out[col] = s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+    out["reasons"] = [list(r) if r is not None and not isinstance(r, float) else [] for r in out["reasons"].tolist()]
+    out["is_fraud"] = out["is_fraud"].astype(np.float64)
+    return out
+
+
+def dead_letters(rows: pd.DataFrame) -> list[DeadLetter]:
+    """DLQ records (original key and value, reason, source position) of rejected rows."""
+    stamps = pd.to_datetime(rows["src_timestamp"])
+    ms = [None if pd.isna(t) else int(t.value // 1_000_000) for t in stamps]
+    return [
+        DeadLetter(
+            topic=str(topic),
+            partition=int(part),
+            offset=int(off),
+            key=None if key is None or isinstance(key, float) else bytes(key),
+            value=None if value is None or isinstance(value, float) else bytes(value),
+            field=str(fld),
+            reason=str(reason),
+            timestamp_ms=t,
+        )
+        for topic, part, off, key, value, fld, reason, t in zip(
+            rows["src_topic"],
+            rows["src_partition"],
+            rows["src_offset"],
+            rows["raw_key"],
+            rows["raw_value"],
+            rows["error_field"],
+            rows["error_reason"],
+            ms,
+            strict=True,
+        )
+    ]
+
+
+class BatchWriter:
+    """The ``foreachBatch`` callable: write, flush every sink and the DLQ, count.
+
+    Parameters
+    ----------
+    sinks
+        Prediction sinks (already set up); all written, then all flushed.
+    dlq
+        Where rejected records go (``None``: they are only counted and logged).
+    query_name
+        Prefix of the sinks' ``batch_id``: stable across restarts from the same checkpoint.
+    """
+
+    def __init__(self, sinks: Sequence[Sink], dlq: DeadLetterWriter | None, query_name: str) -> None:
+        self.sinks = list(sinks)
+        self.dlq = dlq
+        self.query_name = query_name
+        self.stats = WriterStats()
+
+    def __call__(self, batch: Any, epoch_id: int) -> None:
+        started = time.perf_counter()
+        rows = batch.toPandas()
+        rejected_mask = rows["error_field"].notna().to_numpy()
+        predictions = prediction_frame(rows[~rejected_mask])
+        letters = dead_letters(rows[rejected_mask]) if rejected_mask.any() else []
+        batch_id = f"{self.query_name}-{epoch_id}"
+        if len(predictions):
+            for sink in self.sinks:
+                sink.write(predictions, batch_id=batch_id)
+        if letters:
+            if self.dlq is None:
+                log.warning("batch %s: %d rejected records and no dead-letter writer", epoch_id, len(letters))
+            else:
+                self.dlq.write(letters)
+        for sink in self.sinks:
+            sink.flush()
+        if letters and self.dlq is not None:
+            self.dlq.flush()
+        s = self.stats
+        alerts = int((predictions["decision"] == "fraud").sum()) if len(predictions) else 0
+        s.batches += 1
+        s.predictions += len(predictions)
+        s.alerts += alerts
+        s.dead_letters += len(letters)
+        s.last_batch_id = epoch_id
+        s.last_write_s = time.perf_counter() - started
+        s.per_batch.append({"batch_id": epoch_id, "rows": len(rows), "write_s": s.last_write_s})
+        del s.per_batch[:-1000]
