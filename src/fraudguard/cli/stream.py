@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,18 +47,41 @@ def stream(
     group: Annotated[str | None, typer.Option(help="Consumer group [FRAUDGUARD_CONSUMER_GROUP].")] = None,
     status_every: Annotated[float, typer.Option(min=0.5, help="Seconds between status lines.")] = 5.0,
     duration: Annotated[float | None, typer.Option(min=0.1, help="Stop by itself after this many seconds.")] = None,
+    master: Annotated[
+        str | None, typer.Option(help="Spark master, e.g. local[2] or spark://host:7077 [FRAUDGUARD_SPARK_MASTER].")
+    ] = None,
+    trigger: Annotated[
+        str | None, typer.Option(help="Spark trigger interval, e.g. '2 seconds' [FRAUDGUARD_SPARK_TRIGGER].")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Spark checkpoint directory [FRAUDGUARD_SPARK_CHECKPOINT_DIR].")
+    ] = None,
+    max_offsets_per_trigger: Annotated[
+        int | None,
+        typer.Option(min=1, help="Most records per Spark micro-batch [FRAUDGUARD_SPARK_MAX_OFFSETS_PER_TRIGGER]."),
+    ] = None,
 ) -> None:
-    """Join the consumer group on `transactions`, score micro-batches with the registry's
-    current model and write predictions to Kafka, PostgreSQL and Parquet, alerts to
-    `fraud_alerts` and invalid messages to `transactions_dlq`. Offsets are committed only
-    after every sink has flushed; Ctrl-C / SIGTERM finishes the batch and stops cleanly."""
+    """Score the `transactions` topic into Kafka, PostgreSQL and Parquet, continuously.
+
+    The local engine joins a consumer group and works in micro-batches; `--engine spark`
+    runs the Spark Structured Streaming job instead. Predictions go to `predictions`,
+    PostgreSQL and Parquet, alerts to `fraud_alerts`, invalid messages to
+    `transactions_dlq`. Offsets are committed only after every sink has flushed;
+    Ctrl-C / SIGTERM finishes the batch and stops cleanly.
+    """
     from fraudguard.engines.local.runner import EngineOptions, run_worker, run_workers
 
-    settings = settings_from_flags(consumer_group=group, batch_size=batch_size, batch_max_wait_ms=max_wait_ms)
+    settings = settings_from_flags(
+        consumer_group=group,
+        batch_size=batch_size,
+        batch_max_wait_ms=max_wait_ms,
+        spark_master=master,
+        spark_trigger=trigger,
+        spark_checkpoint_dir=checkpoint,
+        spark_max_offsets_per_trigger=max_offsets_per_trigger,
+    )
     if engine is EngineKind.spark:
-        _spark(
-            settings, workers=workers, batch_size=batch_size, max_wait_ms=max_wait_ms, group=group, duration=duration
-        )
+        _spark(settings, duration=duration, printer=console.print)
         return
     options = EngineOptions(
         batch_size=batch_size, max_wait_ms=max_wait_ms, group=group, status_every_s=status_every, max_seconds=duration
