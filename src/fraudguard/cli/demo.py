@@ -75,9 +75,13 @@ def demo(
     ] = DEMO_TRAIN_ROWS,
     api: Annotated[bool, typer.Option(help="Start the API and dashboard on 127.0.0.1:8000 (if installed).")] = True,
 ) -> None:
-    """Embedded broker and PostgreSQL (unless KAFKA_BOOTSTRAP_SERVERS / FRAUDGUARD_DATABASE_URL are
-    set), a model (trained on generated data if none exists), the generator, the engine and the
-    API + dashboard. Ctrl-C stops everything and leaves no process behind."""
+    """Run the whole system on this machine: broker, database, model, generator, engine, API.
+
+    Starts the embedded broker and PostgreSQL unless KAFKA_BOOTSTRAP_SERVERS /
+    FRAUDGUARD_DATABASE_URL are set, trains a model on generated data if none exists, then
+    the generator, the engine and the API + dashboard. Ctrl-C stops everything and leaves
+    no process behind.
+    """
     from fraudguard.engines.local.runner import install_stop_handlers
     from fraudguard.engines.local.supervisor import spawn, stop_all
     from fraudguard.io.broker import EmbeddedBroker, free_port, port_is_free
