@@ -147,3 +147,16 @@ def test_spark_reads_the_partitions(sink: ParquetSink, monkeypatch: pytest.Monke
         assert first is not None and list(first["reasons"]) == list(frame["reasons"][1])
     finally:
         spark.stop()
+
+
+def test_reused_prediction_table_is_built_once_and_only_inside_the_block() -> None:
+    from fraudguard.io.parquet_sink import prediction_table, reuse_prediction_table
+
+    frame = prediction_frame(20)
+    with reuse_prediction_table(frame) as shared:
+        assert prediction_table(frame) is shared
+        assert prediction_table(frame.copy()) is not shared
+    changed = frame.assign(amount=frame["amount"] + 1)
+    frame["amount"] = changed["amount"]
+    assert prediction_table(frame) is not shared
+    assert prediction_table(frame)["amount"].to_pylist() == changed["amount"].tolist()

@@ -185,3 +185,19 @@ def test_malformed_frames_are_refused_naming_the_column(sink: PostgresSink, pg_d
         sink.write(frame.assign(event_time=frame["event_time"].dt.tz_localize(None)), batch_id="x")
     assert count(pg_db) == 0
     assert sink.upsert(frame[list(PREDICTION_COLUMNS)].iloc[:0], batch_id="empty") == 0
+
+
+def test_new_batches_take_the_plain_insert_and_overlapping_ones_the_upsert(sink: PostgresSink, pg_db: str) -> None:
+    first = prediction_frame(200, prefix="a")
+    assert sink.upsert(first, batch_id="a") == 200
+    assert sink.fast_inserts == 1
+    # half old ids (re-scored), half new: the plain INSERT fails on the old ones, the upsert takes all
+    overlap = pd.concat([first.iloc[100:].assign(ensemble_score=0.99), prediction_frame(100, prefix="b")])
+    assert sink.upsert(overlap, batch_id="ab") == 200
+    assert sink.fast_inserts == 1, "a batch with an existing id must not take the fast path"
+    assert count(pg_db) == 300
+    with connect(pg_db) as conn:
+        row = conn.execute(
+            "SELECT count(*) FILTER (WHERE ensemble_score = 0.99), count(DISTINCT transaction_id) FROM fraud_predictions"
+        ).fetchone()
+    assert row == (100, 300)

@@ -16,7 +16,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +108,34 @@ def _reasons_array(series: pd.Series) -> pa.Array:
         raise ValidationError("reasons", f"must be a list of strings per row: {e}") from e
 
 
+_shared: dict[int, tuple[pd.DataFrame, pa.Table]] = {}
+_shared_lock = threading.Lock()
+
+
+@contextmanager
+def reuse_prediction_table(frame: pd.DataFrame) -> Iterator[pa.Table]:
+    """Convert ``frame`` once; within the block :func:`prediction_table` returns that table.
+
+    The engine wraps one batch's sink writes in it (PostgreSQL and Parquet both need the
+    Arrow table, possibly from different threads). Scoped to the block, so a frame changed
+    afterwards is never served a stale table. Raises :class:`ValidationError` like
+    :func:`prediction_table`.
+    """
+    table = _build_table(frame)
+    key = id(frame)
+    with _shared_lock:
+        previous = _shared.get(key)
+        _shared[key] = (frame, table)
+    try:
+        yield table
+    finally:
+        with _shared_lock:
+            if previous is None:
+                _shared.pop(key, None)
+            else:
+                _shared[key] = previous
+
+
 def prediction_table(frame: pd.DataFrame) -> pa.Table:
     """Arrow table with :data:`PREDICTION_SCHEMA` from a prediction frame.
 
@@ -112,6 +143,13 @@ def prediction_table(frame: pd.DataFrame) -> pa.Table:
     types: timestamps as UTC microseconds, ``is_fraud`` as a nullable boolean, ``reasons``
     as ``list<string>``. Raises :class:`ValidationError` naming the first bad column.
     """
+    hit = _shared.get(id(frame))
+    if hit is not None and hit[0] is frame:
+        return hit[1]
+    return _build_table(frame)
+
+
+def _build_table(frame: pd.DataFrame) -> pa.Table:
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError(missing[0], f"missing from the prediction frame (missing: {', '.join(missing)})")
@@ -129,7 +167,7 @@ def prediction_table(frame: pd.DataFrame) -> pa.Table:
             elif pa.types.is_floating(field.type):
                 arr = _float_array(col, name, nullable=field.nullable)
             else:
-                arr = pa.array(col.astype(object).where(col.notna(), None).tolist(), type=field.type)
+                arr = pa.array(col, type=field.type, from_pandas=True)  # None / NaN -> null
         except (ValueError, TypeError, pa.ArrowException) as e:
             if isinstance(e, FraudGuardError):
                 raise

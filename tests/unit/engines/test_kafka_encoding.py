@@ -53,3 +53,18 @@ def test_alerts_round_trip_and_empty_frames_encode_nothing():
     alerts = [msgspec.json.decode(b, type=Alert) for b in encode_alerts(fraud)]
     assert [a.transaction_id for a in alerts] == fraud["transaction_id"].tolist()
     assert encode_predictions(f.iloc[:0]) == [] and encode_alerts(f.iloc[:0]) == []
+
+
+def test_column_wise_json_equals_msgspec_dicts_with_hostile_strings():
+    f = frame()
+    f["transaction_id"] = ['q"uote', "back\\slash", "new\nline\x00", "émoji 😀", "t4"]
+    f["reasons"] = [['a"b'], [], ["c\\d", "e"], [], ["x"]]
+    f["score_xgboost"] = [np.nan, 0.1, 1e-300, 1e20, 0.5]
+    out = encode_predictions(f)
+    for row, raw in zip(f.to_dict("records"), out, strict=True):
+        decoded = msgspec.json.decode(raw)
+        assert decoded["transaction_id"] == row["transaction_id"]
+        assert decoded["reasons"] == row["reasons"]
+        x = row["score_xgboost"]
+        assert decoded["scores"]["xgboost"] == (None if np.isnan(x) else x)
+        assert raw == msgspec.json.encode(decoded), "same bytes as msgspec encoding the record as a dict"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -96,6 +97,38 @@ def poll_batch(consumer: Consumer, max_messages: int, max_wait_s: float) -> list
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error: %s", err)
         if not msgs:
+            break
+    return out
+
+
+def poll_while_busy(
+    consumer: Consumer,
+    max_messages: int,
+    max_wait_s: float,
+    busy: Callable[[], bool],
+    slice_s: float = 0.005,
+) -> list[Message]:
+    """Like :func:`poll_batch`, but sized by the sinks instead of by the clock.
+
+    Polls in short slices. While ``busy()`` (the previous batch is still being written)
+    it keeps gathering, since the batch could not be scored into the sinks any sooner;
+    once the sinks are free it returns as soon as anything has arrived. So a quiet
+    stream gets small, fast batches (low latency) and a loaded one large batches (fixed
+    costs amortised). ``max_messages`` and ``max_wait_s`` still bound the batch.
+    """
+    out: list[Message] = []
+    deadline = time.monotonic() + max_wait_s
+    while len(out) < max_messages:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        for m in consumer.consume(max_messages - len(out), timeout=min(remaining, slice_s)):
+            err = m.error()
+            if err is None:
+                out.append(m)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error: %s", err)
+        if out and not busy():
             break
     return out
 

@@ -9,6 +9,11 @@ One :class:`LocalEngine` is one group member. Each step:
 4. writes the predictions to every sink and the dead letters to the DLQ, then flushes all;
 5. commits the next offset of each partition, synchronously.
 
+With ``pipeline=True`` (the default) step 4 runs in one background thread while the next
+batch is polled, decoded and scored: the sinks' waiting (PostgreSQL, fsync, broker acks)
+overlaps the scoring. Order is kept: batch N+1 goes to the sinks only after batch N has
+flushed and its offsets were committed (on the loop's thread), so the crash rule below holds.
+
 Failures in 4 and 5 (PostgreSQL or the broker slow or gone) are retried with exponential
 back-off, forever unless the engine is stopped. While it retries the engine holds its
 partitions paused and keeps calling ``poll`` so that the group does not evict it
@@ -24,12 +29,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
 import pandas as pd
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
-from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch
+from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch, poll_while_busy
+from fraudguard.engines.local.delivery import deliver
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
@@ -91,6 +98,9 @@ class LocalEngine:
     assign:
         Read these partitions with ``assign()`` instead of joining the group (benchmarks:
         Tansu serves group reads ~50x slower than assigned ones).
+    pipeline:
+        Write batch N to the sinks in a background thread while batch N+1 is scored
+        (False: every step writes, flushes and commits before it returns).
     """
 
     def __init__(
@@ -111,6 +121,7 @@ class LocalEngine:
         max_backoff_s: float = 15.0,
         recent_ids: int = 200_000,
         assign: list[TopicPartition] | None = None,
+        pipeline: bool = True,
     ) -> None:
         self.consumer = consumer
         self.processor = processor
@@ -130,6 +141,10 @@ class LocalEngine:
         self.assign = assign
         self._carry: list[Message] = []
         self._paused = False
+        self.pipeline = pipeline
+        self._writer: ThreadPoolExecutor | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: tuple[DecodedBatch, pd.DataFrame | None, Future[None]] | None = None
 
     # --- group membership ---------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -139,6 +154,7 @@ class LocalEngine:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoked %s", [p.partition for p in partitions])
+        self._settle_before_revoke()
         self.lag.forget([(p.topic, p.partition) for p in partitions])
         if self.rebalance is not None:
             self.rebalance.revoked(partitions)
@@ -159,8 +175,9 @@ class LocalEngine:
         try:
             while not self.stop_event.is_set():
                 self.step()
-                if max_messages is not None and self.stats.consumed >= max_messages:
+                if max_messages is not None and self.stats.consumed + self._in_flight() >= max_messages:
                     break
+            self.finish_pending()
         except Stopped:
             log.warning("stopped during a retry: the last batch was not committed and will be replayed")
         finally:
@@ -170,36 +187,91 @@ class LocalEngine:
     def step(self) -> DecodedBatch | None:
         """One micro-batch: poll, decode, score, write, flush, commit. None when idle."""
         want = self.batch_size - len(self._carry)
-        polled = poll_batch(self.consumer, want, self.max_wait_s) if want > 0 else []
+        if want <= 0:
+            polled = []
+        elif self.pipeline:
+            polled = poll_while_busy(self.consumer, want, self.max_wait_s, self._writing)
+        else:
+            polled = poll_batch(self.consumer, want, self.max_wait_s)
         messages, self._carry = self._carry + polled, []
         if self.processor.at_batch_boundary():
             self.stats.model_switches += 1
         self.stats.model_version = self.processor.version
         if not messages:
+            self.finish_pending()
             self._report()
             return None
         batch = decode_messages(messages, self.recent)
         predictions = self.processor.process(batch.frame, batch.partitions) if len(batch.frame) else None
-        self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
-        self._retry(lambda: commit_offsets(self.consumer, batch.offsets), "committing offsets")
-        self._count(batch, predictions)
-        self.lag.observe(self.consumer, batch.offsets)
-        self.stats.lag = self.lag.lag()
+        self.finish_pending()  # batch N flushed and committed before N+1 reaches the sinks
+        if self.pipeline:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="fraudguard-sinks")
+            self._pending = (batch, predictions, self._writer.submit(self._deliver, batch, predictions))
+        else:
+            self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
+            self._commit(batch, predictions)
         self._report()
         return batch
 
+    # --- pipelining -----------------------------------------------------------------
+    def _writing(self) -> bool:
+        """True while the background writer still works on the previous batch."""
+        return self._pending is not None and not self._pending[2].done()
+
+    def _in_flight(self) -> int:
+        """Messages of the batch still being written (not yet counted as consumed)."""
+        return len(self._pending[0].messages) if self._pending is not None else 0
+
+    def finish_pending(self) -> None:
+        """Wait for the batch in the background writer, retry it if it failed, then commit it."""
+        if self._pending is None:
+            return
+        batch, predictions, future = self._pending
+        try:
+            future.result()
+        except RETRYABLE as e:
+            self.stats.retries += 1
+            log.warning("writing the batch to the sinks failed: %s; retrying", e)
+            self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
+        self._pending = None
+        self._commit(batch, predictions)
+
+    def _settle_before_revoke(self) -> None:
+        """Commit the in-flight batch before its partitions move, so the new owner need not replay it.
+
+        Called inside ``poll`` (rebalance callback): no retries here. A failed write stays
+        pending and the loop retries it; committing revoked partitions then fails harmlessly.
+        """
+        if self._pending is None:
+            return
+        batch, predictions, future = self._pending
+        try:
+            future.result()
+        except Exception as e:  # re-raised by finish_pending on the loop's thread
+            log.warning("in-flight batch not written before the rebalance (%s): it will be retried", e)
+            return
+        self._pending = None
+        try:
+            self._commit(batch, predictions, retry=False)
+        except FraudGuardError as e:
+            log.warning("commit before the rebalance failed (%s): the new owner replays the batch", e)
+
+    def _commit(self, batch: DecodedBatch, predictions: pd.DataFrame | None, *, retry: bool = True) -> None:
+        """Commit the batch's offsets (its sinks have flushed) and count it."""
+        if retry:
+            self._retry(lambda: commit_offsets(self.consumer, batch.offsets), "committing offsets")
+        else:
+            commit_offsets(self.consumer, batch.offsets)
+        self._count(batch, predictions)
+        self.lag.observe(self.consumer, batch.offsets)
+        self.stats.lag = self.lag.lag()
+
     def _deliver(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> None:
         """Write and flush every sink and the DLQ (idempotent: safe to call again on retry)."""
-        bid = batch.batch_id
-        if predictions is not None:
-            for sink in self.sinks:
-                sink.write(predictions, batch_id=bid)
-        if batch.dead_letters:
-            self.dlq.write(batch.dead_letters)
-        for sink in self.sinks:
-            sink.flush()
-        if batch.dead_letters:
-            self.dlq.flush()
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max(1, len(self.sinks)), thread_name_prefix="fraudguard-sink")
+        deliver(self.sinks, self.dlq, predictions, batch.dead_letters, batch.batch_id, self._pool)
 
     def _count(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> None:
         s = self.stats
@@ -267,6 +339,18 @@ class LocalEngine:
 
     def close(self) -> None:
         """Close sinks and leave the group (the final commit already happened per batch)."""
+        if self._pending is not None:  # an error or a stop left a batch in the writer
+            batch, predictions, future = self._pending
+            self._pending = None
+            try:
+                future.result()
+                self._commit(batch, predictions, retry=False)
+            except Exception as e:  # closing anyway; the batch is replayed
+                log.warning("in-flight batch not committed at close (%s): it will be replayed", e)
+        for pool in (self._writer, self._pool):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        self._writer = self._pool = None
         if self.reporter is not None:
             self.reporter.maybe_print(force=True)
         for sink in self.sinks:
