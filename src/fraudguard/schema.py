@@ -7,7 +7,9 @@ report them to people who must fix the producer.
 
 The scoring core works on columns, not on objects: :func:`to_frame` turns a batch of
 transactions into a pandas DataFrame with :data:`FRAME_COLUMNS` (plus one ``x_<name>``
-column per extra numeric feature), the shape Spark's ``mapInPandas`` also delivers.
+column per extra numeric feature), the shape Spark's ``mapInPandas`` also delivers. The
+column layouts and the conversions back to records live in :mod:`fraudguard.frames` and
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -23,6 +25,16 @@ import numpy as np
 import pandas as pd
 
 from fraudguard.errors import ValidationError
+from fraudguard.frames import (
+    ENSEMBLE,
+    EXTRA_PREFIX,
+    FRAME_COLUMNS,
+    MODEL_NAMES,
+    PASS_THROUGH_COLUMNS,
+    PREDICTION_COLUMNS,
+    from_frame,
+    prediction_records,
+)
 
 Channel = Literal["pos", "online", "atm"]
 Decision = Literal["fraud", "legit"]
@@ -157,7 +169,9 @@ def check_transaction(tx: Transaction) -> None:
     if et.tzinfo is None:
         raise ValidationError("event_time", "must include a UTC offset (ISO-8601, e.g. 2026-01-01T12:00:00Z)")
     if not (MIN_EVENT_TIME <= et < MAX_EVENT_TIME):
-        raise ValidationError("event_time", f"{et.isoformat()} is outside [{MIN_EVENT_TIME.year}, {MAX_EVENT_TIME.year})")
+        raise ValidationError(
+            "event_time", f"{et.isoformat()} is outside [{MIN_EVENT_TIME.year}, {MAX_EVENT_TIME.year})"
+        )
     if not math.isfinite(tx.amount):
         raise ValidationError("amount", "must be a finite number")
     if (tx.customer_lat is None) != (tx.customer_lon is None):
@@ -229,31 +243,6 @@ def encode_many(records: Sequence[msgspec.Struct]) -> list[bytes]:
     return [enc(r) for r in records]
 
 
-FRAME_COLUMNS: tuple[str, ...] = (
-    "transaction_id",
-    "card_id",
-    "customer_id",
-    "event_time",
-    "amount",
-    "currency",
-    "merchant_id",
-    "merchant_category",
-    "channel",
-    "card_present",
-    "customer_lat",
-    "customer_lon",
-    "merchant_lat",
-    "merchant_lon",
-    "device_id",
-    "is_fraud",
-    "fraud_scenario",
-)
-"""Columns of a transaction frame. ``event_time`` is ``datetime64[ns, UTC]``; coordinates
-are float64 with NaN for missing; ``is_fraud`` is float64 (1.0 / 0.0 / NaN for unknown)."""
-
-EXTRA_PREFIX = "x_"
-
-
 def to_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
     """Columnar view of a batch, the input of the feature pipeline and the scorer."""
     n = len(transactions)
@@ -269,12 +258,22 @@ def to_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
         "merchant_category": [t.merchant_category for t in transactions],
         "channel": [t.channel for t in transactions],
         "card_present": np.fromiter((t.card_present for t in transactions), dtype=bool, count=n),
-        "customer_lat": np.fromiter((nan if t.customer_lat is None else t.customer_lat for t in transactions), np.float64, n),
-        "customer_lon": np.fromiter((nan if t.customer_lon is None else t.customer_lon for t in transactions), np.float64, n),
-        "merchant_lat": np.fromiter((nan if t.merchant_lat is None else t.merchant_lat for t in transactions), np.float64, n),
-        "merchant_lon": np.fromiter((nan if t.merchant_lon is None else t.merchant_lon for t in transactions), np.float64, n),
+        "customer_lat": np.fromiter(
+            (nan if t.customer_lat is None else t.customer_lat for t in transactions), np.float64, n
+        ),
+        "customer_lon": np.fromiter(
+            (nan if t.customer_lon is None else t.customer_lon for t in transactions), np.float64, n
+        ),
+        "merchant_lat": np.fromiter(
+            (nan if t.merchant_lat is None else t.merchant_lat for t in transactions), np.float64, n
+        ),
+        "merchant_lon": np.fromiter(
+            (nan if t.merchant_lon is None else t.merchant_lon for t in transactions), np.float64, n
+        ),
         "device_id": [t.device_id for t in transactions],
-        "is_fraud": np.fromiter((nan if t.is_fraud is None else float(t.is_fraud) for t in transactions), np.float64, n),
+        "is_fraud": np.fromiter(
+            (nan if t.is_fraud is None else float(t.is_fraud) for t in transactions), np.float64, n
+        ),
         "fraud_scenario": [t.fraud_scenario for t in transactions],
     }
     frame = pd.DataFrame(cols)
@@ -284,97 +283,33 @@ def to_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
     return frame
 
 
-def from_frame(frame: pd.DataFrame) -> list[Transaction]:
-    """Inverse of :func:`to_frame` (used by training files and tests)."""
-    extras = [c for c in frame.columns if c.startswith(EXTRA_PREFIX)]
-    out: list[Transaction] = []
-    for row in frame.to_dict("records"):
-        def opt(v: object) -> object:
-            return None if v is None or (isinstance(v, float) and math.isnan(v)) else v
-
-        label = opt(row.get("is_fraud"))
-        out.append(
-            Transaction(
-                transaction_id=str(row["transaction_id"]),
-                card_id=str(row["card_id"]),
-                customer_id=opt(row.get("customer_id")),  # type: ignore[arg-type]
-                event_time=pd.Timestamp(row["event_time"]).to_pydatetime(),
-                amount=float(row["amount"]),
-                currency=row.get("currency") or "USD",
-                merchant_id=str(row["merchant_id"]),
-                merchant_category=row.get("merchant_category") or "other",
-                channel=row.get("channel") or "pos",
-                card_present=bool(row.get("card_present", True)),
-                customer_lat=opt(row.get("customer_lat")),  # type: ignore[arg-type]
-                customer_lon=opt(row.get("customer_lon")),  # type: ignore[arg-type]
-                merchant_lat=opt(row.get("merchant_lat")),  # type: ignore[arg-type]
-                merchant_lon=opt(row.get("merchant_lon")),  # type: ignore[arg-type]
-                device_id=opt(row.get("device_id")),  # type: ignore[arg-type]
-                is_fraud=None if label is None else bool(label),
-                fraud_scenario=opt(row.get("fraud_scenario")),  # type: ignore[arg-type]
-                extras={c[len(EXTRA_PREFIX) :]: float(row[c]) for c in extras if not math.isnan(row[c])},
-            )
-        )
-    return out
-
-
-MODEL_NAMES: tuple[str, ...] = ("xgboost", "random_forest", "isolation_forest")
-"""The base models every registry version holds; the ensemble combines their scores."""
-ENSEMBLE = "ensemble"
-
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "transaction_id",
-    "card_id",
-    "customer_id",
-    "event_time",
-    "amount",
-    "merchant_id",
-    "merchant_category",
-    "channel",
-    *(f"score_{m}" for m in MODEL_NAMES),
-    "ensemble_score",
-    "threshold",
-    "decision",
-    "reasons",
-    "model_version",
-    "is_fraud",
-    "fraud_scenario",
-    "produced_at",
-    "scored_at",
-)
-"""Columns of a prediction frame, the unit every sink writes.
-
-``event_time``, ``produced_at`` and ``scored_at`` are ``datetime64[ns, UTC]`` (``produced_at``
-NaT when unknown); ``decision`` is ``"fraud"`` or ``"legit"``; ``reasons`` holds a Python
-list of reason-code strings per row; ``is_fraud`` is float64 (1.0 / 0.0 / NaN unknown).
-"""
-
-
-def prediction_records(frame: pd.DataFrame) -> list[Prediction]:
-    """Prediction structs from a prediction frame (API responses, small batches)."""
-    out: list[Prediction] = []
-    for row in frame.to_dict("records"):
-        label = row.get("is_fraud")
-        produced = row.get("produced_at")
-        scored = row.get("scored_at")
-        out.append(
-            Prediction(
-                transaction_id=row["transaction_id"],
-                card_id=row["card_id"],
-                event_time=pd.Timestamp(row["event_time"]).to_pydatetime(),
-                amount=float(row["amount"]),
-                merchant_id=row["merchant_id"],
-                merchant_category=row["merchant_category"],
-                scores={m: float(row[f"score_{m}"]) for m in MODEL_NAMES},
-                ensemble_score=float(row["ensemble_score"]),
-                threshold=float(row["threshold"]),
-                decision=row["decision"],
-                reasons=list(row["reasons"]),
-                model_version=row["model_version"],
-                is_fraud=None if label is None or pd.isna(label) else bool(label),
-                fraud_scenario=row.get("fraud_scenario") or None,
-                produced_at=None if produced is None or pd.isna(produced) else pd.Timestamp(produced).to_pydatetime(),
-                scored_at=None if scored is None or pd.isna(scored) else pd.Timestamp(scored).to_pydatetime(),
-            )
-        )
-    return out
+__all__ = [
+    "CHANNELS",
+    "ENSEMBLE",
+    "EXTRA_PREFIX",
+    "FRAME_COLUMNS",
+    "MAX_AMOUNT",
+    "MAX_EVENT_TIME",
+    "MAX_EXTRAS",
+    "MAX_MESSAGE_BYTES",
+    "MERCHANT_CATEGORIES",
+    "MIN_EVENT_TIME",
+    "MODEL_NAMES",
+    "PASS_THROUGH_COLUMNS",
+    "PREDICTION_COLUMNS",
+    "Alert",
+    "Channel",
+    "Decision",
+    "Label",
+    "Prediction",
+    "Rejection",
+    "Transaction",
+    "check_transaction",
+    "decode_batch",
+    "decode_transaction",
+    "encode",
+    "encode_many",
+    "from_frame",
+    "prediction_records",
+    "to_frame",
+]

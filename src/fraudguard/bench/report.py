@@ -15,6 +15,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from fraudguard.errors import FraudGuardError
+
 _STYLE = {"met": "green", "missed": "bold red", "failed": "bold red", "info": "dim", "not run": "dim"}
 
 
@@ -73,7 +75,22 @@ def print_report(report: dict[str, Any], console: Console | None = None) -> None
     console.print(f"[dim]services: {report['services']}[/]")
 
 
+def ensure_output_dir(directory: Path) -> Path:
+    """Create ``directory`` for the report; :class:`FraudGuardError` naming it if that fails.
+
+    ``bench`` calls it before the first benchmark so a bad ``--out`` does not cost a run.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise FraudGuardError(f"cannot create report directory {directory}") from e
+    return directory
+
+
 def write_json(report: dict[str, Any], path: Path) -> None:
     """The whole report (settings, machine, every measurement, the lines) as JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str))
+    ensure_output_dir(path.parent)
+    try:
+        path.write_text(json.dumps(report, indent=2, default=str))
+    except OSError as e:
+        raise FraudGuardError(f"cannot write the report to {path}") from e

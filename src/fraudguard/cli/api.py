@@ -20,9 +20,9 @@ def api(
 ) -> None:
     """Serve the API: scoring, lookups, labels, generator controls, /metrics and WebSockets.
 
-    Uses KAFKA_BOOTSTRAP_SERVERS, FRAUDGUARD_DATABASE_URL and the model registry when set;
-    /readyz reports what is missing. POSTs need a key from FRAUDGUARD_API_KEYS or
-    `fraudguard api-key create`.
+    Uses KAFKA_BOOTSTRAP_SERVERS, FRAUDGUARD_DATABASE_URL and the model registry when set.
+
+    /readyz reports what is missing. POSTs need a key from FRAUDGUARD_API_KEYS or `fraudguard api-key create`.
     """
     import uvicorn
 

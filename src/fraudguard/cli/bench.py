@@ -28,17 +28,19 @@ def bench(
 ) -> None:
     """Run the benchmarks side by side with naive baselines; print targets met / missed, write JSON and a PNG.
 
-    Starts what it needs (embedded broker on a free port, PostgreSQL from
-    FRAUDGUARD_DATABASE_URL, the local one or an embedded one) in a temporary directory and
-    stops all of it at the end. Targets are reported, never enforced: the exit code is 0
-    unless a benchmark failed to run.
+    Starts an embedded broker and PostgreSQL (FRAUDGUARD_DATABASE_URL, local or embedded) in a temp dir; stops all at the end.
+
+    Targets are reported, never enforced: the exit code is 0 unless a benchmark failed to run.
     """
     from fraudguard.bench.chart import draw_chart
-    from fraudguard.bench.report import print_report, write_json
+    from fraudguard.bench.report import ensure_output_dir, print_report, write_json
     from fraudguard.bench.runner import parse_only, run_bench
 
     names = parse_only(only)
     path = json_path or out / "bench.json"
+    ensure_output_dir(path.parent)
+    if chart:
+        ensure_output_dir(out)
     report = run_bench(
         names, quick=quick, say=lambda m: console.print(f"[dim]{m}[/]"), on_result=lambda r: write_json(r, path)
     )

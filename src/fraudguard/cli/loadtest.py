@@ -220,7 +220,7 @@ def loadtest(
         False, "--record/--what-if", help="Record transactions in card state (default: what-if)."
     ),
     seed: int | None = typer.Option(None, help="Generator seed (default: time-based, so ids differ per run)."),
-    timeout: float = typer.Option(30.0, help="Per-request timeout in seconds."),
+    timeout: float = typer.Option(30.0, help="Per-request timeout in seconds.", min=0.001),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Load-test POST /v1/score and report wall-clock throughput, p50/p95/p99/max and errors by kind."""

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fraudguard.cli.app import app
 from fraudguard.cli.common import clean_errors, console, err_console, settings_from_flags
+
+if TYPE_CHECKING:  # heavy modules load inside the command, not at ``fraudguard --help``
+    from fraudguard.generator.columns import Columns
+    from fraudguard.generator.datasets import BadRows
+    from fraudguard.generator.schedule import Schedule
+    from fraudguard.io.publish import Batch
 
 CHUNK = 20_000
 
@@ -43,8 +50,8 @@ def replay(
     """
     from fraudguard.cli.generate import parse_start
     from fraudguard.generator.dataset_formats import parse_mapping
-    from fraudguard.generator.datasets import read_columns
-    from fraudguard.generator.schedule import make_schedule
+    from fraudguard.generator.datasets import check_input, read_columns
+    from fraudguard.generator.schedule import check_schedule_options, make_schedule
     from fraudguard.io.kafka import check_reachable, ensure_topics, require_bootstrap
     from fraudguard.io.publish import publish
 
@@ -52,6 +59,10 @@ def replay(
     origin = parse_start(start)
     settings = settings_from_flags(kafka_bootstrap_servers=bootstrap, topic_transactions=topic)
     servers = require_bootstrap(settings)
+    check_input(format, input)  # typos fail before the broker is contacted
+    check_schedule_options(
+        tps=tps, speed=speed, mode=mode, late_share=late_share, late_delay=late_delay, burst_period=burst_period
+    )
     check_reachable(servers, timeout=5.0)
     cols, bad = read_columns(format, input, mapping, origin)
     sched = make_schedule(
@@ -73,7 +84,7 @@ def replay(
         console.print(f"skipped {bad.summary()}")
 
 
-def _batches(cols, sched, bad):  # type: ignore[no-untyped-def]
+def _batches(cols: Columns, sched: Schedule, bad: BadRows) -> Iterator[Batch]:
     """Send-ordered chunks, each message checked by the schema decoder before it goes out."""
     import numpy as np
 

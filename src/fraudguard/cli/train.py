@@ -117,9 +117,10 @@ def train(
     from rich.table import Table
 
     from fraudguard.models.estimators import TrainConfig
+    from fraudguard.models.registry import ensure_registry_dir
     from fraudguard.models.trainer import train_and_register
 
-    registry = out or settings_from_flags().models_dir
+    registry = ensure_registry_dir(out or settings_from_flags().models_dir)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

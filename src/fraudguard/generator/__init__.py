@@ -20,6 +20,22 @@ from fraudguard.generator.generation import DEFAULT_START, GeneratorConfig, Tran
 from fraudguard.generator.scenarios import SCENARIOS
 
 
+def _chunks(
+    n: int,
+    fraud_rate: float,
+    seed: int,
+    customers: int,
+    merchants: int,
+    start: datetime,
+    chunk_size: int,
+) -> Iterator[Columns]:
+    """The generator's column chunks for the public entry points below (one config path)."""
+    config = GeneratorConfig(
+        fraud_rate=fraud_rate, seed=seed, customers=customers, merchants=merchants, start=start, chunk_size=chunk_size
+    )
+    return TransactionGenerator(config).chunks(n)
+
+
 def iter_frames(
     n: int,
     fraud_rate: float = 0.01,
@@ -35,10 +51,7 @@ def iter_frames(
     Columns are :data:`fraudguard.schema.FRAME_COLUMNS`; the same arguments always give the
     same rows, so a training run can be reproduced from its seed.
     """
-    config = GeneratorConfig(
-        fraud_rate=fraud_rate, seed=seed, customers=customers, merchants=merchants, start=start, chunk_size=chunk_size
-    )
-    for chunk in TransactionGenerator(config).chunks(n):
+    for chunk in _chunks(n, fraud_rate, seed, customers, merchants, start, chunk_size):
         yield chunk.to_frame()
 
 
@@ -52,10 +65,7 @@ def generate_frame(
     start: datetime = DEFAULT_START,
 ) -> pd.DataFrame:
     """``n`` generated transactions in one frame sorted by ``event_time`` (see :func:`iter_frames`)."""
-    config = GeneratorConfig(
-        fraud_rate=fraud_rate, seed=seed, customers=customers, merchants=merchants, start=start, chunk_size=50_000
-    )
-    chunks = list(TransactionGenerator(config).chunks(n))
+    chunks = list(_chunks(n, fraud_rate, seed, customers, merchants, start, 50_000))
     if not chunks:
         return ARROW_SCHEMA.empty_table().to_pandas().astype({"event_time": "datetime64[ns, UTC]"})
     return concat(chunks).to_frame()

@@ -45,9 +45,11 @@ class BadRows:
 
     @property
     def count(self) -> int:
+        """Number of rows left out, over every reason."""
         return sum(self.reasons.values())
 
     def add(self, reason: str, n: int = 1, where: str | None = None) -> None:
+        """Count ``n`` rows left out for ``reason``; keep ``where`` as an example if there is room."""
         self.reasons[reason] += n
         if where is not None and len(self.examples) < 10:
             self.examples.append(f"{where}: {reason}")
@@ -75,17 +77,26 @@ def read_dataset(
     return cols.to_frame(), bad
 
 
+def check_input(format: str, path: str | Path) -> Path:
+    """Refuse an unknown format or a missing file before any work; returns the path.
+
+    Callers that connect to a broker first (replay) call it early so a typo costs nothing.
+    """
+    if format not in FORMATS:
+        raise DataFormatError(f"unknown dataset format {format!r}: expected one of {', '.join(FORMATS)}")
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"input file {path} does not exist")
+    return path
+
+
 def read_columns(
     format: str, path: str | Path, mapping: dict[str, str] | None = None, start: datetime | None = None
 ) -> tuple[Columns, BadRows]:
     """Like :func:`read_dataset` but returns :class:`Columns` (what replay encodes)."""
     from fraudguard.generator import dataset_formats as fmts
 
-    if format not in FORMATS:
-        raise DataFormatError(f"unknown dataset format {format!r}: expected one of {', '.join(FORMATS)}")
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"input file {path} does not exist")
+    path = check_input(format, path)
     bad = BadRows()
     batches = _batches(path, bad)
     header = _header(path)

@@ -9,6 +9,7 @@ card sees each card's history in order. Everything derives from one seed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,10 +58,10 @@ class GeneratorConfig:
     def __post_init__(self) -> None:
         if not (0.0 <= self.fraud_rate <= MAX_FRAUD_RATE):
             raise ConfigError(f"fraud_rate must be in [0, {MAX_FRAUD_RATE}], got {self.fraud_rate}")
-        if self.time_scale is not None and self.time_scale <= 0:
+        if self.time_scale is not None and not (math.isfinite(self.time_scale) and self.time_scale > 0):
             raise ConfigError(f"time_scale must be positive, got {self.time_scale}")
-        if self.tps is not None and self.tps < 0:
-            raise ConfigError(f"tps must be positive, got {self.tps}")
+        if self.tps is not None and not (math.isfinite(self.tps) and self.tps >= 0):
+            raise ConfigError(f"tps must not be negative, got {self.tps}")
         if self.chunk_size < 100:
             raise ConfigError(f"chunk_size must be at least 100, got {self.chunk_size}")
 

@@ -8,6 +8,7 @@ so they arrive after newer events (out of order), which exercises watermarks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +28,39 @@ class Schedule:
     """Boolean per row (in original order): held back by ``late`` mode."""
 
 
+def _positive(value: float) -> bool:
+    """True for a finite number above zero (NaN and infinity are not rates or periods)."""
+    return math.isfinite(value) and value > 0
+
+
+def check_schedule_options(
+    *,
+    tps: float | None,
+    speed: float | None,
+    mode: str,
+    late_share: float,
+    late_delay: float,
+    burst_period: float,
+) -> None:
+    """Refuse replay options that cannot give a schedule; raises :class:`ConfigError`.
+
+    Separate from :func:`make_schedule` so the CLI can reject a typo before it connects to
+    the broker and reads a large file.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"unknown --mode {mode!r}: expected one of {', '.join(MODES)}")
+    if (tps is None) == (speed is None):
+        raise ConfigError("give exactly one of --tps or --speed")
+    if (tps is not None and not _positive(tps)) or (speed is not None and not _positive(speed)):
+        raise ConfigError("--tps and --speed must be positive")
+    if not 0.0 <= late_share <= 1.0:
+        raise ConfigError(f"--late-share must be in [0, 1], got {late_share}")
+    if not (math.isfinite(late_delay) and late_delay >= 0):
+        raise ConfigError(f"--late-delay must not be negative, got {late_delay}")
+    if mode == "burst" and not _positive(burst_period):
+        raise ConfigError(f"--burst-period must be positive, got {burst_period}")
+
+
 def make_schedule(
     event_us: np.ndarray,
     *,
@@ -44,16 +78,9 @@ def make_schedule(
     ``burst`` sends everything due in each ``burst_period`` at the period's start (same
     average rate, idle in between).
     """
-    if mode not in MODES:
-        raise ConfigError(f"unknown --mode {mode!r}: expected one of {', '.join(MODES)}")
-    if (tps is None) == (speed is None):
-        raise ConfigError("give exactly one of --tps or --speed")
-    if (tps is not None and tps <= 0) or (speed is not None and speed <= 0):
-        raise ConfigError("--tps and --speed must be positive")
-    if not 0.0 <= late_share <= 1.0:
-        raise ConfigError(f"--late-share must be in [0, 1], got {late_share}")
-    if late_delay < 0:
-        raise ConfigError(f"--late-delay must not be negative, got {late_delay}")
+    check_schedule_options(
+        tps=tps, speed=speed, mode=mode, late_share=late_share, late_delay=late_delay, burst_period=burst_period
+    )
     n = len(event_us)
     late = np.zeros(n, dtype=bool)
     key = np.asarray(event_us, dtype=np.int64)

@@ -108,6 +108,20 @@ def list_versions(root: Path) -> list[str]:
     return sorted(p.name for p in root.iterdir() if VERSION_RE.match(p.name) and (p / CARD).is_file())
 
 
+def ensure_registry_dir(root: Path | str) -> Path:
+    """Create the registry directory if needed; raises :class:`ModelError` if it cannot be.
+
+    ``train`` calls it before fitting so a bad ``--out`` fails in a second, not after the
+    models have been trained.
+    """
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ModelError(f"cannot create model registry {root}") from e
+    return root
+
+
 def save_version(
     root: Path,
     models: BaseModels,
@@ -122,9 +136,11 @@ def save_version(
 
     ``card`` is completed with the ``version`` and an ``artifacts`` manifest of sha256s.
     """
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+    root = ensure_registry_dir(root)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".partial-", dir=root))
+    except OSError as e:
+        raise ModelError(f"cannot write to model registry {root}") from e
     try:
         models.xgboost.save_model(str(tmp / XGB_FILE))
         sio.dump(models.random_forest, tmp / RF_FILE)

@@ -22,19 +22,6 @@ from fraudguard.models.estimators import BaseModels
 from fraudguard.models.registry import LoadedVersion, load_version
 from fraudguard.models.thresholds import POLICIES, Thresholds
 
-_PASS_THROUGH = (
-    "transaction_id",
-    "card_id",
-    "customer_id",
-    "event_time",
-    "amount",
-    "merchant_id",
-    "merchant_category",
-    "channel",
-    "is_fraud",
-    "fraud_scenario",
-)
-
 
 class FeatureTransformer(Protocol):
     """What :meth:`Scorer.score_batch` needs from a feature pipeline."""
@@ -160,7 +147,7 @@ class Scorer:
                 reasons[i] = codes
         present = frame.columns
         cols: dict[str, Any] = {}
-        for col in _PASS_THROUGH:
+        for col in schema.PASS_THROUGH_COLUMNS:
             if col in present:
                 cols[col] = frame[col].array  # keeps tz-aware times as datetime64, not Timestamp objects
             else:

@@ -76,3 +76,42 @@ def test_duration_sets_the_count_at_the_rate(tmp_path):
     import pyarrow.parquet as pq
 
     assert pq.read_metadata(path).num_rows == 300
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (["generate", "--tps", "5", "--duration", "nan", "--to", "x.parquet"], "--duration"),
+        (["generate", "--tps", "nan", "--count", "5", "--to", "x.parquet"], "--tps"),
+        (["generate", "--count", "5", "--time-scale", "nan", "--to", "x.parquet"], "time_scale"),
+        (["generate", "--count", "5", "--to", "x.parquet", "--customers", "0"], "customers"),
+    ],
+)
+def test_non_finite_numbers_give_one_line(args, match):
+    code, message = _run(args)
+    assert code != 0
+    assert match in message
+    assert message.startswith("error: ") and message.count("error: ") == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "match"),
+    [
+        (["--mode", "sideways"], "--mode"),
+        (["--mode", "burst", "--burst-period", "0"], "--burst-period"),
+    ],
+)
+def test_replay_options_are_checked_before_the_broker(tmp_path, extra, match):
+    """A typo is reported at once, not as an unreachable broker (nothing listens on the port)."""
+    args = ["replay", "--format", "ulb", "--input", str(write_ulb(tmp_path / "c.csv")), "--tps", "5"]
+    code, message = _run([*args, *extra, "--bootstrap", f"127.0.0.1:{free_port()}"])
+    assert code != 0
+    assert match in message
+    assert "broker" not in message
+
+
+def test_out_of_range_setting_names_it_without_a_traceback():
+    code, message = _run(["broker", "--partitions", "0", "--port", str(free_port())])
+    assert code != 0
+    assert "topic_partitions" in message
+    assert message.startswith("error: ") and message.count("error: ") == 1

@@ -56,3 +56,17 @@ def test_late_mode_holds_a_share_back_by_the_delay():
 def test_bad_options_are_refused(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         make_schedule(TIMES, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"tps": float("nan")}, "--tps and --speed"),
+        ({"speed": float("inf")}, "--tps and --speed"),
+        ({"tps": 10, "mode": "late", "late_delay": float("nan")}, "--late-delay"),
+        ({"tps": 10, "mode": "burst", "burst_period": 0.0}, "--burst-period"),
+    ],
+)
+def test_non_finite_or_zero_options_are_refused(options, match):
+    with pytest.raises(ConfigError, match=match):
+        make_schedule(TIMES, **options)

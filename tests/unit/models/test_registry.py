@@ -108,3 +108,13 @@ def test_no_registry_and_bad_pointer(tmp_path) -> None:
     (tmp_path / CURRENT).write_text("../../etc/passwd\n")
     with pytest.raises(ModelError, match="not a version name"):
         Scorer.load(tmp_path)
+
+
+def test_registry_path_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    from fraudguard.models.registry import ensure_registry_dir
+
+    blocker = tmp_path / "models"
+    blocker.write_text("not a directory")
+    with pytest.raises(ModelError, match="cannot create model registry"):
+        ensure_registry_dir(blocker)
+    assert ensure_registry_dir(tmp_path / "a" / "b").is_dir()
