@@ -34,10 +34,13 @@ for _name in _COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
+    debug = bool(os.environ.get("FRAUDGUARD_DEBUG"))
     logging.basicConfig(
-        level=logging.DEBUG if os.environ.get("FRAUDGUARD_DEBUG") else logging.WARNING,
+        level=logging.DEBUG if debug else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not debug:  # broker connection errors are reported once, as a BrokerError naming the address
+        logging.getLogger("fraudguard.kafka.client").setLevel(logging.CRITICAL)
     app()
 
 

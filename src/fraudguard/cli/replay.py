@@ -10,6 +10,7 @@ import typer
 
 from fraudguard.cli.app import app
 from fraudguard.cli.common import clean_errors, console, err_console, settings_from_flags
+from fraudguard.errors import DataFormatError
 
 if TYPE_CHECKING:  # heavy modules load inside the command, not at ``fraudguard --help``
     from fraudguard.generator.columns import Columns
@@ -82,6 +83,8 @@ def replay(
     console.print(report.summary())
     if bad.count:
         console.print(f"skipped {bad.summary()}")
+    if report.sent == 0 and bad.count:
+        raise DataFormatError(f"no valid row in {input}: every row was rejected ({bad.summary()})")
 
 
 def _batches(cols: Columns, sched: Schedule, bad: BadRows) -> Iterator[Batch]:

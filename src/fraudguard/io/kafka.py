@@ -8,6 +8,7 @@ high watermark from fetched messages instead.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,6 +18,13 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from fraudguard.config import Settings
 from fraudguard.errors import BrokerError
+
+CLIENT_LOG = logging.getLogger("fraudguard.kafka.client")
+"""librdkafka's own log lines go here instead of raw ``%3|...|FAIL|`` lines on stderr.
+
+Connection failures already surface as :class:`BrokerError` with the address; the CLI keeps
+this logger at CRITICAL unless ``FRAUDGUARD_DEBUG`` is set.
+"""
 
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "linger.ms": 5,
@@ -57,7 +65,7 @@ def require_bootstrap(settings: Settings, override: str | None = None) -> str:
 
 def make_producer(bootstrap: str, **overrides: Any) -> Producer:
     """A producer tuned for throughput (lz4, 5 ms linger, large queue)."""
-    conf = {"bootstrap.servers": bootstrap, **PRODUCER_DEFAULTS, **overrides}
+    conf = {"bootstrap.servers": bootstrap, "logger": CLIENT_LOG, **PRODUCER_DEFAULTS, **overrides}
     return Producer(conf)
 
 
@@ -70,6 +78,7 @@ def make_consumer(bootstrap: str, group_id: str | None, **overrides: Any) -> Con
     conf = {
         "bootstrap.servers": bootstrap,
         "group.id": group_id or "fraudguard-reader",
+        "logger": CLIENT_LOG,
         **CONSUMER_DEFAULTS,
         **overrides,
     }
@@ -78,7 +87,9 @@ def make_consumer(bootstrap: str, group_id: str | None, **overrides: Any) -> Con
 
 def check_reachable(bootstrap: str, timeout: float = 10.0) -> None:
     """Raise :class:`BrokerError` naming ``bootstrap`` unless a broker answers metadata."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000)})
+    admin = AdminClient(
+        {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000), "logger": CLIENT_LOG}
+    )
     try:
         admin.list_topics(timeout=timeout)
     except KafkaException as e:
@@ -91,7 +102,7 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, timeou
     Existing topics are left as they are (their partition count is not changed): a real
     cluster's topics belong to its operators.
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG})
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as e:
@@ -128,7 +139,7 @@ def _wait_for_metadata(admin: AdminClient, topics: list[str], timeout: float) ->
 
 def partition_count(bootstrap: str, topic: str, timeout: float = 10.0) -> int:
     """Number of partitions of ``topic`` (0 when it does not exist)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG})
     try:
         md = admin.list_topics(topic=topic, timeout=timeout).topics.get(topic)
     except KafkaException as e:
