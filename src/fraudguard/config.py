@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     """Spark checkpoint (offsets, state); ``None``: ``<state_dir>/spark/checkpoint``."""
     spark_shuffle_partitions: int = Field(default=4, ge=1, le=4096)
     """Shuffle and state-store partitions, fixed in the checkpoint at the first run."""
+    spark_state_buckets: int = Field(default=8, ge=0, le=65536)
+    """Spark state groups per operator: keys are hashed into this many buckets so a batch
+    costs a few Python group calls, not one per card (0: one group per key, slow). Fixed
+    in the checkpoint at the first run."""
     spark_kafka_package: str | None = None
     """Maven coordinates of Spark's Kafka connector (``spark.jars.packages``) on a cluster."""
 

@@ -13,6 +13,8 @@ card result carries :data:`INSERTED_COLUMN`; pass it on to the merchant grouping
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -79,3 +81,45 @@ def merchant_group_features(
     feats = pipe._merchants(prepare(events), mask, overlay)
     out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
     return out, overlay.get_many([key])[0]
+
+
+def card_bucket_features(
+    config: FeatureConfig, states: Mapping[str, bytes], events: pd.DataFrame
+) -> tuple[pd.DataFrame, dict[str, bytes]]:
+    """Card features of many cards' new events (arrival order) and the new states of the cards touched.
+
+    For engines that group keys into buckets (one Spark group per bucket rather than per
+    card: the fixed cost of a group call is paid once per bucket). ``states`` holds the
+    stored state of (at least) the cards in ``events``; it is not modified. The batch code
+    of :class:`FeaturePipeline` runs on the whole bucket at once, so each card's numbers
+    are the ones the local engine computes.
+    """
+    names = [*card_names(config), INSERTED_COLUMN]
+    if len(events) == 0:
+        return pd.DataFrame(np.empty((0, len(names)), np.float32), columns=names, index=events.index), {}
+    store = InMemoryStateStore()
+    store.put_many(states)
+    overlay = _Overlay(store)
+    feats, inserted, _ = FeaturePipeline(config, card_store=store)._cards(prepare(events), overlay)
+    feats[INSERTED_COLUMN] = inserted
+    out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
+    return out, dict(overlay.dirty)
+
+
+def merchant_bucket_features(
+    config: FeatureConfig, states: Mapping[str, bytes], events: pd.DataFrame, inserted: np.ndarray | None = None
+) -> tuple[pd.DataFrame, dict[str, bytes]]:
+    """Merchant features of many merchants' new events (arrival order) and the new states
+    of the merchants touched (see :func:`card_bucket_features`)."""
+    names = merchant_names(config)
+    if len(events) == 0:
+        return pd.DataFrame(np.empty((0, len(names)), np.float32), columns=names, index=events.index), {}
+    mask = np.ones(len(events), bool) if inserted is None else np.asarray(inserted).astype(bool)
+    if mask.shape != (len(events),):
+        raise ValidationError("inserted", f"needs one value per event ({len(events)}), got shape {mask.shape}")
+    store = InMemoryStateStore()
+    store.put_many(states)
+    overlay = _Overlay(store)
+    feats = FeaturePipeline(config, merchant_store=store)._merchants(prepare(events), mask, overlay)
+    out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
+    return out, dict(overlay.dirty)

@@ -5,13 +5,18 @@
     source (Spark's Kafka connector, or the Python source over confluent-kafka)
       -> mapInPandas(parse)                         transaction columns | rejection
       -> withWatermark(event_time)
-      -> groupBy(card_id).applyInPandasWithState    card features, EventTimeTimeout
-      -> groupBy(merchant_id).transformWithStateInPandas merchant features
+      -> groupBy(card_bucket).applyInPandasWithState    card features, EventTimeTimeout
+      -> groupBy(merchant_bucket).transformWithStateInPandas merchant features
       -> mapInPandas(score)                         prediction columns
       -> foreachBatch(BatchWriter)                  sinks + DLQ, idempotent by batch id
 
 Both stateful operators run in append mode; the checkpoint holds the source offsets and
 both state stores, so a restart continues where the last committed batch ended.
+
+State is grouped by buckets of keys (``pmod(xxhash64(key), state_buckets)``, see
+:mod:`.buckets`) so a micro-batch costs a few Python group calls, not one per card.
+``state_buckets=0`` keeps the per-key grouping of :mod:`.stateful` (the same numbers,
+slower). The choice and the bucket count are fixed in the checkpoint.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fraudguard.engines.spark.buckets import (
+    CARD_BUCKET,
+    DEFAULT_STATE_BUCKETS,
+    MERCHANT_BUCKET,
+    MerchantBucketFeatures,
+    bucket_column,
+    card_bucket_step,
+)
 from fraudguard.engines.spark.parse import PARSED_DDL, parse_batches
 from fraudguard.engines.spark.score import SCORED_DDL, score_step
 from fraudguard.engines.spark.session import kafka_connector_available
@@ -68,6 +81,9 @@ class StreamPlan:
     watermark_delay_s: int | None = None
     """Event-time lateness Spark tolerates before dropping a row; default: the card TTL
     plus the allowed lateness (older events would find every card window empty)."""
+    state_buckets: int = DEFAULT_STATE_BUCKETS
+    """Keys per stateful group call are bucketed into this many groups; 0 = one group per
+    key (the slow per-key path). Fixed in the checkpoint: change it only with a new one."""
 
 
 def read_kafka(spark: SparkSession, plan: StreamPlan) -> tuple[DataFrame, str]:
@@ -102,17 +118,32 @@ def scored_stream(spark: SparkSession, plan: StreamPlan) -> tuple[DataFrame, str
     parsed = raw.mapInPandas(parse_batches, PARSED_DDL)
     delay = plan.watermark_delay_s or int(cfg.card_ttl_s + cfg.allowed_lateness_s)
     card_ddl = f"{PARSED_DDL}, {float_ddl([*card_names(cfg), INSERTED_COLUMN])}"
-    with_cards = (
-        parsed.withWatermark("event_time", f"{delay} seconds")
-        .groupBy("card_id")
-        .applyInPandasWithState(card_step(cfg), card_ddl, STATE_DDL, "append", GroupStateTimeout.EventTimeTimeout)
-    )
     merchant_ddl = f"{card_ddl}, {float_ddl(merchant_names(cfg))}"
-    with_merchants = (
-        with_cards.withColumn(MERCHANT_KEY, F.coalesce(F.col("merchant_id"), F.lit("")))
-        .groupBy(MERCHANT_KEY)
-        .transformWithStateInPandas(MerchantFeatures(cfg), merchant_ddl, "append", "None")
-    )
+    watermarked = parsed.withWatermark("event_time", f"{delay} seconds")
+    timeout = GroupStateTimeout.EventTimeTimeout
+    if plan.state_buckets < 0:
+        raise ConfigError(f"state_buckets must be >= 0, got {plan.state_buckets}")
+    if plan.state_buckets:
+        n = plan.state_buckets
+        with_cards = (
+            watermarked.withColumn(CARD_BUCKET, bucket_column("card_id", n))
+            .groupBy(CARD_BUCKET)
+            .applyInPandasWithState(card_bucket_step(cfg), card_ddl, STATE_DDL, "append", timeout)
+        )
+        with_merchants = (
+            with_cards.withColumn(MERCHANT_BUCKET, bucket_column("merchant_id", n, empty_is_missing=True))
+            .groupBy(MERCHANT_BUCKET)
+            .transformWithStateInPandas(MerchantBucketFeatures(cfg), merchant_ddl, "append", "None")
+        )
+    else:
+        with_cards = watermarked.groupBy("card_id").applyInPandasWithState(
+            card_step(cfg), card_ddl, STATE_DDL, "append", timeout
+        )
+        with_merchants = (
+            with_cards.withColumn(MERCHANT_KEY, F.coalesce(F.col("merchant_id"), F.lit("")))
+            .groupBy(MERCHANT_KEY)
+            .transformWithStateInPandas(MerchantFeatures(cfg), merchant_ddl, "append", "None")
+        )
     scored = with_merchants.mapInPandas(score_step(str(plan.models_dir), plan.model_version), SCORED_DDL)
     return scored, kind
 

@@ -132,6 +132,7 @@ def run_spark_engine(
         model_version=scorer.version,
         features=FeatureConfig(**scorer.feature_config_dict()),
         max_offsets_per_trigger=max_offsets,
+        state_buckets=settings.spark_state_buckets,
         starting_offsets=starting_offsets,
     )
     embedded = None
