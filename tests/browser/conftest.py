@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from tests.browser.stack import Stack, launch, train_tiny_model
+from tests.fixtures.postgres import with_database
 
 CHROMIUM = os.environ.get("FRAUDGUARD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,7 +35,7 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium_executable() -> str:
     if not Path(CHROMIUM).is_file() and shutil.which(CHROMIUM) is None:
         pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests need Debian's Chromium")
@@ -38,14 +43,27 @@ def chromium_executable() -> str:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
+def dashboard_db(pg_admin_url: str) -> Iterator[str]:
+    """A database of the dashboard stack's own: its engine writes nothing other tests count."""
+    name = f"fg_test_{int(time.time())}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield with_database(pg_admin_url, name)
+    finally:
+        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="module")
 def dashboard_stack(
-    chromium_executable: str, kafka_bootstrap: str, pg_url: str, tmp_path_factory: pytest.TempPathFactory
+    chromium_executable: str, kafka_bootstrap: str, dashboard_db: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """Model trained, `fraudguard api` ready, `fraudguard stream` started; stopped at the end."""
     state = tmp_path_factory.mktemp("dashboard-state")
     train_tiny_model(state / "models")
-    stack = launch(state, kafka_bootstrap, pg_url, tmp_path_factory.mktemp("dashboard-logs"))
+    stack = launch(state, kafka_bootstrap, dashboard_db, tmp_path_factory.mktemp("dashboard-logs"))
     try:
         yield stack
     finally:  # SIGTERM: the API stops its generator, the engine flushes and commits
@@ -53,7 +71,7 @@ def dashboard_stack(
             proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_executable: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
