@@ -16,6 +16,7 @@ consumer of these topics de-duplicates on ``transaction_id`` (as the PostgreSQL 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -26,7 +27,7 @@ import pyarrow.compute as pc
 from confluent_kafka import KafkaError, Message, Producer
 
 from fraudguard.errors import BrokerError
-from fraudguard.schema import MODEL_NAMES
+from fraudguard.schema import MODEL_NAMES, Alert, Prediction
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -87,54 +88,54 @@ def _reasons(series: pd.Series) -> list[list[str]]:
     return [list(r) if r is not None and not isinstance(r, float) else [] for r in series.tolist()]
 
 
-def encode_predictions(frame: pd.DataFrame) -> list[bytes]:
-    """JSON bytes of each row of a prediction frame, in :class:`~fraudguard.schema.Prediction` shape."""
+def _text_column(name: str) -> Callable[[pd.DataFrame], list[bytes]]:
+    return lambda f: _json_values(f[name].tolist())
+
+
+def _float_column(name: str) -> Callable[[pd.DataFrame], list[bytes]]:
+    return lambda f: _json_values(_floats(f[name]))
+
+
+def _time_column(name: str) -> Callable[[pd.DataFrame], list[bytes]]:
+    return lambda f: _json_values(_iso(f[name]))
+
+
+_FIELD_ENCODERS: dict[str, Callable[[pd.DataFrame], list[bytes]]] = {
+    "transaction_id": _text_column("transaction_id"),
+    "card_id": _text_column("card_id"),
+    "event_time": _time_column("event_time"),
+    "amount": _float_column("amount"),
+    "merchant_id": _text_column("merchant_id"),
+    "merchant_category": _text_column("merchant_category"),
+    "scores": _scores_object,
+    "ensemble_score": _float_column("ensemble_score"),
+    "threshold": _float_column("threshold"),
+    "decision": _text_column("decision"),
+    "reasons": lambda f: _json_values(_reasons(f["reasons"])),
+    "model_version": _text_column("model_version"),
+    "is_fraud": lambda f: _json_values(_labels(f["is_fraud"])),
+    "fraud_scenario": lambda f: _json_values(_texts(f["fraud_scenario"])),
+    "produced_at": _time_column("produced_at"),
+    "scored_at": _time_column("scored_at"),
+}
+"""One column encoder per record field; a record's JSON follows its struct's field order."""
+
+
+def _encode_as(record: type[msgspec.Struct], frame: pd.DataFrame) -> list[bytes]:
+    """JSON bytes of each row in ``record``'s shape, one vectorised encoder per field."""
     if frame.empty:
         return []
-    j = _json_values
-    return _join_object(
-        [
-            ("transaction_id", j(frame["transaction_id"].tolist())),
-            ("card_id", j(frame["card_id"].tolist())),
-            ("event_time", j(_iso(frame["event_time"]))),
-            ("amount", j(_floats(frame["amount"]))),
-            ("merchant_id", j(frame["merchant_id"].tolist())),
-            ("merchant_category", j(frame["merchant_category"].tolist())),
-            ("scores", _scores_object(frame)),
-            ("ensemble_score", j(_floats(frame["ensemble_score"]))),
-            ("threshold", j(_floats(frame["threshold"]))),
-            ("decision", j(frame["decision"].tolist())),
-            ("reasons", j(_reasons(frame["reasons"]))),
-            ("model_version", j(frame["model_version"].tolist())),
-            ("is_fraud", j(_labels(frame["is_fraud"]))),
-            ("fraud_scenario", j(_texts(frame["fraud_scenario"]))),
-            ("produced_at", j(_iso(frame["produced_at"]))),
-            ("scored_at", j(_iso(frame["scored_at"]))),
-        ]
-    )
+    return _join_object([(name, _FIELD_ENCODERS[name](frame)) for name in record.__struct_fields__])
+
+
+def encode_predictions(frame: pd.DataFrame) -> list[bytes]:
+    """JSON bytes of each row of a prediction frame, in :class:`~fraudguard.schema.Prediction` shape."""
+    return _encode_as(Prediction, frame)
 
 
 def encode_alerts(frame: pd.DataFrame) -> list[bytes]:
     """JSON bytes of each row, in :class:`~fraudguard.schema.Alert` shape (callers pass fraud rows)."""
-    if frame.empty:
-        return []
-    j = _json_values
-    return _join_object(
-        [
-            ("transaction_id", j(frame["transaction_id"].tolist())),
-            ("card_id", j(frame["card_id"].tolist())),
-            ("event_time", j(_iso(frame["event_time"]))),
-            ("amount", j(_floats(frame["amount"]))),
-            ("merchant_id", j(frame["merchant_id"].tolist())),
-            ("merchant_category", j(frame["merchant_category"].tolist())),
-            ("ensemble_score", j(_floats(frame["ensemble_score"]))),
-            ("threshold", j(_floats(frame["threshold"]))),
-            ("scores", _scores_object(frame)),
-            ("reasons", j(_reasons(frame["reasons"]))),
-            ("model_version", j(frame["model_version"].tolist())),
-            ("scored_at", j(_iso(frame["scored_at"]))),
-        ]
-    )
+    return _encode_as(Alert, frame)
 
 
 class _ProducerSink:
