@@ -8,18 +8,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from tests.browser.stack import Stack, launch, train_tiny_model
-from tests.fixtures.postgres import with_database
+from tests.fixtures.postgres import fresh_database
 
 CHROMIUM = os.environ.get("FRAUDGUARD_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -46,14 +42,8 @@ def chromium_executable() -> str:
 @pytest.fixture(scope="module")
 def dashboard_db(pg_admin_url: str) -> Iterator[str]:
     """A database of the dashboard stack's own: its engine writes nothing other tests count."""
-    name = f"fg_test_{int(time.time())}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield with_database(pg_admin_url, name)
-    finally:
-        with psycopg.connect(pg_admin_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    with fresh_database(pg_admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
