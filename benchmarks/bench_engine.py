@@ -34,7 +34,7 @@ import psycopg
 from confluent_kafka import TopicPartition
 
 from fraudguard import schema
-from fraudguard.config import Settings
+from fraudguard.config import Settings, isolated_names
 from fraudguard.engines.local.engine import LocalEngine
 from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
@@ -73,13 +73,8 @@ def _settings(bootstrap: str, state: Path, url: str) -> Settings:
         kafka_bootstrap_servers=bootstrap,
         database_url=url,
         state_dir=state,
-        topic_transactions=f"tx-{tag}",
-        topic_predictions=f"pred-{tag}",
-        topic_alerts=f"alerts-{tag}",
-        topic_labels=f"labels-{tag}",
-        topic_dlq=f"dlq-{tag}",
         topic_partitions=4,
-        consumer_group=f"bench-{tag}",
+        **isolated_names(tag),
     )
     ensure_topics(bootstrap, s.topics, s.topic_partitions)
     return s

@@ -146,3 +146,19 @@ def load_settings(**overrides: object) -> Settings:
     """Build the process settings, with CLI flags (non-``None`` values) taking precedence."""
     clean = {k: v for k, v in overrides.items() if v is not None}
     return Settings(**clean)  # type: ignore[arg-type]
+
+
+def isolated_names(tag: str) -> dict[str, str]:
+    """Topic names and consumer group suffixed with ``tag``, as ``Settings`` keyword arguments.
+
+    Tests and benchmarks pass these so that several runs share one broker without ever
+    reading each other's messages or committing each other's offsets.
+    """
+    return {
+        "topic_transactions": f"tx-{tag}",
+        "topic_predictions": f"pred-{tag}",
+        "topic_alerts": f"alerts-{tag}",
+        "topic_labels": f"labels-{tag}",
+        "topic_dlq": f"dlq-{tag}",
+        "consumer_group": f"group-{tag}",
+    }

@@ -51,3 +51,11 @@ def test_topics_listed_in_order():
 def test_bad_values_are_rejected():
     with pytest.raises(ValueError):
         Settings(batch_size=0)
+
+
+def test_isolated_names_share_no_topic_or_group_across_tags():
+    from fraudguard.config import isolated_names
+
+    a, b = Settings(**isolated_names("a1")), Settings(**isolated_names("b2"))
+    assert set(a.topics).isdisjoint(b.topics) and a.consumer_group != b.consumer_group
+    assert set(a.topics).isdisjoint(Settings().topics)

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from fraudguard.config import Settings
+from fraudguard.config import Settings, isolated_names
 from fraudguard.errors import DatabaseError
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -156,14 +156,8 @@ class BenchEnv:
             kafka_bootstrap_servers=self.bootstrap,
             database_url=SecretStr(database_url),
             state_dir=state,
-            topic_transactions=f"tx-{tag}",
-            topic_predictions=f"pred-{tag}",
-            topic_alerts=f"alerts-{tag}",
-            topic_labels=f"labels-{tag}",
-            topic_dlq=f"dlq-{tag}",
             topic_partitions=partitions,
-            consumer_group=f"bench-{tag}",
-            **overrides,
+            **{**isolated_names(tag), **overrides},
         )
         ensure_topics(self.bootstrap, s.topics, s.topic_partitions)
         return s
