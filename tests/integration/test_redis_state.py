@@ -1,4 +1,4 @@
-"""The Redis state store against the real Redis at 127.0.0.1:6379 (skipped without one)."""
+"""The Redis state store against a real Redis (Debian's redis-server, started by the fixture)."""
 
 from __future__ import annotations
 
