@@ -18,8 +18,8 @@ browser:
 
 lint:
 	scripts/bootstrap.sh all
-	.venv/bin/ruff check src tests benchmarks
-	.venv/bin/ruff format --check src tests benchmarks
+	.venv/bin/ruff check src tests
+	.venv/bin/ruff format --check src tests
 	.venv/bin/mypy
 
 bench:
