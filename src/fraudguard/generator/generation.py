@@ -178,7 +178,15 @@ class TransactionGenerator:
         # long incidents start at a steady rate; the short ones make up the rest of the rate
         k = long_rows(self.rng, weights, rate * n)
         pending = Events.concat([self._pending, draw_fraud(self.pop, self.rng, k, t0, t1, weights, long=True)])
-        already_due = int(np.count_nonzero(pending.time_us < t1))
+        relabelled, legit = 0, None
+        if self.windows is not None:
+            # windows relabel purchases: draw the purchases first so the short scenarios
+            # make up exactly what the windows leave of this chunk's target
+            per_day = rate * self.rows_per_day
+            self.windows.open(self.rng, t0, t1, weights[BREACH] * per_day, weights[INFLATED] * per_day)
+            legit = self._legit(n, m0, m1)
+            relabelled = self.windows.apply(self.rng, legit)
+        already_due = int(np.count_nonzero(pending.time_us < t1)) + relabelled
         need = min(max(target - self._fraud_emitted - already_due, 0), n) if has_short(weights) else 0
         pending = Events.concat([pending, draw_fraud(self.pop, self.rng, need, t0, t1, weights)])
         due = pending.time_us < t1
@@ -192,11 +200,12 @@ class TransactionGenerator:
             extra.time_us = t1 + np.arange(len(extra), dtype=np.int64)
             self._pending = Events.concat([extra, self._pending])
         self._fraud_emitted += len(fraud)
-        legit = self._legit(n - len(fraud), m0, m1)
-        if self.windows is not None:
-            per_day = rate * self.rows_per_day
-            self.windows.open(self.rng, t0, t1, weights[BREACH] * per_day, weights[INFLATED] * per_day)
-            self._fraud_emitted += self.windows.apply(self.rng, legit)
+        if legit is None:
+            legit = self._legit(n - len(fraud), m0, m1)
+        else:  # make room for the fraud: drop purchases at random, relabelled ones last
+            order = np.argsort(np.where(legit.scenario == LEGIT, self.rng.random(n), 2.0), kind="stable")
+            legit = legit.take(np.sort(order[len(fraud) :]))
+            self._fraud_emitted += int(np.count_nonzero(legit.scenario != LEGIT))
         events = Events.concat([legit, fraud])
         events = events.take(np.argsort(events.time_us, kind="stable"))
         if "amount" in self.drift:

@@ -92,7 +92,7 @@ def slow_card_testing(pop: Population, rng: np.random.Generator, rows: int, t0: 
     cats = rng.choice([CAT["online_services"], CAT["other"], CAT["retail"], CAT["entertainment"]], rows)
     return Events(
         card=cards[inc],
-        time_us=_times(rng, inc, pos, starts, rng.exponential(9 * 3600.0, rows) + 3600.0),
+        time_us=_times(rng, inc, pos, starts, rng.exponential(12 * 3600.0, rows) + 2 * 3600.0),
         amount=np.round(rng.uniform(0.5, 4.99, rows), 2),
         merchant=pop.pick_merchants(rng, rng.integers(0, len(CITIES), rows), cats),
         channel=np.full(rows, ONLINE),
@@ -174,12 +174,17 @@ class Windows:
     def __init__(self, pop: Population, events_per_day: float) -> None:
         self.pop = pop
         self.events_per_day = events_per_day
+        volume = merchant_volume(pop) * events_per_day / pop.daily_rate
+        # breaches hit small shops as often as big ones in rows, so windows are many and even
+        pick = 1.0 / np.maximum(volume, 1e-3)
+        self._breach_cum = np.cumsum(pick / pick.sum())
+        self._breach_volume = float(len(volume) / pick.sum())  # mean volume of a picked merchant
         self.breach = np.zeros((0, 4))  # merchant, start_us, end_us, share
         self.inflate = np.zeros((0, 5))  # card, start_us, end_us, share, factor
 
     def rates_per_day(self, breach_rows: float, inflate_rows: float) -> tuple[float, float]:
         """New windows per simulated day that supply these fraud rows per simulated day."""
-        per_merchant = self.events_per_day / len(self.pop.merchant_ids)
+        per_merchant = self._breach_volume
         per_card = self.events_per_day / self.pop.n_cards
         breach = breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant)
         inflate = inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card)
@@ -196,7 +201,7 @@ class Windows:
             start = rng.integers(t0, t1, k).astype(np.float64)
             new = np.column_stack(
                 [
-                    rng.integers(0, len(self.pop.merchant_ids), k),
+                    np.minimum(np.searchsorted(self._breach_cum, rng.random(k)), len(self._breach_cum) - 1),
                     start,
                     start + rng.uniform(*BREACH_DAYS, k) * DAY_US,
                     rng.uniform(*BREACH_SHARE, k),
@@ -235,6 +240,22 @@ class Windows:
             legit.amount[inflated] = np.where(cash, np.round(amount / 20.0) * 20.0, np.round(amount, 2))
             legit.scenario[inflated] = INFLATED
         return int(breached.sum() + inflated.sum())
+
+
+def merchant_volume(pop: Population) -> np.ndarray:
+    """Expected purchases per simulated day at each merchant, from the customers' habits.
+
+    In person, customers shop in their home city (3% travel); online, in a random city;
+    the volume of a (city, category) is shared by its merchants.
+    """
+    habit = np.diff(pop.category_cum, axis=1, prepend=0.0) * pop.rate_per_day[:, None]  # (customer, category)
+    n_cities = len(CITIES)
+    in_person = habit * (1.0 - CATEGORY_ONLINE) * 0.97
+    local = np.zeros((n_cities, N_CATEGORIES))
+    np.add.at(local, pop.home_city, in_person)
+    remote = (habit.sum(axis=0) - in_person.sum(axis=0)) / n_cities
+    per_city_cat = (local + remote) / np.maximum(pop.city_cat_count, 1)
+    return per_city_cat[pop.merchant_city, pop.merchant_category]
 
 
 def _inside(windows: np.ndarray, key: np.ndarray, time_us: np.ndarray) -> np.ndarray:
