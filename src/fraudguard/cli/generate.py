@@ -66,7 +66,7 @@ def generate(
     ] = None,
     drift_days: float | None = typer.Option(None, help="Simulated days the drift ramps over (default: the whole run)."),
 ) -> None:
-    """Generate realistic card transactions with ten fraud scenarios, paced at --tps.
+    """Generate realistic card transactions with ten fraud scenarios (five long-horizon), paced at --tps.
 
     Messages are JSON transactions keyed by card id, published to Kafka.
 

@@ -202,9 +202,8 @@ class TransactionGenerator:
         self._fraud_emitted += len(fraud)
         if legit is None:
             legit = self._legit(n - len(fraud), m0, m1)
-        else:  # make room for the fraud: drop purchases at random, relabelled ones last
-            order = np.argsort(np.where(legit.scenario == LEGIT, self.rng.random(n), 2.0), kind="stable")
-            legit = legit.take(np.sort(order[len(fraud) :]))
+        else:
+            legit = _make_room(self.rng, legit, len(fraud))
             self._fraud_emitted += int(np.count_nonzero(legit.scenario != LEGIT))
         events = Events.concat([legit, fraud])
         events = events.take(np.argsort(events.time_us, kind="stable"))
@@ -252,6 +251,18 @@ class TransactionGenerator:
     def _progress(self, time_us: np.ndarray) -> np.ndarray:
         """Drift ramp position (0 to 1) of each time."""
         return progress(time_us, self._start_us, self._drift_span_us or DAY_US)
+
+
+def _make_room(rng: np.random.Generator, legit: Events, k: int) -> Events:
+    """``legit`` without ``k`` random plain purchases (relabelled ones only when too few are plain)."""
+    if k <= 0:
+        return legit
+    plain = np.flatnonzero(legit.scenario == LEGIT)
+    keep = np.ones(len(legit), dtype=bool)
+    keep[plain[rng.choice(len(plain), min(k, len(plain)), replace=False)]] = False
+    if k > len(plain):
+        keep[np.flatnonzero(keep)[: k - len(plain)]] = False
+    return legit.take(keep)
 
 
 def _strictly_increasing_per_card(events: Events) -> None:

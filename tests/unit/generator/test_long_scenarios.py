@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,7 @@ DAYS = 45
 T0 = 1_767_225_600 * US  # 2026-01-01
 
 
-def _frame(days: float = DAYS, **kwargs: object) -> pd.DataFrame:
+def _frame(days: float = DAYS, **kwargs: Any) -> pd.DataFrame:
     config = GeneratorConfig(**{"fraud_rate": 0.01, "seed": 4, "customers": 1_500, "merchants": 150, **kwargs})
     gen = TransactionGenerator(config)
     n = round(days * gen.rows_per_day)
