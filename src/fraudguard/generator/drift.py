@@ -4,7 +4,7 @@ A drift ramps linearly from nothing at the start of the run to full strength at 
 (or after ``drift_days`` simulated days), so the first and last parts of one run differ
 while each stretch looks ordinary. Three kinds, combinable:
 
-- ``amount[:F]`` - every amount is multiplied by ``F ** p`` (default F = 1.5: +50% by the end);
+- ``amount[:F]`` - every amount is multiplied by ``F ** p`` (default F = 2: doubled by the end);
 - ``category[:S]`` - a share ``S * p`` of purchases (default S = 0.5) move to online
   services, electronics, entertainment and travel;
 - ``fraud-mix[:F]`` - the fraud rate grows to ``F`` times (default 2) and the scenario mix
@@ -23,7 +23,7 @@ import numpy as np
 from fraudguard.errors import ConfigError
 from fraudguard.generator.population import CAT
 
-DRIFT_DEFAULTS: dict[str, float] = {"amount": 1.5, "category": 0.5, "fraud-mix": 2.0}
+DRIFT_DEFAULTS: dict[str, float] = {"amount": 2.0, "category": 0.5, "fraud-mix": 2.0}
 DRIFT_CATEGORIES = np.array([CAT["online_services"], CAT["electronics"], CAT["entertainment"], CAT["travel"]])
 
 

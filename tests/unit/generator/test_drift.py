@@ -104,7 +104,7 @@ def test_bad_drift_is_refused(text, match):
 
 
 def test_parse_defaults_and_duplicates():
-    assert parse_drift("amount") == Drift("amount", 1.5)
+    assert parse_drift("amount") == Drift("amount", 2.0)
     assert parse_drift("fraud_mix:3") == Drift("fraud-mix", 3.0)
     with pytest.raises(ConfigError, match="twice"):
         GeneratorConfig(drift=(Drift("amount", 2.0), Drift("amount", 3.0)))
