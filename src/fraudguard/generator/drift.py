@@ -69,9 +69,9 @@ def check_drifts(drifts: tuple[Drift, ...]) -> dict[str, float]:
     return out
 
 
-def progress(time_us: np.ndarray, start_us: int, span_us: float) -> np.ndarray:
-    """Ramp position (0 to 1) of each time."""
-    return np.clip((np.asarray(time_us, dtype=np.float64) - start_us) / max(span_us, 1.0), 0.0, 1.0)
+def progress(mass: np.ndarray, start: float, span: float) -> np.ndarray:
+    """Ramp position (0 to 1) of each point of activity mass (see :mod:`.timeline`)."""
+    return np.clip((np.asarray(mass, dtype=np.float64) - start) / max(span, 1e-9), 0.0, 1.0)
 
 
 def shift_categories(rng: np.random.Generator, cat: np.ndarray, p: np.ndarray, share: float) -> np.ndarray:

@@ -120,7 +120,9 @@ class TransactionGenerator:
         self.drift = check_drifts(config.drift)
         self.mix = FraudMix(config.scenarios, self.drift.get("fraud-mix"))  # type: ignore[arg-type]
         self._start_us = int(self.timeline.to_time_us(np.array([self._mass]))[0])
-        self._drift_span_us = None if config.drift_days is None else config.drift_days * DAY_US
+        # the ramp runs in activity mass (proportional to rows), not clock time: a run that
+        # starts at a quiet hour must not finish its ramp early
+        self._drift_span = None if config.drift_days is None else config.drift_days * DAY_S
         windowed = self.mix.base[BREACH] > 0 or self.mix.base[INFLATED] > 0
         self.windows = Windows(self.pop, self.rows_per_day) if windowed else None
         self._warm_start()
@@ -155,8 +157,8 @@ class TransactionGenerator:
         """Yield ``count`` transactions in chunks of at most ``chunk_size`` rows, in time order."""
         if count < 0:
             raise ConfigError(f"count must not be negative, got {count}")
-        if self._drift_span_us is None:  # the ramp spans this run
-            self._drift_span_us = max(count, 1) / self.rows_per_day * DAY_US
+        if self._drift_span is None:  # the ramp spans this run
+            self._drift_span = max(count, 1) / self.events_per_mass
         done = 0
         while done < count:
             n = min(self.config.chunk_size, count - done)
@@ -250,7 +252,8 @@ class TransactionGenerator:
 
     def _progress(self, time_us: np.ndarray) -> np.ndarray:
         """Drift ramp position (0 to 1) of each time."""
-        return progress(time_us, self._start_us, self._drift_span_us or DAY_US)
+        mass = self.timeline.to_mass(time_us)
+        return progress(mass, self.timeline.start_mass, self._drift_span or DAY_S)
 
 
 def _make_room(rng: np.random.Generator, legit: Events, k: int) -> Events:

@@ -169,31 +169,50 @@ class Windows:
     ``events_per_day`` is the stream's density (rows per simulated day): it turns a target
     share of fraud rows into a rate of new windows. State is a handful of arrays of the
     windows still open; expired ones are dropped at every chunk.
+
+    A merchant or card is only picked when its expected daily volume fits in the
+    scenario's daily fraud budget, so in a small world one breach of a busy shop cannot
+    exceed the fraud rate on its own.
     """
 
     def __init__(self, pop: Population, events_per_day: float) -> None:
         self.pop = pop
         self.events_per_day = events_per_day
-        volume = merchant_volume(pop) * events_per_day / pop.daily_rate
-        # breaches hit small shops as often as big ones in rows, so windows are many and even
-        pick = 1.0 / np.maximum(volume, 1e-3)
-        self._breach_cum = np.cumsum(pick / pick.sum())
-        self._breach_volume = float(len(volume) / pick.sum())  # mean volume of a picked merchant
+        scale = events_per_day / pop.daily_rate
+        self.merchant_volume = np.maximum(merchant_volume(pop) * scale, 1e-3)
+        owner = pop.card_owner
+        split = np.where(
+            pop.card_count[owner] == 2, np.where(np.arange(pop.n_cards) == pop.card_start[owner], 0.7, 0.3), 1.0
+        )
+        self.card_volume = np.maximum(pop.rate_per_day[owner] * split * scale, 1e-3)
         self.breach = np.zeros((0, 4))  # merchant, start_us, end_us, share
         self.inflate = np.zeros((0, 5))  # card, start_us, end_us, share, factor
 
-    def rates_per_day(self, breach_rows: float, inflate_rows: float) -> tuple[float, float]:
-        """New windows per simulated day that supply these fraud rows per simulated day."""
-        per_merchant = self._breach_volume
-        per_card = self.events_per_day / self.pop.n_cards
-        breach = breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant)
-        inflate = inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card)
-        return float(breach), float(inflate)
+    def _breach_pick(self, breach_rows: float) -> tuple[np.ndarray, float]:
+        """Cumulative pick probabilities over merchants and the mean daily volume of a pick.
+
+        Breaches hit small shops as often as big ones in fraud rows (probability inverse to
+        volume), so windows are many and the rate even.
+        """
+        vol = self.merchant_volume
+        fits = vol * np.mean(BREACH_SHARE) <= breach_rows
+        weight = np.where(fits, 1.0 / vol, 0.0) if fits.any() else (vol == vol.min()).astype(np.float64)
+        return np.cumsum(weight / weight.sum()), float((weight * vol).sum() / weight.sum())
+
+    def _inflate_pick(self, inflate_rows: float) -> tuple[np.ndarray, float]:
+        """Cumulative pick probabilities over cards (even among those that fit) and their mean volume."""
+        vol = self.card_volume
+        fits = vol * np.mean(INFLATION_SHARE) <= inflate_rows
+        weight = fits.astype(np.float64) if fits.any() else (vol == vol.min()).astype(np.float64)
+        return np.cumsum(weight / weight.sum()), float((weight * vol).sum() / weight.sum())
 
     def open(self, rng: np.random.Generator, t0: int, t1: int, breach_rows: float, inflate_rows: float) -> None:
         """Open the windows starting in ``[t0, t1)``; ``*_rows`` are fraud rows per simulated day wanted."""
         days = (t1 - t0) / DAY_US
-        breach_rate, inflate_rate = self.rates_per_day(breach_rows, inflate_rows)
+        breach_cum, per_merchant = self._breach_pick(breach_rows)
+        inflate_cum, per_card = self._inflate_pick(inflate_rows)
+        breach_rate = breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant)
+        inflate_rate = inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card)
         self.breach = self.breach[self.breach[:, 2] > t0]
         self.inflate = self.inflate[self.inflate[:, 2] > t0]
         k = int(rng.poisson(breach_rate * days)) if breach_rate > 0 else 0
@@ -201,7 +220,7 @@ class Windows:
             start = rng.integers(t0, t1, k).astype(np.float64)
             new = np.column_stack(
                 [
-                    np.minimum(np.searchsorted(self._breach_cum, rng.random(k)), len(self._breach_cum) - 1),
+                    np.minimum(np.searchsorted(breach_cum, rng.random(k)), len(breach_cum) - 1),
                     start,
                     start + rng.uniform(*BREACH_DAYS, k) * DAY_US,
                     rng.uniform(*BREACH_SHARE, k),
@@ -213,7 +232,7 @@ class Windows:
             start = rng.integers(t0, t1, k).astype(np.float64)
             new = np.column_stack(
                 [
-                    rng.integers(0, self.pop.n_cards, k),
+                    np.minimum(np.searchsorted(inflate_cum, rng.random(k)), len(inflate_cum) - 1),
                     start,
                     start + rng.uniform(*INFLATION_DAYS, k) * DAY_US,
                     rng.uniform(*INFLATION_SHARE, k),
@@ -246,7 +265,8 @@ def merchant_volume(pop: Population) -> np.ndarray:
     """Expected purchases per simulated day at each merchant, from the customers' habits.
 
     In person, customers shop in their home city (3% travel); online, in a random city;
-    the volume of a (city, category) is shared by its merchants.
+    the volume of a (city, category) is shared by its merchants, or by the category's
+    merchants anywhere when that city has none.
     """
     habit = np.diff(pop.category_cum, axis=1, prepend=0.0) * pop.rate_per_day[:, None]  # (customer, category)
     n_cities = len(CITIES)
@@ -254,8 +274,11 @@ def merchant_volume(pop: Population) -> np.ndarray:
     local = np.zeros((n_cities, N_CATEGORIES))
     np.add.at(local, pop.home_city, in_person)
     remote = (habit.sum(axis=0) - in_person.sum(axis=0)) / n_cities
-    per_city_cat = (local + remote) / np.maximum(pop.city_cat_count, 1)
-    return per_city_cat[pop.merchant_city, pop.merchant_category]
+    demand = local + remote
+    empty = pop.city_cat_count == 0  # that demand goes to the category's merchants anywhere
+    anywhere = (demand * empty).sum(axis=0) / np.maximum(pop.cat_count, 1)
+    per_city_cat = demand / np.maximum(pop.city_cat_count, 1)
+    return per_city_cat[pop.merchant_city, pop.merchant_category] + anywhere[pop.merchant_category]
 
 
 def _inside(windows: np.ndarray, key: np.ndarray, time_us: np.ndarray) -> np.ndarray:
