@@ -73,7 +73,7 @@ def test_inflated_card_pays_several_times_its_earlier_median_for_weeks(frame):
         spans.append(_days(rows["event_time"].max() - first))
         if len(before) >= 10 and len(rows) >= 3:
             ratios.append(rows["amount"].median() / before["amount"].median())
-    assert len(ratios) >= 5
+    assert len(ratios) >= 3
     assert np.median(ratios) > 2.5
     assert max(spans) >= 7
     # a share, not all, of the card's purchases in its window
