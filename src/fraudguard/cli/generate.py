@@ -34,6 +34,9 @@ def generate(
     ),
     count: int | None = typer.Option(None, help="Number of transactions."),
     duration: float | None = typer.Option(None, help="Seconds to run at --tps (instead of --count)."),
+    days: float | None = typer.Option(
+        None, help="Simulated days of history to generate (instead of --count): 30-60 give long windows room."
+    ),
     fraud_rate: float = typer.Option(0.01, help="Share of fraudulent transactions (0-0.5)."),
     seed: int = typer.Option(0, help="Random seed: the same seed gives the same transactions."),
     to: Annotated[
@@ -50,8 +53,20 @@ def generate(
     bootstrap: str | None = typer.Option(None, help="Kafka bootstrap servers (default KAFKA_BOOTSTRAP_SERVERS)."),
     topic: str | None = typer.Option(None, help="Topic (default FRAUDGUARD_TOPIC_TRANSACTIONS or 'transactions')."),
     progress: bool = typer.Option(True, help="Show a live progress line."),
+    scenarios: str = typer.Option(
+        "all",
+        help="Fraud scenarios: all, short (visible within a day), long (days to weeks) or comma-separated names.",
+    ),
+    drift: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KIND[:X]",
+            help="Shift the stream progressively over the run: amount[:F], category[:S] or fraud-mix[:F] (repeatable).",
+        ),
+    ] = None,
+    drift_days: float | None = typer.Option(None, help="Simulated days the drift ramps over (default: the whole run)."),
 ) -> None:
-    """Generate realistic card transactions with five fraud scenarios, paced at --tps.
+    """Generate realistic card transactions with ten fraud scenarios (five long-horizon), paced at --tps.
 
     Messages are JSON transactions keyed by card id, published to Kafka.
 
@@ -61,9 +76,13 @@ def generate(
     import time
 
     from fraudguard.generator import DEFAULT_START, GeneratorConfig, TransactionGenerator
+    from fraudguard.generator.drift import parse_drift
 
-    if (count is None) == (duration is None):
-        raise ConfigError("give exactly one of --count or --duration")
+    if sum(v is not None for v in (count, duration, days)) != 1:
+        raise ConfigError("give exactly one of --count or --duration (or --days)")
+    if days is not None and not (math.isfinite(days) and days > 0):
+        raise ConfigError(f"--days must be a positive number of simulated days, got {days}")
+    drifts = tuple(parse_drift(d) for d in drift or ())
     if tps is None:
         if to is None or duration is not None:
             raise ConfigError("give --tps (messages per second; 0 for as fast as possible)")
@@ -76,8 +95,7 @@ def generate(
         if not (math.isfinite(duration) and duration >= 0):
             raise ConfigError(f"--duration must be a finite number of seconds, got {duration}")
         count = round(tps * duration)
-    assert count is not None
-    if count < 0:
+    if count is not None and count < 0:
         raise ConfigError(f"--count must not be negative, got {count}")
     config = GeneratorConfig(
         fraud_rate=fraud_rate,
@@ -87,7 +105,13 @@ def generate(
         start=parse_start(start) or DEFAULT_START,
         tps=tps or None,
         time_scale=time_scale,
+        scenarios=scenarios,
+        drift=drifts,
+        drift_days=drift_days,
     )
+    if days is not None:
+        count = round(days * TransactionGenerator(config).rows_per_day)
+    assert count is not None
     if to is not None:
         from fraudguard.generator.files import file_format, write_transactions
 

@@ -16,8 +16,9 @@ import pandas as pd
 
 from fraudguard.generator.columns import ARROW_SCHEMA, Columns
 from fraudguard.generator.datasets import concat
+from fraudguard.generator.drift import Drift, parse_drift
 from fraudguard.generator.generation import DEFAULT_START, GeneratorConfig, TransactionGenerator
-from fraudguard.generator.scenarios import SCENARIOS
+from fraudguard.generator.scenarios import LONG_SCENARIOS, SCENARIOS, SHORT_SCENARIOS
 
 
 def _chunks(
@@ -28,10 +29,19 @@ def _chunks(
     merchants: int,
     start: datetime,
     chunk_size: int,
+    scenarios: str | tuple[str, ...],
+    drift: tuple[Drift, ...],
 ) -> Iterator[Columns]:
     """The generator's column chunks for the public entry points below (one config path)."""
     config = GeneratorConfig(
-        fraud_rate=fraud_rate, seed=seed, customers=customers, merchants=merchants, start=start, chunk_size=chunk_size
+        fraud_rate=fraud_rate,
+        seed=seed,
+        customers=customers,
+        merchants=merchants,
+        start=start,
+        chunk_size=chunk_size,
+        scenarios=scenarios,
+        drift=drift,
     )
     return TransactionGenerator(config).chunks(n)
 
@@ -45,13 +55,16 @@ def iter_frames(
     merchants: int = 2_000,
     start: datetime = DEFAULT_START,
     chunk_size: int = 20_000,
+    scenarios: str | tuple[str, ...] = SCENARIOS,
+    drift: tuple[Drift, ...] = (),
 ) -> Iterator[pd.DataFrame]:
     """Yield ``n`` generated transactions as frames of ``chunk_size`` rows, in event-time order.
 
     Columns are :data:`fraudguard.schema.FRAME_COLUMNS`; the same arguments always give the
-    same rows, so a training run can be reproduced from its seed.
+    same rows, so a training run can be reproduced from its seed. ``scenarios`` selects
+    fraud scenarios (``all``, ``short``, ``long`` or names); ``drift`` ramps over the ``n`` rows.
     """
-    for chunk in _chunks(n, fraud_rate, seed, customers, merchants, start, chunk_size):
+    for chunk in _chunks(n, fraud_rate, seed, customers, merchants, start, chunk_size, scenarios, drift):
         yield chunk.to_frame()
 
 
@@ -63,9 +76,11 @@ def generate_frame(
     customers: int = 10_000,
     merchants: int = 2_000,
     start: datetime = DEFAULT_START,
+    scenarios: str | tuple[str, ...] = SCENARIOS,
+    drift: tuple[Drift, ...] = (),
 ) -> pd.DataFrame:
     """``n`` generated transactions in one frame sorted by ``event_time`` (see :func:`iter_frames`)."""
-    chunks = list(_chunks(n, fraud_rate, seed, customers, merchants, start, 50_000))
+    chunks = list(_chunks(n, fraud_rate, seed, customers, merchants, start, 50_000, scenarios, drift))
     if not chunks:
         return ARROW_SCHEMA.empty_table().to_pandas().astype({"event_time": "datetime64[ns, UTC]"})
     return concat(chunks).to_frame()
@@ -73,10 +88,14 @@ def generate_frame(
 
 __all__ = [
     "DEFAULT_START",
+    "LONG_SCENARIOS",
     "SCENARIOS",
+    "SHORT_SCENARIOS",
     "Columns",
+    "Drift",
     "GeneratorConfig",
     "TransactionGenerator",
     "generate_frame",
     "iter_frames",
+    "parse_drift",
 ]

@@ -2,7 +2,9 @@
 
 Each chunk covers the next stretch of simulated time. Legitimate purchases are drawn in
 one vectorized pass (who shops at this hour, which card, category, merchant, channel,
-amount); fraud incidents come from :mod:`fraudguard.generator.scenarios`. A chunk is
+amount); fraud incidents come from :mod:`.scenarios` and :mod:`.long_scenarios` in the
+proportions of :mod:`.mix`, and long-horizon windows relabel some purchases as fraud.
+Optional drift (:mod:`.drift`) shifts the stream progressively. A chunk is
 sorted by event time and every card's times strictly increase, so a consumer keyed by
 card sees each card's history in order. Everything derives from one seed.
 """
@@ -18,6 +20,9 @@ import numpy as np
 
 from fraudguard.errors import ConfigError
 from fraudguard.generator.columns import Columns
+from fraudguard.generator.drift import Drift, check_drifts, progress, scale_amounts, shift_categories
+from fraudguard.generator.long_scenarios import BREACH, INFLATED, Windows
+from fraudguard.generator.mix import FraudMix, draw_fraud, has_short, long_rows, parse_scenarios
 from fraudguard.generator.population import (
     CAT,
     CATEGORY_AMOUNT_FACTOR,
@@ -29,11 +34,15 @@ from fraudguard.generator.population import (
     Population,
     build_population,
 )
-from fraudguard.generator.scenarios import ATM, LEGIT, ONLINE, POS, Events, draw_fraud
-from fraudguard.generator.timeline import DAY_S, Timeline, hour_of_day
+from fraudguard.generator.scenarios import ATM, LEGIT, ONLINE, POS, SCENARIOS, Events
+from fraudguard.generator.timeline import DAY_S, DAY_US, Timeline, hour_of_day
 
 DEFAULT_START = datetime(2026, 1, 1, tzinfo=UTC)
 MAX_FRAUD_RATE = 0.5
+WARM_DAYS = 45
+"""Long incidents and windows are started this far before the start (they last up to ~44 days)."""
+WARM_MAX_ROWS = 50_000
+"""Cap on warm-start fraud rows (real-time streams pack millions of rows in a simulated day)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,10 @@ class GeneratorConfig:
     messages per wall-clock second, ``time_scale`` simulated seconds pass per wall-clock
     second. Without ``time_scale`` the population sets the density (each customer makes
     about 3 purchases a simulated day), which is what training data wants.
+
+    ``scenarios`` selects fraud scenarios (``all``, ``short``, ``long`` or names, see
+    :func:`fraudguard.generator.mix.parse_scenarios`). ``drift`` ramps over ``drift_days``
+    simulated days, or over the rows of the first :meth:`TransactionGenerator.chunks` call.
     """
 
     fraud_rate: float = 0.01
@@ -54,6 +67,9 @@ class GeneratorConfig:
     tps: float | None = None
     time_scale: float | None = None
     chunk_size: int = 20_000
+    scenarios: tuple[str, ...] | str = SCENARIOS
+    drift: tuple[Drift, ...] = ()
+    drift_days: float | None = None
 
     def __post_init__(self) -> None:
         if not (0.0 <= self.fraud_rate <= MAX_FRAUD_RATE):
@@ -64,6 +80,10 @@ class GeneratorConfig:
             raise ConfigError(f"tps must not be negative, got {self.tps}")
         if self.chunk_size < 100:
             raise ConfigError(f"chunk_size must be at least 100, got {self.chunk_size}")
+        object.__setattr__(self, "scenarios", parse_scenarios(self.scenarios))
+        check_drifts(self.drift)
+        if self.drift_days is not None and not (math.isfinite(self.drift_days) and self.drift_days > 0):
+            raise ConfigError(f"drift_days must be positive, got {self.drift_days}")
 
 
 class TransactionGenerator:
@@ -96,6 +116,37 @@ class TransactionGenerator:
         self._pending = Events.empty()
         self._rows = 0
         self._fraud_emitted = 0
+        self._target = 0.0
+        self.drift = check_drifts(config.drift)
+        self.mix = FraudMix(config.scenarios, self.drift.get("fraud-mix"))  # type: ignore[arg-type]
+        self._start_us = int(self.timeline.to_time_us(np.array([self._mass]))[0])
+        # the ramp runs in activity mass (proportional to rows), not clock time: a run that
+        # starts at a quiet hour must not finish its ramp early
+        self._drift_span = None if config.drift_days is None else config.drift_days * DAY_S
+        windowed = self.mix.base[BREACH] > 0 or self.mix.base[INFLATED] > 0
+        self.windows = Windows(self.pop, self.rows_per_day) if windowed else None
+        self._warm_start()
+
+    def _warm_start(self) -> None:
+        """Start long incidents and windows as if the stream had run for ``WARM_DAYS`` already.
+
+        Their share of the fraud is then steady from the first day instead of building up
+        over weeks; events before the start are dropped.
+        """
+        t1 = self._start_us
+        t0 = t1 - WARM_DAYS * DAY_US
+        per_day = self.config.fraud_rate * self.rows_per_day
+        rows = min(long_rows(self.rng, self.mix.base, per_day * WARM_DAYS), WARM_MAX_ROWS)
+        if rows:
+            ev = draw_fraud(self.pop, self.rng, rows, t0, t1, self.mix.base, long=True)
+            self._pending = ev.take(ev.time_us >= t1)
+        if self.windows is not None:
+            self.windows.open(self.rng, t0, t1, self.mix.base[BREACH] * per_day, self.mix.base[INFLATED] * per_day)
+
+    @property
+    def rows_per_day(self) -> float:
+        """Transactions per simulated day (on average over the daily rhythm)."""
+        return self.events_per_mass * DAY_S
 
     @property
     def time_scale(self) -> float | None:
@@ -106,6 +157,8 @@ class TransactionGenerator:
         """Yield ``count`` transactions in chunks of at most ``chunk_size`` rows, in time order."""
         if count < 0:
             raise ConfigError(f"count must not be negative, got {count}")
+        if self._drift_span is None:  # the ramp spans this run
+            self._drift_span = max(count, 1) / self.events_per_mass
         done = 0
         while done < count:
             n = min(self.config.chunk_size, count - done)
@@ -119,10 +172,25 @@ class TransactionGenerator:
         # Fraud is accounted on what is emitted: incidents drawn now whose later events fall
         # beyond this window leave a shortfall that the next chunks make up, so the rate
         # holds even when a chunk spans only seconds of simulated time.
-        target = round(self.config.fraud_rate * (self._rows + n))
-        already_due = int(np.count_nonzero(self._pending.time_us < t1))
-        need = min(max(target - self._fraud_emitted - already_due, 0), n)
-        pending = Events.concat([self._pending, draw_fraud(self.pop, self.rng, need, t0, t1)])
+        p = self._progress(np.array([(t0 + t1) // 2]))[0] if self.drift else 0.0
+        rate = min(self.config.fraud_rate * self.mix.rate_factor(p), MAX_FRAUD_RATE)
+        weights = self.mix.weights(p)
+        self._target += rate * n
+        target = round(self._target) if self.mix.mix_drift else round(self.config.fraud_rate * (self._rows + n))
+        # long incidents start at a steady rate; the short ones make up the rest of the rate
+        k = long_rows(self.rng, weights, rate * n)
+        pending = Events.concat([self._pending, draw_fraud(self.pop, self.rng, k, t0, t1, weights, long=True)])
+        relabelled, legit = 0, None
+        if self.windows is not None:
+            # windows relabel purchases: draw the purchases first so the short scenarios
+            # make up exactly what the windows leave of this chunk's target
+            per_day = rate * self.rows_per_day
+            self.windows.open(self.rng, t0, t1, weights[BREACH] * per_day, weights[INFLATED] * per_day)
+            legit = self._legit(n, m0, m1)
+            relabelled = self.windows.apply(self.rng, legit)
+        already_due = int(np.count_nonzero(pending.time_us < t1)) + relabelled
+        need = min(max(target - self._fraud_emitted - already_due, 0), n) if has_short(weights) else 0
+        pending = Events.concat([pending, draw_fraud(self.pop, self.rng, need, t0, t1, weights)])
         due = pending.time_us < t1
         fraud, self._pending = pending.take(due), pending.take(~due)
         if len(fraud) > n:
@@ -134,9 +202,16 @@ class TransactionGenerator:
             extra.time_us = t1 + np.arange(len(extra), dtype=np.int64)
             self._pending = Events.concat([extra, self._pending])
         self._fraud_emitted += len(fraud)
-        legit = self._legit(n - len(fraud), m0, m1)
+        if legit is None:
+            legit = self._legit(n - len(fraud), m0, m1)
+        else:
+            legit = _make_room(self.rng, legit, len(fraud))
+            self._fraud_emitted += int(np.count_nonzero(legit.scenario != LEGIT))
         events = Events.concat([legit, fraud])
         events = events.take(np.argsort(events.time_us, kind="stable"))
+        if "amount" in self.drift:
+            p_ev = self._progress(events.time_us)
+            events.amount = scale_amounts(events.amount, events.channel == ATM, p_ev, self.drift["amount"])
         _strictly_increasing_per_card(events)
         start = self._rows
         self._rows += n
@@ -156,6 +231,8 @@ class TransactionGenerator:
         second_card = (pop.card_count[cust] == 2) & (rng.random(n) < 0.3)
         card = pop.card_start[cust] + second_card
         cat = np.minimum((pop.category_cum[cust] < rng.random(n)[:, None]).sum(axis=1), N_CATEGORIES - 1)
+        if "category" in self.drift:
+            cat = shift_categories(rng, cat, self._progress(time_us), self.drift["category"])
         online = rng.random(n) < CATEGORY_ONLINE[cat]
         channel = np.where(cat == CAT["cash_withdrawal"], ATM, np.where(online, ONLINE, POS))
         city = pop.home_city[cust].copy()
@@ -172,6 +249,23 @@ class TransactionGenerator:
         dev_k = (rng.random(n) * pop.device_count[cust]).astype(np.int64)
         device[online] = pop.device_ids[cust[online], dev_k[online]]
         return Events(card, time_us, amount, merchant, channel, device, np.full(n, LEGIT))
+
+    def _progress(self, time_us: np.ndarray) -> np.ndarray:
+        """Drift ramp position (0 to 1) of each time."""
+        mass = self.timeline.to_mass(time_us)
+        return progress(mass, self.timeline.start_mass, self._drift_span or DAY_S)
+
+
+def _make_room(rng: np.random.Generator, legit: Events, k: int) -> Events:
+    """``legit`` without ``k`` random plain purchases (relabelled ones only when too few are plain)."""
+    if k <= 0:
+        return legit
+    plain = np.flatnonzero(legit.scenario == LEGIT)
+    keep = np.ones(len(legit), dtype=bool)
+    keep[plain[rng.choice(len(plain), min(k, len(plain)), replace=False)]] = False
+    if k > len(plain):
+        keep[np.flatnonzero(keep)[: k - len(plain)]] = False
+    return legit.take(keep)
 
 
 def _strictly_increasing_per_card(events: Events) -> None:

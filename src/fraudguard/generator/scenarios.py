@@ -1,4 +1,4 @@
-"""Fraud scenarios: each draws whole incidents (bursts of related events) at once.
+"""Short fraud scenarios: each draws whole incidents (bursts of related events) at once.
 
 Every scenario returns an :class:`Events` block of exactly the number of rows it was
 asked for (the last incident is cut short if needed) so the overall fraud rate is the
@@ -8,7 +8,6 @@ generator keeps those events pending and emits them in later chunks.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,14 +17,24 @@ from fraudguard.generator.timeline import US, night_intervals
 
 POS, ONLINE, ATM = 0, 1, 2
 CHANNEL_NAMES = np.array(["pos", "online", "atm"], dtype=object)
-SCENARIOS: tuple[str, ...] = (
+SHORT_SCENARIOS: tuple[str, ...] = (
     "card_testing",
     "account_takeover",
     "impossible_travel",
     "stolen_card_night",
     "compromised_merchant",
 )
-SCENARIO_WEIGHTS = np.array([0.25, 0.2, 0.2, 0.15, 0.2])
+"""Incidents visible within a day (minutes to hours long)."""
+LONG_SCENARIOS: tuple[str, ...] = (
+    "merchant_breach_weeks",
+    "inflated_amounts",
+    "slow_card_testing",
+    "merchant_mimicry",
+    "bust_out",
+)
+"""Incidents that only a long history reveals (days to weeks); see :mod:`.long_scenarios`."""
+SCENARIOS: tuple[str, ...] = SHORT_SCENARIOS + LONG_SCENARIOS
+"""Every ``fraud_scenario`` label; an event's scenario is an index into this tuple."""
 LEGIT = -1
 
 
@@ -223,29 +232,3 @@ def compromised_merchant(pop: Population, rng: np.random.Generator, rows: int, t
         device=np.full(rows, None, dtype=object),
         scenario=np.full(rows, 4),
     )
-
-
-ScenarioFn = Callable[[Population, np.random.Generator, int, int, int], Events]
-SCENARIO_FUNCTIONS: tuple[ScenarioFn, ...] = (
-    card_testing,
-    account_takeover,
-    impossible_travel,
-    stolen_card_night,
-    compromised_merchant,
-)
-
-
-def draw_fraud(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: int) -> Events:
-    """``rows`` fraud events from incidents starting in ``[t0, t1)``, spread over the scenarios.
-
-    The night scenario only runs when the window holds some night; its share then goes to
-    the others, so the overall fraud rate is unchanged.
-    """
-    if rows <= 0:
-        return Events.empty()
-    weights = SCENARIO_WEIGHTS.copy()
-    if not night_intervals(t0, t1):
-        weights[SCENARIOS.index("stolen_card_night")] = 0.0
-    counts = rng.multinomial(rows, weights / weights.sum())
-    parts = [fn(pop, rng, int(k), t0, t1) for fn, k in zip(SCENARIO_FUNCTIONS, counts, strict=True) if k > 0]
-    return Events.concat(parts)

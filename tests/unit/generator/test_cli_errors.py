@@ -38,6 +38,12 @@ def test_generate_writes_a_file_without_a_broker(tmp_path):
         (["generate", "--tps", "10", "--count", "5", "--to", "x.txt"], ".parquet or .jsonl"),
         (["generate", "--tps", "10", "--count", "5", "--start", "yesterday", "--to", "x.jsonl"], "--start"),
         (["replay", "--format", "ulb", "--input", "x.csv", "--tps", "5"], "KAFKA_BOOTSTRAP_SERVERS is not set"),
+        (["generate", "--count", "5", "--days", "2", "--to", "x.jsonl"], "exactly one of --count or --duration"),
+        (["generate", "--days", "-1", "--to", "x.jsonl"], "--days must be a positive"),
+        (["generate", "--days", "1", "--scenarios", "long,bustout", "--to", "x.jsonl"], "unknown fraud scenario"),
+        (["generate", "--days", "1", "--drift", "speed", "--to", "x.jsonl"], "--drift 'speed'"),
+        (["generate", "--days", "1", "--drift", "amount:0", "--to", "x.jsonl"], "positive"),
+        (["generate", "--days", "1", "--drift", "amount", "--drift-days", "0", "--to", "x.jsonl"], "drift_days"),
     ],
 )
 def test_bad_arguments_give_one_line(args, match):
@@ -115,3 +121,20 @@ def test_out_of_range_setting_names_it_without_a_traceback():
     assert code != 0
     assert "topic_partitions" in message
     assert message.startswith("error: ") and message.count("error: ") == 1
+
+
+def test_days_scenarios_and_drift_shape_the_file(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "tx.parquet"
+    args = ["generate", "--days", "20", "--customers", "150", "--merchants", "40", "--to", str(path)]
+    code, _ = _run([*args, "--scenarios", "long", "--drift", "amount:2", "--drift", "category"])
+    assert code == 0
+    frame = pd.read_parquet(path)
+    assert 19 < (frame["event_time"].max() - frame["event_time"].min()) / pd.Timedelta(days=1) <= 20
+    assert set(frame["fraud_scenario"].dropna()) <= {
+        "merchant_breach_weeks", "inflated_amounts", "slow_card_testing", "merchant_mimicry", "bust_out",
+    }  # fmt: skip
+    tenth = len(frame) // 10
+    legit = frame[frame["is_fraud"] == 0]["amount"]
+    assert legit.iloc[-tenth:].median() > 1.5 * legit.iloc[:tenth].median()

@@ -92,7 +92,7 @@ def test_impossible_travel_jumps_far_within_minutes(frame):
     lat, lon = it["merchant_lat"].to_numpy(), it["merchant_lon"].to_numpy()
     km = haversine_km(lat[:-1], lon[:-1], lat[1:], lon[1:])[same]
     hours = (np.diff(it["event_time"].to_numpy()).astype("timedelta64[s]").astype(float) / 3600)[same]
-    assert len(km) > 50
+    assert len(km) > 30
     assert np.median(km / hours) > 2_000  # km/h: no airliner does that
     assert it["card_present"].all()
 
