@@ -56,10 +56,19 @@ class Scorer:
         *,
         feature_names: Sequence[str] | None = None,
         threshold_policy: str | None = None,
+        compiled: bool = True,
     ) -> Scorer:
-        """Load a verified version (default ``CURRENT``); see :func:`load_version` for refusals."""
+        """Load a verified version (default ``CURRENT``); see :func:`load_version` for refusals.
+
+        The version's compiled graph scores when it has one, unless ``compiled=False``.
+        """
         names = None if feature_names is None else tuple(feature_names)
-        return cls(load_version(Path(registry_dir), version, names), threshold_policy)
+        return cls(load_version(Path(registry_dir), version, names, compiled=compiled), threshold_policy)
+
+    @property
+    def compiled(self) -> bool:
+        """Whether the base models score through the compiled ONNX graph."""
+        return self._loaded.models.compiled is not None
 
     @property
     def version(self) -> str:
