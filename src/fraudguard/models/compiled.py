@@ -82,8 +82,16 @@ class _Nodes:
             leaf = len(self.leaf_weight)
             self.leaf_weight.append(float(leaf_value[0]))
             self.roots.append(len(self.feature))
-            for lst, v in ((self.feature, 0), (self.split, 0.0), (self.mode, mode), (self.true, leaf),
-                           (self.false, leaf), (self.true_leaf, 1), (self.false_leaf, 1), (self.missing_true, 0)):
+            for lst, v in (
+                (self.feature, 0),
+                (self.split, 0.0),
+                (self.mode, mode),
+                (self.true, leaf),
+                (self.false, leaf),
+                (self.true_leaf, 1),
+                (self.false_leaf, 1),
+                (self.missing_true, 0),
+            ):
                 lst.append(v)  # type: ignore[attr-defined]
             return
         index: dict[int, int] = {}

@@ -51,7 +51,7 @@ def test_compiled_equals_libraries_on_10000_rows(trained, small_data) -> None:
 
     np.testing.assert_allclose(got[:, 0], models.xgboost.predict(xgb.DMatrix(x)), rtol=0, atol=1e-5)
     np.testing.assert_allclose(got[:, 1], models.random_forest.predict_proba(x)[:, 1], rtol=0, atol=1e-5)
-    margin, _rf, path = compiled.raw(x)
+    _margin, _rf, path = compiled.raw(x)
     raw_if = np.exp2(-path / models._if.denominator)
     np.testing.assert_allclose(raw_if, -models.isolation_forest.score_samples(x), rtol=0, atol=1e-5)
 
