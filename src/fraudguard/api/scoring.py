@@ -139,12 +139,12 @@ class ScoringService:
             parts = ([(recorded, True)] if recorded else []) + [(r, False) for r in what_if_rounds(whatifs)]
             for txs, rec in parts:
                 frame = schema.to_frame(txs)
-                frame["produced_at"] = now
                 frames.append(frame)
                 features.append(self.pipeline.transform(frame, update=rec))
             feats = features[0] if len(features) == 1 else pd.concat(features, ignore_index=True)
             if recorded and (self.sink is not None or self.producer is not None):
                 frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+                frame["produced_at"] = now  # only the prediction frame reads it (setting a column costs)
                 preds = self.scorer.score_frame(frame, feats)
                 self._write(preds.iloc[: len(recorded)])
                 records = prediction_records(preds)
