@@ -60,10 +60,26 @@ def _core_batch(batch: int) -> Getter:
     return get
 
 
+def _models(batch: int, key: str) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((b[key] for b in section["batches"] if b["batch"] == batch), None)
+
+    return get
+
+
+def _wrk(conn: str, key: str) -> Getter:
+    return lambda s: s[conn][key]
+
+
 LINES: tuple[Line, ...] = (
+    Line("models", "3 models + ensemble, batch 1, library", "rows/s", _models(1, "library_rows_s")),
+    Line("models", "batch 1, compiled (ONNX Runtime)", "rows/s", _models(1, "compiled_rows_s")),
+    Line("models", "batch 100, compiled / library", "x", _models(100, "speedup")),
+    Line("models", "batch 10,000, compiled / library", "x", _models(10_000, "speedup")),
+    Line("models", "max |compiled - library| score", "", lambda s: max(s["max_abs_diff"].values()), 1e-5, False),
     Line("core", "features+models+ensemble, batch 10,000", "tx/s", lambda s: s["rows_s"], 100_000),
     Line("core", "batch 100", "tx/s", _core_batch(100)),
-    Line("core", "batch 1", "tx/s", _core_batch(1)),
+    Line("core", "batch 1", "tx/s", _core_batch(1), 5_000),
     Line("core", "naive per-row", "tx/s", lambda s: s["naive"]["rows_s"]),
     Line("core", "batch 10,000 / naive", "x", lambda s: s["ratio_vs_naive"]),
     Line("engine", "every sink, assign() read", "tx/s", lambda s: s["assign"]["rows_s"], 50_000),
@@ -79,6 +95,10 @@ LINES: tuple[Line, ...] = (
     Line("api", "naive server", "req/s", lambda s: s["naive"]["throughput_rps"]),
     Line("api", "API / naive throughput", "x", lambda s: s["ratio_vs_naive"], 5),
     Line("api", "naive p99 / API p99", "x", lambda s: s["p99_ratio_naive_over_fraudguard"]),
+    Line("wrk", "POST /v1/score, 1 connection, p50", "ms", _wrk("c1", "p50_ms"), 2, higher_is_better=False),
+    Line("wrk", "1 connection, p99", "ms", _wrk("c1", "p99_ms"), 5, higher_is_better=False),
+    Line("wrk", "200 connections", "req/s", lambda s: s["rps"], 5_000),
+    Line("wrk", "200 connections, p99", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
     Line("spark", "local[2], steady (after first batch)", "tx/s", lambda s: s["rows_s"]),
     Line("spark", "local[2], overall incl. start", "tx/s", lambda s: s["overall_rows_s"]),
     Line("training", "train time", "s", lambda s: s["train_s"], higher_is_better=False),
