@@ -23,7 +23,7 @@ from fraudguard.errors import FraudGuardError
 
 log = logging.getLogger(__name__)
 
-BENCHMARKS: tuple[str, ...] = ("training", "models", "core", "engine", "latency", "api", "wrk", "spark")
+BENCHMARKS: tuple[str, ...] = ("training", "models", "core", "engine", "latency", "api", "wrk", "memory", "spark")
 NEEDS_SERVICES = frozenset({"engine", "latency", "spark"})
 
 
@@ -50,6 +50,7 @@ class BenchSizes:
     models_rows: int = 10_000
     models_seconds: float = 2.0
     wrk_seconds: float = 15.0
+    memory_cards: int = 1_000_000
     spark_rows: int = 40_000
     spark_max_offsets: int = 10_000
     spark_timeout_s: float = 420.0
@@ -75,6 +76,7 @@ class BenchSizes:
             models_rows=10_000,
             models_seconds=0.3,
             wrk_seconds=1.0,
+            memory_cards=20_000,
             spark_rows=2_000,
             spark_max_offsets=1_000,
             spark_timeout_s=300.0,
@@ -103,6 +105,10 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
 
         return run_api_wrk(env.scenario_dir(), seconds=sizes.wrk_seconds, concurrency=sizes.api_concurrency)
     scorer = Scorer.load(env.models_dir)
+    if name == "memory":
+        from fraudguard.bench.memory import run_memory
+
+        return run_memory(scorer, cards=sizes.memory_cards)
     if name == "core":
         from fraudguard.bench.core import run_core
 
