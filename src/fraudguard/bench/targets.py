@@ -28,7 +28,13 @@ class Line:
     def evaluate(self, results: dict[str, Any]) -> dict[str, Any]:
         """``{bench, measure, unit, target, measured, status}``; status met / missed / info / not run / failed."""
         section = results.get(self.bench)
-        row: dict[str, Any] = {"bench": self.bench, "measure": self.measure, "unit": self.unit, "target": self.target}
+        row: dict[str, Any] = {
+            "bench": self.bench,
+            "measure": self.measure,
+            "unit": self.unit,
+            "target": self.target,
+            "higher_is_better": self.higher_is_better,
+        }
         if section is None:
             return {**row, "measured": None, "status": "not run"}
         if "error" in section:
