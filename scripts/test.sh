@@ -10,15 +10,11 @@ scripts/bootstrap.sh all
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || missing+=(redis-server)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)  # the wrk benchmark's C load generator
 if [ "${#missing[@]}" -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "installing Debian packages for the tests: ${missing[*]}"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
     || echo "warning: could not install ${missing[*]}; tests needing them will say so" >&2
-fi
-# The wrk benchmark drives the API with Debian's wrk (a C load generator). Install it when we can.
-if ! command -v wrk >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
-    || echo "warning: could not install wrk; the wrk benchmark test will be skipped" >&2
 fi
 export PYSPARK_PYTHON="$PWD/.venv/bin/python"
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
