@@ -105,6 +105,7 @@ LINES: tuple[Line, ...] = (
     Line("wrk", "1 connection, p99", "ms", _wrk("c1", "p99_ms"), 5, higher_is_better=False),
     Line("wrk", "200 connections", "req/s", lambda s: s["rps"], 5_000),
     Line("wrk", "200 connections, p99", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
+    Line("wrk", "server CPU per request, 1 connection", "us", _wrk("c1", "server_cpu_us_per_request"), None, False),
     Line("memory", "state payload per card, 1M cards", "B", lambda s: s["state_bytes_per_card"]),
     Line("memory", "RSS growth per card, in process", "B", lambda s: s["rss_growth_bytes_per_card"], 300, False),
     Line("memory", "RSS with 1M cards", "MiB", lambda s: s["rss_mib"], higher_is_better=False),

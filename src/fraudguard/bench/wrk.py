@@ -13,6 +13,7 @@ registry, with no broker or database behind it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from importlib import resources
@@ -27,6 +28,13 @@ MARK = "FRAUDGUARD_WRK "
 def lua_script() -> Path:
     """Path of the packaged Lua script."""
     return Path(str(resources.files("fraudguard.bench") / "lua" / "score.lua"))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux ``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def write_bodies(path: Path, n: int, seed: int = 7) -> Path:
@@ -81,10 +89,19 @@ def run_api_wrk(
 
     path = write_bodies(state_dir / "wrk-bodies.jsonl", bodies)
     server, url = start_server("fraudguard", state_dir)
+    pid = server.proc.pid
+
+    def measured(connections: int, threads: int) -> dict[str, Any]:
+        # server CPU per request: on a shared machine this moves far less than wall-clock latency
+        before = cpu_seconds(pid)
+        run = run_wrk(url, path, connections=connections, threads=threads, seconds=seconds, key=API_KEY)
+        cpu = cpu_seconds(pid) - before
+        return {**run, "server_cpu_us_per_request": 1e6 * cpu / run["requests"] if run["requests"] else None}
+
     try:
         run_wrk(url, path, connections=concurrency, threads=2, seconds=2, key=API_KEY)  # warm-up
-        one = run_wrk(url, path, connections=1, threads=1, seconds=seconds, key=API_KEY)
-        many = run_wrk(url, path, connections=concurrency, threads=2, seconds=seconds, key=API_KEY)
+        one = measured(1, 1)
+        many = measured(concurrency, 2)
     finally:
         server.stop()
     return {
