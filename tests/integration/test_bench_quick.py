@@ -107,7 +107,7 @@ def test_models_wrk_and_memory_benchmarks_run_in_quick_mode() -> None:
 
     if shutil.which("wrk") is None:
         pytest.skip("Debian's wrk is not installed (scripts/test.sh installs it as root)")
-    names = ["models", "wrk", "memory"]
+    names = ["models", "backends", "wrk", "memory"]
     before = _children()
     report = run_bench(names, quick=True, sizes=tiny())
     _check_common(report, names)
@@ -115,6 +115,9 @@ def test_models_wrk_and_memory_benchmarks_run_in_quick_mode() -> None:
     assert models["compiled_available"] is True
     assert [b["batch"] for b in models["batches"]] == [1, 100, 10_000]
     assert max(models["max_abs_diff"].values()) <= 1e-5
+    backends = report["results"]["backends"]["backends"]
+    assert backends["treelite_gtil"]["xgboost"]["max_abs_diff"] <= 1e-5
+    assert backends["fraudguard_graph"]["all_three"]["max_abs_diff"] <= 1e-5
     wrk = report["results"]["wrk"]
     for conn in ("c1", "c50"):
         run = wrk[conn]

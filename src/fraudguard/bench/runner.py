@@ -23,7 +23,18 @@ from fraudguard.errors import FraudGuardError
 
 log = logging.getLogger(__name__)
 
-BENCHMARKS: tuple[str, ...] = ("training", "models", "core", "engine", "latency", "api", "wrk", "memory", "spark")
+BENCHMARKS: tuple[str, ...] = (
+    "training",
+    "models",
+    "backends",
+    "core",
+    "engine",
+    "latency",
+    "api",
+    "wrk",
+    "memory",
+    "spark",
+)
 NEEDS_SERVICES = frozenset({"engine", "latency", "spark"})
 
 
@@ -100,6 +111,10 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
         from fraudguard.bench.compiled import run_models
 
         return run_models(env.models_dir, rows=sizes.models_rows, seconds=sizes.models_seconds)
+    if name == "backends":
+        from fraudguard.bench.backends import run_backends
+
+        return run_backends(env.models_dir, rows=sizes.models_rows, seconds=sizes.models_seconds / 4)
     if name == "wrk":
         from fraudguard.bench.wrk import run_api_wrk
 

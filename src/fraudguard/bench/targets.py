@@ -73,6 +73,14 @@ def _models(batch: int, key: str) -> Getter:
     return get
 
 
+def _b(section: dict[str, Any], backend: str, model: str, batch: str) -> float:
+    return float(section["backends"][backend][model]["us_per_call"][batch])
+
+
+def _b3(section: dict[str, Any], backend: str) -> float:
+    return sum(_b(section, backend, m, "1") for m in ("xgboost", "random_forest", "isolation_forest"))
+
+
 def _wrk(conn: str, key: str) -> Getter:
     return lambda s: s[conn][key]
 
@@ -83,6 +91,18 @@ LINES: tuple[Line, ...] = (
     Line("models", "batch 100, compiled / library", "x", _models(100, "speedup")),
     Line("models", "batch 10,000, compiled / library", "x", _models(10_000, "speedup")),
     Line("models", "max |compiled - library| score", "", lambda s: max(s["max_abs_diff"].values()), 1e-5, False),
+    Line(
+        "backends", "fraudguard graph, all three, batch 1", "us", lambda s: _b(s, "fraudguard_graph", "all_three", "1")
+    ),
+    Line("backends", "converters + ORT, three calls, batch 1", "us", lambda s: _b3(s, "converters+onnxruntime")),
+    Line("backends", "treelite GTIL, three calls, batch 1", "us", lambda s: _b3(s, "treelite_gtil")),
+    Line("backends", "library, three calls, batch 1", "us", lambda s: _b3(s, "library")),
+    Line(
+        "backends",
+        "skl2onnx Random Forest max |diff|",
+        "",
+        lambda s: s["backends"]["converters+onnxruntime"]["random_forest"]["max_abs_diff"],
+    ),
     Line("core", "features+models+ensemble, batch 10,000", "tx/s", lambda s: s["rows_s"], 100_000),
     Line("core", "batch 100", "tx/s", _core_batch(100)),
     Line("core", "batch 1", "tx/s", _core_batch(1), 5_000),
