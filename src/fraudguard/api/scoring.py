@@ -149,7 +149,7 @@ class ScoringService:
                 self._write(preds.iloc[: len(recorded)])
                 records = prediction_records(preds)
             else:  # nothing to write: records straight from the score arrays (no prediction frame)
-                ordered = [tx for txs, _ in parts for tx in txs]
+                ordered = [tx for part, _ in parts for tx in part]
                 records = self.scorer.prediction_list(ordered, feats, produced_at=now.to_pydatetime())
         rec_iter = iter(records[: len(recorded)])
         whatif_rows = (tx for txs, rec in parts if not rec for tx in txs)

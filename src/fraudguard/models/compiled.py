@@ -82,17 +82,14 @@ class _Nodes:
             leaf = len(self.leaf_weight)
             self.leaf_weight.append(float(leaf_value[0]))
             self.roots.append(len(self.feature))
-            for lst, v in (
-                (self.feature, 0),
-                (self.split, 0.0),
-                (self.mode, mode),
-                (self.true, leaf),
-                (self.false, leaf),
-                (self.true_leaf, 1),
-                (self.false_leaf, 1),
-                (self.missing_true, 0),
-            ):
-                lst.append(v)  # type: ignore[attr-defined]
+            self.feature.append(0)
+            self.split.append(0.0)
+            self.mode.append(mode)
+            self.true.append(leaf)
+            self.false.append(leaf)
+            self.true_leaf.append(1)
+            self.false_leaf.append(1)
+            self.missing_true.append(0)
             return
         index: dict[int, int] = {}
         n_inner, n_leaf = len(self.feature), len(self.leaf_weight)
