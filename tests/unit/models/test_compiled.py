@@ -121,3 +121,23 @@ def test_reason_codes_unchanged_with_compiled(registry, small_data) -> None:
     assert same.mean() > 0.999
     assert (fast["decision"] == "fraud").sum() > 0
     assert fast.loc[same, "reasons"].tolist() == slow.loc[same, "reasons"].tolist()
+
+
+def test_single_leaf_trees_compile(trained, small_data) -> None:
+    """A booster whose trees never split (nothing to gain) still compiles and scores the same."""
+    import dataclasses
+
+    import xgboost as xgb
+
+    _frame, features = small_data
+    x = np.ascontiguousarray(features.to_numpy(np.float32))
+    booster = xgb.train(
+        {"objective": "binary:logistic", "max_depth": 2, "min_child_weight": 1e9, "nthread": 1},
+        xgb.DMatrix(x, label=np.zeros(len(x))),
+        num_boost_round=3,
+    )
+    trees = json.loads(bytes(booster.save_raw("json")))["learner"]["gradient_booster"]["model"]["trees"]
+    assert all(t["left_children"] == [-1] for t in trees)
+    models = dataclasses.replace(trained.models, xgboost=booster)
+    got = CompiledModels.of(models).scores(x[:500], models.calibration)
+    np.testing.assert_allclose(got[:, 0], booster.inplace_predict(x[:500]), rtol=0, atol=1e-5)
