@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_batch_max_items: int = Field(default=512, ge=1, le=100_000)
     """Most transactions the API's micro-batcher scores in one model call."""
-    api_batch_wait_ms: float = Field(default=2.0, ge=0.0, le=1000.0)
-    """Longest a scoring request waits for others to share its model call."""
+    api_batch_wait_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
+    """Fixed wait for other requests to share a model call; 0 = adaptive (batches form while busy)."""
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024)
     """Larger request bodies are refused with 413."""
     metrics_every: int = Field(default=100, ge=1, le=1_000_000)

@@ -102,6 +102,35 @@ def test_every_benchmark_but_spark_runs_in_quick_mode(tmp_path: Path) -> None:
     assert not leftover, f"processes left running: {leftover}"
 
 
+def test_models_wrk_and_memory_benchmarks_run_in_quick_mode() -> None:
+    import shutil
+
+    if shutil.which("wrk") is None:
+        pytest.skip("Debian's wrk is not installed (scripts/test.sh installs it as root)")
+    names = ["models", "backends", "wrk", "memory"]
+    before = _children()
+    report = run_bench(names, quick=True, sizes=tiny())
+    _check_common(report, names)
+    models = report["results"]["models"]
+    assert models["compiled_available"] is True
+    assert [b["batch"] for b in models["batches"]] == [1, 100, 10_000]
+    assert max(models["max_abs_diff"].values()) <= 1e-5
+    backends = report["results"]["backends"]["backends"]
+    assert backends["treelite_gtil"]["xgboost"]["max_abs_diff"] <= 1e-5
+    assert backends["fraudguard_graph"]["all_three"]["max_abs_diff"] <= 1e-5
+    wrk = report["results"]["wrk"]
+    for conn in ("c1", "c50"):
+        run = wrk[conn]
+        assert run["requests"] > 0 and run["non_2xx"] == 0 and run["socket_errors"] == 0, run
+        assert run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] <= run["max_ms"]
+        assert run["server_cpu_us_per_request"] > 0
+    memory = report["results"]["memory"]
+    assert memory["cards"] >= 20_000  # every card kept: none reached its TTL
+    assert memory["state_bytes_per_card"] > 0 and memory["rss_mib"] > 0
+    leftover = [p for p in _children() - before if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+    assert not leftover, f"processes left running: {leftover}"
+
+
 @pytest.mark.spark
 def test_spark_benchmark_runs_in_quick_mode() -> None:
     report = run_bench(["spark"], quick=True, sizes=tiny())

@@ -1,10 +1,16 @@
 """Micro-batching of concurrent scoring requests.
 
-Scoring one row costs almost as much as scoring a hundred (model call overhead; see
-ENVIRONMENT.md: RandomForest is 30 rows/s at batch 1), so concurrent requests are
-collected for up to ``max_wait_s`` or ``max_items`` rows and scored in one call in a
-worker thread, then each request's future gets its slice. One worker runs at a time,
-which also serialises updates of the feature state: requests are applied in arrival order.
+Scoring one row costs almost as much as scoring a hundred (per-call overhead), so
+concurrent requests share one call in a worker thread, then each request's future gets its
+slice. One worker runs at a time, which also serialises updates of the feature state:
+requests are applied in arrival order.
+
+Batching is adaptive: a request that finds the worker free is scored at once, with
+whatever else is already queued (after one turn of the event loop, so requests read in
+the same turn come along); while the worker is busy, new requests queue up and form the
+next batch. So a lone request pays no wait and batches grow only under load.
+``max_wait_s`` > 0 adds a fixed wait for company (the old behaviour, off by default: at
+concurrency 1 it was pure latency).
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ class MicroBatcher(Generic[T, R]):
     max_items
         Most rows in one call (a submission larger than this still goes in one call).
     max_wait_s
-        Longest a request waits for company once the worker is free.
+        Longest a request waits for company once the worker is free (0: no wait).
     """
 
-    def __init__(self, process: Process[T, R], *, max_items: int = 512, max_wait_s: float = 0.002) -> None:
+    def __init__(self, process: Process[T, R], *, max_items: int = 512, max_wait_s: float = 0.0) -> None:
         self._process = process
         self.max_items, self.max_wait_s = max_items, max_wait_s
         self._queue: asyncio.Queue[tuple[Sequence[T], bool, asyncio.Future[list[R]]]] | None = None
@@ -72,6 +78,8 @@ class MicroBatcher(Generic[T, R]):
         while True:
             group = [await q.get()]
             size = len(group[0][0])
+            if q.empty():
+                await asyncio.sleep(0)  # let requests decoded in this loop turn join the batch
             deadline = asyncio.get_running_loop().time() + self.max_wait_s
             while size < self.max_items:
                 try:

@@ -139,18 +139,18 @@ class ScoringService:
             parts = ([(recorded, True)] if recorded else []) + [(r, False) for r in what_if_rounds(whatifs)]
             for txs, rec in parts:
                 frame = schema.to_frame(txs)
-                frame["produced_at"] = now
                 frames.append(frame)
                 features.append(self.pipeline.transform(frame, update=rec))
-            if len(frames) == 1:  # the usual micro-batch: no concatenation copies
-                frame, feats = frames[0], features[0]
-            else:
-                frame = pd.concat(frames, ignore_index=True)
-                feats = pd.concat(features, ignore_index=True)
-            preds = self.scorer.score_frame(frame, feats)
-            if recorded:
+            feats = features[0] if len(features) == 1 else pd.concat(features, ignore_index=True)
+            if recorded and (self.sink is not None or self.producer is not None):
+                frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+                frame["produced_at"] = now  # only the prediction frame reads it (setting a column costs)
+                preds = self.scorer.score_frame(frame, feats)
                 self._write(preds.iloc[: len(recorded)])
-        records = prediction_records(preds)
+                records = prediction_records(preds)
+            else:  # nothing to write: records straight from the score arrays (no prediction frame)
+                ordered = [tx for part, _ in parts for tx in part]
+                records = self.scorer.prediction_list(ordered, feats, produced_at=now.to_pydatetime())
         rec_iter = iter(records[: len(recorded)])
         whatif_rows = (tx for txs, rec in parts if not rec for tx in txs)
         by_id = {id(tx): p for tx, p in zip(whatif_rows, records[len(recorded) :], strict=True)}

@@ -27,7 +27,7 @@ def fmt(value: float | None, unit: str) -> str:
     if unit == "x":
         return f"{value:,.1f}x"
     if unit == "":
-        return f"{value:.3f}"
+        return f"{value:.3f}" if value == 0 or abs(value) >= 1e-3 else f"{value:.1e}"
     if abs(value) >= 100:
         return f"{value:,.0f} {unit}"
     return f"{value:,.1f} {unit}"
@@ -37,7 +37,7 @@ def target_text(line: dict[str, Any]) -> str:
     """``>= 100,000 tx/s`` / ``<= 50 ms`` / empty."""
     if line["target"] is None:
         return ""
-    lower_better = line["unit"] in ("ms", "s")
+    lower_better = not line["higher_is_better"] if "higher_is_better" in line else line["unit"] in ("ms", "s")
     return f"{'<=' if lower_better else '>='} {fmt(line['target'], line['unit'])}"
 
 

@@ -23,7 +23,18 @@ from fraudguard.errors import FraudGuardError
 
 log = logging.getLogger(__name__)
 
-BENCHMARKS: tuple[str, ...] = ("training", "core", "engine", "latency", "api", "spark")
+BENCHMARKS: tuple[str, ...] = (
+    "training",
+    "models",
+    "backends",
+    "core",
+    "engine",
+    "latency",
+    "api",
+    "wrk",
+    "memory",
+    "spark",
+)
 NEEDS_SERVICES = frozenset({"engine", "latency", "spark"})
 
 
@@ -47,6 +58,10 @@ class BenchSizes:
     api_naive_requests: int = 3_000
     api_concurrency: int = 200
     api_budget_s: float = 60.0
+    models_rows: int = 10_000
+    models_seconds: float = 2.0
+    wrk_seconds: float = 15.0
+    memory_cards: int = 1_000_000
     spark_rows: int = 40_000
     spark_max_offsets: int = 10_000
     spark_timeout_s: float = 420.0
@@ -69,6 +84,10 @@ class BenchSizes:
             api_requests=400,
             api_naive_requests=200,
             api_budget_s=5.0,
+            models_rows=10_000,
+            models_seconds=0.3,
+            wrk_seconds=1.0,
+            memory_cards=20_000,
             spark_rows=2_000,
             spark_max_offsets=1_000,
             spark_timeout_s=300.0,
@@ -88,7 +107,23 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
         from fraudguard.bench.training import run_training
 
         return run_training(env.models_dir, sizes.training_rows, cfg=_train_config(sizes))
+    if name == "models":
+        from fraudguard.bench.compiled import run_models
+
+        return run_models(env.models_dir, rows=sizes.models_rows, seconds=sizes.models_seconds)
+    if name == "backends":
+        from fraudguard.bench.backends import run_backends
+
+        return run_backends(env.models_dir, rows=sizes.models_rows, seconds=sizes.models_seconds / 4)
+    if name == "wrk":
+        from fraudguard.bench.wrk import run_api_wrk
+
+        return run_api_wrk(env.scenario_dir(), seconds=sizes.wrk_seconds, concurrency=sizes.api_concurrency)
     scorer = Scorer.load(env.models_dir)
+    if name == "memory":
+        from fraudguard.bench.memory import run_memory
+
+        return run_memory(scorer, cards=sizes.memory_cards)
     if name == "core":
         from fraudguard.bench.core import run_core
 

@@ -28,7 +28,13 @@ class Line:
     def evaluate(self, results: dict[str, Any]) -> dict[str, Any]:
         """``{bench, measure, unit, target, measured, status}``; status met / missed / info / not run / failed."""
         section = results.get(self.bench)
-        row: dict[str, Any] = {"bench": self.bench, "measure": self.measure, "unit": self.unit, "target": self.target}
+        row: dict[str, Any] = {
+            "bench": self.bench,
+            "measure": self.measure,
+            "unit": self.unit,
+            "target": self.target,
+            "higher_is_better": self.higher_is_better,
+        }
         if section is None:
             return {**row, "measured": None, "status": "not run"}
         if "error" in section:
@@ -60,17 +66,53 @@ def _core_batch(batch: int) -> Getter:
     return get
 
 
+def _models(batch: int, key: str) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((b[key] for b in section["batches"] if b["batch"] == batch), None)
+
+    return get
+
+
+def _b(section: dict[str, Any], backend: str, model: str, batch: str) -> float:
+    return float(section["backends"][backend][model]["us_per_call"][batch])
+
+
+def _b3(section: dict[str, Any], backend: str) -> float:
+    return sum(_b(section, backend, m, "1") for m in ("xgboost", "random_forest", "isolation_forest"))
+
+
+def _wrk(conn: str, key: str) -> Getter:
+    return lambda s: s[conn][key]
+
+
 LINES: tuple[Line, ...] = (
+    Line("models", "3 models + ensemble, batch 1, library", "rows/s", _models(1, "library_rows_s")),
+    Line("models", "batch 1, compiled (ONNX Runtime)", "rows/s", _models(1, "compiled_rows_s")),
+    Line("models", "batch 100, compiled / library", "x", _models(100, "speedup")),
+    Line("models", "batch 10,000, compiled / library", "x", _models(10_000, "speedup")),
+    Line("models", "max |compiled - library| score", "", lambda s: max(s["max_abs_diff"].values()), 1e-5, False),
+    Line(
+        "backends", "fraudguard graph, all three, batch 1", "us", lambda s: _b(s, "fraudguard_graph", "all_three", "1")
+    ),
+    Line("backends", "converters + ORT, three calls, batch 1", "us", lambda s: _b3(s, "converters+onnxruntime")),
+    Line("backends", "treelite GTIL, three calls, batch 1", "us", lambda s: _b3(s, "treelite_gtil")),
+    Line("backends", "library, three calls, batch 1", "us", lambda s: _b3(s, "library")),
+    Line(
+        "backends",
+        "skl2onnx Random Forest max |diff|",
+        "",
+        lambda s: s["backends"]["converters+onnxruntime"]["random_forest"]["max_abs_diff"],
+    ),
     Line("core", "features+models+ensemble, batch 10,000", "tx/s", lambda s: s["rows_s"], 100_000),
     Line("core", "batch 100", "tx/s", _core_batch(100)),
-    Line("core", "batch 1", "tx/s", _core_batch(1)),
+    Line("core", "batch 1", "tx/s", _core_batch(1), 5_000),
     Line("core", "naive per-row", "tx/s", lambda s: s["naive"]["rows_s"]),
     Line("core", "batch 10,000 / naive", "x", lambda s: s["ratio_vs_naive"]),
-    Line("engine", "every sink, assign() read", "tx/s", lambda s: s["assign"]["rows_s"], 50_000),
+    Line("engine", "every sink, assign() read", "tx/s", lambda s: s["assign"]["rows_s"], 40_000),
     Line("engine", "every sink, consumer-group read", "tx/s", lambda s: s["group"]["rows_s"]),
     Line("engine", "naive per-message consumer", "tx/s", lambda s: s["naive"]["rows_s"]),
     Line("engine", "engine / naive consumer", "x", lambda s: s["ratio_vs_naive"], 20),
-    Line("latency", "p99 produce->decision at 1,000 tx/s", "ms", _latency_p99(1_000.0), higher_is_better=False),
+    Line("latency", "p99 produce->decision at 1,000 tx/s", "ms", _latency_p99(1_000.0), 50, higher_is_better=False),
     Line("latency", "p99 produce->decision at 5,000 tx/s", "ms", _latency_p99(5_000.0), 100, higher_is_better=False),
     Line("api", "POST /v1/score, 200 concurrent", "req/s", lambda s: s["rps"], 5_000),
     Line("api", "p99 at 200 concurrent", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
@@ -79,6 +121,14 @@ LINES: tuple[Line, ...] = (
     Line("api", "naive server", "req/s", lambda s: s["naive"]["throughput_rps"]),
     Line("api", "API / naive throughput", "x", lambda s: s["ratio_vs_naive"], 5),
     Line("api", "naive p99 / API p99", "x", lambda s: s["p99_ratio_naive_over_fraudguard"]),
+    Line("wrk", "POST /v1/score, 1 connection, p50", "ms", _wrk("c1", "p50_ms"), 2, higher_is_better=False),
+    Line("wrk", "1 connection, p99", "ms", _wrk("c1", "p99_ms"), 5, higher_is_better=False),
+    Line("wrk", "200 connections", "req/s", lambda s: s["rps"], 5_000),
+    Line("wrk", "200 connections, p99", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
+    Line("wrk", "server CPU per request, 1 connection", "us", _wrk("c1", "server_cpu_us_per_request"), None, False),
+    Line("memory", "state payload per card, 1M cards", "B", lambda s: s["state_bytes_per_card"]),
+    Line("memory", "RSS growth per card, in process", "B", lambda s: s["rss_growth_bytes_per_card"], 300, False),
+    Line("memory", "RSS with 1M cards", "MiB", lambda s: s["rss_mib"], higher_is_better=False),
     Line("spark", "local[2], steady (after first batch)", "tx/s", lambda s: s["rows_s"]),
     Line("spark", "local[2], overall incl. start", "tx/s", lambda s: s["overall_rows_s"]),
     Line("training", "train time", "s", lambda s: s["train_s"], higher_is_better=False),

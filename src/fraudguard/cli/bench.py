@@ -22,7 +22,9 @@ def bench(
         "bench-results"
     ),
     only: str | None = typer.Option(
-        None, "--only", help="Comma-separated subset of training,core,engine,latency,api,spark (default: all)."
+        None,
+        "--only",
+        help="Comma-separated subset of training,models,backends,core,engine,latency,api,wrk,memory,spark (default: all).",
     ),
     chart: bool = typer.Option(True, "--chart/--no-chart", help="Draw OUT/bench.png (needs matplotlib)."),
 ) -> None:

@@ -12,6 +12,9 @@ cannot change a number. Class imbalance is handled deliberately:
 
 Speed: scikit-learn forests start a thread pool per call when ``n_jobs > 1``, which costs
 milliseconds, so :func:`jobs_for` uses one thread below :data:`PARALLEL_MIN_ROWS` rows.
+When the registry holds the compiled graph (:mod:`fraudguard.models.compiled`), a loaded
+version scores through it instead (~15 µs per single row instead of ~250 µs); training and
+versions without it use the libraries, which stay the source of truth.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import xgboost as xgb
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 
 from fraudguard.errors import ModelError
+from fraudguard.models.compiled import CompiledModels
 from fraudguard.models.contribs import TreeContributions
 from fraudguard.models.ensemble import RankCalibration
 from fraudguard.models.leaves import IsolationLeaves, RandomForestLeaves
@@ -131,6 +135,8 @@ class BaseModels:
     _rf: RandomForestLeaves = field(init=False, repr=False)
     _if: IsolationLeaves = field(init=False, repr=False)
     _xgb_threads: int = field(init=False, repr=False, default=0)
+    compiled: CompiledModels | None = field(default=None, repr=False)
+    """ONNX Runtime session over the same trees; ``scores`` uses it when set."""
 
     def __post_init__(self) -> None:
         self._rf = RandomForestLeaves.of(self.random_forest)
@@ -146,6 +152,17 @@ class BaseModels:
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ModelError(f"feature matrix has shape {x.shape}, the models expect {self.n_features} columns")
         x = np.ascontiguousarray(x, dtype=np.float32)  # tree traversal without input checks needs float32
+        n = x.shape[0]
+        out = np.empty((n, 3), dtype=np.float64)
+        if n == 0:
+            return out
+        if self.compiled is not None:
+            return self.compiled.scores(x, self.calibration)
+        return self.library_scores(x)
+
+    def library_scores(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`scores` through XGBoost and the leaf tables, never the compiled graph."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
         n = x.shape[0]
         out = np.empty((n, 3), dtype=np.float64)
         if n == 0:

@@ -9,12 +9,17 @@ Layout::
         random_forest.skops        # scikit-learn via skops, loaded with an explicit type list
         isolation_forest.skops
         ensemble.json              # stacker weights, Isolation Forest calibration, reason facts
+        compiled.onnx              # the three models as one ONNX graph (derived, optional)
         model_card.json            # data, metrics, thresholds, features, sha256 manifest
 
 No pickle is ever loaded. Loading checks every artifact's sha256 against the card's
 manifest and that every model expects the card's feature count, and refuses otherwise.
 A version directory is written under a temporary name and renamed when complete, so a
 crash never leaves a half-written version behind ``CURRENT``.
+
+``compiled.onnx`` (:mod:`fraudguard.models.compiled`) is derived from the training formats,
+which stay the source of truth. It is listed in the manifest and verified like the others
+when present; versions written before it existed load without it (library scoring).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import xgboost as xgb
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 
 from fraudguard.errors import ModelError
+from fraudguard.models.compiled import CompiledModels, compile_models
 from fraudguard.models.ensemble import RankCalibration, Stacker
 from fraudguard.models.estimators import BaseModels
 from fraudguard.models.reasons import ReasonCoder
@@ -46,6 +52,9 @@ RF_FILE = "random_forest.skops"
 IF_FILE = "isolation_forest.skops"
 ENSEMBLE_FILE = "ensemble.json"
 ARTIFACTS: tuple[str, ...] = (XGB_FILE, RF_FILE, IF_FILE, ENSEMBLE_FILE)
+COMPILED_FILE = "compiled.onnx"
+OPTIONAL_ARTIFACTS: tuple[str, ...] = (COMPILED_FILE,)
+"""Artifacts verified when the manifest lists them, and allowed to be absent."""
 SKOPS_TRUSTED: tuple[str, ...] = ("sklearn.tree._tree.Tree",)
 """The only types beyond skops' built-in safe set that a forest file may contain."""
 VERSION_RE = re.compile(r"^v\d{8}-\d{6}-[0-9a-f]{8}$")
@@ -153,7 +162,8 @@ def save_version(
                 "reasons": reasons.to_dict(),
             },
         )
-        manifest = {name: sha256_file(tmp / name) for name in ARTIFACTS}
+        (tmp / COMPILED_FILE).write_bytes(compile_models(models))
+        manifest = {name: sha256_file(tmp / name) for name in (*ARTIFACTS, COMPILED_FILE)}
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:8]
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         version = f"v{stamp}-{digest}"
@@ -190,9 +200,9 @@ def _load_skops(path: Path, kind: type) -> Any:
 
 def _verify(path: Path, card: dict[str, Any]) -> None:
     manifest = card.get("artifacts")
-    if not isinstance(manifest, dict) or set(manifest) != set(ARTIFACTS):
+    if not isinstance(manifest, dict) or set(manifest) - set(OPTIONAL_ARTIFACTS) != set(ARTIFACTS):
         raise ModelError(f"{path / CARD} has no complete artifact manifest")
-    for name in ARTIFACTS:
+    for name in manifest:
         file = path / name
         if not file.is_file():
             raise ModelError(f"model artifact {file} is missing")
@@ -200,11 +210,18 @@ def _verify(path: Path, card: dict[str, Any]) -> None:
             raise ModelError(f"model artifact {file} does not match its sha256 in {CARD}: refusing a tampered file")
 
 
-def load_version(root: Path, version: str | None = None, feature_names: tuple[str, ...] | None = None) -> LoadedVersion:
+def load_version(
+    root: Path,
+    version: str | None = None,
+    feature_names: tuple[str, ...] | None = None,
+    *,
+    compiled: bool = True,
+) -> LoadedVersion:
     """Load and verify a version (default: ``CURRENT``).
 
     ``feature_names``, when given (e.g. from the serving feature pipeline), must equal the
     card's list in content and order: a model fed columns in another order is silently wrong.
+    ``compiled=False`` ignores ``compiled.onnx`` (the libraries score; benchmarks compare).
     """
     root = Path(root)
     version = version or current_version(root)
@@ -245,6 +262,8 @@ def load_version(root: Path, version: str | None = None, feature_names: tuple[st
         calibration=RankCalibration.from_dict(extra_json["isolation_forest_calibration"]),
         n_features=len(names),
     )
+    if compiled and COMPILED_FILE in card["artifacts"]:
+        models.compiled = CompiledModels.of(models, (path / COMPILED_FILE).read_bytes())
     return LoadedVersion(
         version=version,
         path=path,

@@ -47,3 +47,37 @@ def test_a_failing_batch_fails_its_requests_and_the_batcher_goes_on() -> None:
             await b.stop()
 
     assert asyncio.run(main()) == [7]
+
+
+def test_adaptive_batching_no_wait_alone_batches_while_busy() -> None:
+    """Without a fixed wait, a lone request is scored at once and a busy worker's queue forms one batch."""
+    import threading
+
+    calls: list[int] = []
+    release = threading.Event()
+
+    def process(groups):  # type: ignore[no-untyped-def]
+        calls.append(sum(len(items) for items, _ in groups))
+        if len(calls) == 2:
+            release.wait(5)  # keep the worker busy while more requests queue up
+        return [list(items) for items, _ in groups]
+
+    async def main() -> None:
+        b = MicroBatcher(process, max_items=512)  # default: no fixed wait
+        await b.start()
+        try:
+            assert await asyncio.wait_for(b.submit([1]), 5) == [1]  # alone: not held back
+            busy = asyncio.create_task(b.submit([2]))
+            while len(calls) < 2:
+                await asyncio.sleep(0.001)
+            queued = [asyncio.create_task(b.submit([i])) for i in range(10, 40)]
+            await asyncio.sleep(0.05)
+            release.set()
+            assert await busy == [2]
+            assert [await t for t in queued] == [[i] for i in range(10, 40)]
+        finally:
+            await b.stop()
+
+    asyncio.run(main())
+    assert calls[:2] == [1, 1]
+    assert calls[2:] == [30]  # everything that queued while the worker was busy, in one call

@@ -19,9 +19,11 @@ def test_round_trip_gives_identical_scores(registry, trained, small_data) -> Non
     _frame, features = small_data
     x = np.ascontiguousarray(features.to_numpy(np.float32))
     before = trained.models.scores(x)
-    loaded = load_version(root)
+    loaded = load_version(root, compiled=False)
     assert loaded.version == version == current_version(root)
     np.testing.assert_array_equal(loaded.models.scores(x), before)
+    # the compiled graph (used by default) agrees within 1e-5: see test_compiled.py
+    np.testing.assert_allclose(load_version(root).models.scores(x), before, rtol=0, atol=1e-5)
     np.testing.assert_array_equal(loaded.stacker(before), trained.stacker(before))
     assert list_versions(root) == [version]
 
@@ -56,7 +58,7 @@ def _copy(root: Path, version: str, tmp_path: Path) -> Path:
     return dst
 
 
-@pytest.mark.parametrize("artifact", [XGB_FILE, RF_FILE, "ensemble.json"])
+@pytest.mark.parametrize("artifact", [XGB_FILE, RF_FILE, "ensemble.json", "compiled.onnx"])
 def test_tampered_artifact_is_refused(registry, tmp_path, artifact) -> None:
     root, version = registry
     copy = _copy(root, version, tmp_path)
