@@ -222,11 +222,11 @@ def test_screenshots_desktop_and_phone(page: Any, browser: Any, traffic: Any, da
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     open_dashboard(page)
     eventually(lambda: page.locator("#feed-body tr").count() >= 10, what="10 feed rows")
-    wait_for_alerts(page)
+    tx = wait_for_alerts(page).first.get_attribute("data-tx")
     page.wait_for_timeout(2000)  # a few metric points on the charts
     page.screenshot(path=SCREENSHOTS / "dashboard-1280x800.png")
     page.screenshot(path=SCREENSHOTS / "dashboard-1280x800-full.png", full_page=True)
-    page.locator("#alert-list .alert-item").first.click()
+    page.locator(f'#alert-list .alert-item[data-tx="{tx}"]').click()  # .first moves as alerts arrive
     page.locator("#card-facts dt", has_text="transactions 1h").wait_for()
     page.screenshot(path=SCREENSHOTS / "alert-detail-1280x800.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
