@@ -22,6 +22,7 @@ _COMMAND_MODULES = (
     "loadtest",
     "metrics",
     "bench",
+    "lifecycle",
 )
 
 for _name in _COMMAND_MODULES:
