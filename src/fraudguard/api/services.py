@@ -92,6 +92,9 @@ class Services:
                     hub.publish, "metrics", [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS).decode()]
                 )
 
+        from fraudguard.io.challenger_sinks import challenger_topic
+        from fraudguard.metrics.versions import VersionMetrics
+
         s = self.settings
         return MetricsTracker(
             self.bootstrap,  # type: ignore[arg-type]
@@ -102,6 +105,8 @@ class Services:
             on_predictions=live("transactions"),
             on_alerts=live("alerts"),
             on_snapshot=on_snapshot,
+            versions=VersionMetrics(),
+            challengers_topic=challenger_topic(s.topic_predictions),
         )
 
     async def close(self) -> None:
@@ -146,7 +151,10 @@ def build_services(settings: Settings) -> Services:
             migrate(conn)
     if settings.kafka_bootstrap_servers:
         services.bootstrap = settings.kafka_bootstrap_servers
-        ensure_topics(services.bootstrap, settings.topics, settings.topic_partitions)
+        from fraudguard.io.challenger_sinks import challenger_topic
+
+        topics = [*settings.topics, challenger_topic(settings.topic_predictions)]
+        ensure_topics(services.bootstrap, topics, settings.topic_partitions)
         services.producer = make_producer(services.bootstrap)
         from fraudguard.api.generator_control import GeneratorController
 

@@ -24,6 +24,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaExcepti
 from fraudguard.io.kafka import make_consumer
 from fraudguard.metrics.core import MODELS
 from fraudguard.metrics.online import OnlineMetrics, PredictionBatch
+from fraudguard.metrics.versions import VersionMetrics
 from fraudguard.schema import Label
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,20 @@ class _Scored(msgspec.Struct):
     is_fraud: bool | None = None
     produced_at: datetime | None = None
     scored_at: datetime | None = None
+    model_version: str | None = None
 
 
+class _Shadow(msgspec.Struct):
+    """The fields of a challenger (shadow) score the per-version metrics need."""
+
+    transaction_id: str
+    model_version: str
+    score: float
+    threshold: float
+    is_fraud: bool | None = None
+
+
+_shadow_decoder = msgspec.json.Decoder(_Shadow)
 _pred_decoder = msgspec.json.Decoder(_Scored)
 _label_decoder = msgspec.json.Decoder(Label)
 
@@ -69,8 +82,31 @@ def decode_predictions(payloads: Sequence[bytes]) -> tuple[PredictionBatch, int]
         threshold=np.fromiter((g.threshold for g in good), np.float64, n),
         truth=np.fromiter((nan if g.is_fraud is None else float(g.is_fraud) for g in good), np.float64, n),
         latency_s=scored - produced,
+        versions=np.array([g.model_version for g in good], dtype=object),
     )
     return batch, len(payloads) - n
+
+
+def feed_shadow(versions: VersionMetrics, payloads: Sequence[bytes]) -> int:
+    """Feed challenger score messages to ``versions``, grouped by version; return how many were bad."""
+    good: list[_Shadow] = []
+    for p in payloads:
+        try:
+            good.append(_shadow_decoder.decode(p))
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            continue
+    by_version: dict[str, list[_Shadow]] = {}
+    for g in good:
+        by_version.setdefault(g.model_version, []).append(g)
+    for version, rows in by_version.items():
+        versions.update(
+            version,
+            np.array([r.transaction_id for r in rows], dtype=object),
+            np.array([r.score for r in rows], dtype=np.float64),
+            np.array([r.threshold for r in rows], dtype=np.float64),
+            np.array([np.nan if r.is_fraud is None else float(r.is_fraud) for r in rows], dtype=np.float64),
+        )
+    return len(payloads) - len(good)
 
 
 def decode_labels(payloads: Sequence[bytes]) -> list[Label]:
@@ -116,11 +152,17 @@ class MetricsTracker:
         on_snapshot: Callable[[dict[str, Any]], None] | None = None,
         refresh_s: float = 1.0,
         max_batch: int = 5000,
+        versions: VersionMetrics | None = None,
+        challengers_topic: str | None = None,
     ) -> None:
         self.bootstrap, self.metrics = bootstrap, metrics
+        self.versions = versions
+        """Per-version metrics (champion from predictions, challengers from ``challengers_topic``)."""
         self.topics = {"predictions": predictions_topic, "labels": labels_topic}
         if alerts_topic:
             self.topics["alerts"] = alerts_topic
+        if challengers_topic and versions is not None:
+            self.topics["challengers"] = challengers_topic
         self._kind = {v: k for k, v in self.topics.items()}
         self.from_beginning, self.refresh_s, self.max_batch = from_beginning, refresh_s, max_batch
         self.on_predictions, self.on_alerts, self.on_snapshot = on_predictions, on_alerts, on_snapshot
@@ -130,6 +172,7 @@ class MetricsTracker:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._lock = threading.Lock()
+        self._versions_latest: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._run, name="fraudguard-metrics", daemon=True)
         self.error: BaseException | None = None
 
@@ -153,7 +196,10 @@ class MetricsTracker:
     def snapshot(self) -> dict[str, Any]:
         """The latest metrics plus consumer lag (thread-safe copy of the references)."""
         with self._lock:
-            return {**self.metrics.latest, "lag": dict(self.lag), "undecodable": self.undecodable}
+            snap = {**self.metrics.latest, "lag": dict(self.lag), "undecodable": self.undecodable}
+            if self.versions is not None:
+                snap["versions"] = self._versions_latest
+            return snap
 
     # --- the loop -----------------------------------------------------------------------
     def _assign(self, consumer: Consumer) -> None:
@@ -190,6 +236,8 @@ class MetricsTracker:
                     last_refresh = time.monotonic()
                     with self._lock:
                         self.metrics.refresh()
+                        if self.versions is not None:
+                            self._versions_latest = self.versions.compute()
                     self._update_lag(consumer)
                     if self.on_snapshot is not None:
                         self.on_snapshot(self.snapshot())
@@ -212,15 +260,24 @@ class MetricsTracker:
             with self._lock:
                 self.undecodable += bad
                 self.metrics.update(batch)
+                if self.versions is not None and batch.versions is not None:
+                    self.versions.update_grouped(batch.versions, batch, champion=True)
             if self.on_predictions is not None:
                 self.on_predictions(by_kind["predictions"])
         if by_kind["labels"]:
             labels = decode_labels([v for v, _ in by_kind["labels"]])
             self.undecodable += len(by_kind["labels"]) - len(labels)
             with self._lock:
-                self.metrics.apply_labels(
-                    [x.transaction_id for x in labels], np.array([x.is_fraud for x in labels], dtype=np.float64)
+                ids, values = (
+                    [x.transaction_id for x in labels],
+                    np.array([x.is_fraud for x in labels], dtype=np.float64),
                 )
+                self.metrics.apply_labels(ids, values)
+                if self.versions is not None:
+                    self.versions.apply_labels(ids, values)
+        if by_kind.get("challengers") and self.versions is not None:
+            with self._lock:
+                self.undecodable += feed_shadow(self.versions, [v for v, _ in by_kind["challengers"]])
         if by_kind.get("alerts") and self.on_alerts is not None:
             self.on_alerts(by_kind["alerts"])
 
