@@ -84,3 +84,22 @@ def roles(
     for e in data["audit"]:
         forced = " FORCED" if e.get("forced") else ""
         console.print(f"  {e['at']} {e['action']}{forced} {e['version']} by {e['actor']}", style="dim")
+
+
+@app.command("bench-lifecycle")
+@clean_errors
+def bench_lifecycle(
+    rows: int = typer.Option(50_000, help="Generated transactions to score per run.", min=1000),
+    batch: int = typer.Option(2000, help="Micro-batch size (the engine's default).", min=1),
+    repeats: int = typer.Option(3, help="Runs of each kind (median reported).", min=1),
+) -> None:
+    """Measure the CPU cost of shadow-scoring one challenger beside the champion (target: at most +40 %)."""
+    from fraudguard.bench.shadow import shadow_overhead
+    from fraudguard.generator import generate_frame
+
+    settings = settings_from_flags()
+    frame = generate_frame(rows, seed=3)
+    result = shadow_overhead(settings.models_dir, frame, batch=batch, repeats=repeats)
+    print(json.dumps(result, indent=2))
+    verdict = "met" if result["extra_cpu_pct"] <= result["target_pct"] else "missed"
+    console.print(f"shadow scoring of one challenger: +{result['extra_cpu_pct']:.1f}% CPU per transaction ({verdict})")
