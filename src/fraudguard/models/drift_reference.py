@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
-from fraudguard.models.estimators import BaseModels
 from fraudguard.models.ensemble import Stacker
+from fraudguard.models.estimators import BaseModels
 
 BINS = 10
 TOP = 10
@@ -65,7 +65,7 @@ def build_reference(
     scores = {f"score_{m}": base[:, j] for j, m in enumerate(schema.MODEL_NAMES)}
     scores["ensemble_score"] = stacker(base)
     return {
-        "rows": int(len(recent)),
+        "rows": len(recent),
         "bins": BINS,
         "features": {n: variable_reference(recent[n].to_numpy()) for n in names},
         "scores": {n: variable_reference(s) for n, s in scores.items()},
