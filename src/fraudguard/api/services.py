@@ -92,7 +92,8 @@ class Services:
                     hub.publish, "metrics", [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS).decode()]
                 )
 
-        from fraudguard.io.challenger_sinks import challenger_topic
+        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+        from fraudguard.metrics.drift_feed import DriftFeed
         from fraudguard.metrics.versions import VersionMetrics
 
         s = self.settings
@@ -107,6 +108,8 @@ class Services:
             on_snapshot=on_snapshot,
             versions=VersionMetrics(),
             challengers_topic=challenger_topic(s.topic_predictions),
+            drift=DriftFeed(card_reference(s.models_dir)),
+            drift_topic=drift_topic(s.topic_predictions),
         )
 
     async def close(self) -> None:
@@ -123,6 +126,21 @@ class Services:
             self.scoring.sink.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
+
+
+def card_reference(models_dir: Any) -> Any:
+    """``version -> (drift references, top features)`` read from that version's model card."""
+    import json
+
+    from fraudguard.metrics.drift import references_from_card
+    from fraudguard.models.registry import CARD, VERSION_RE
+
+    def load(version: str) -> Any:
+        if not VERSION_RE.match(version):
+            raise ModelError(f"{version!r} is not a model version name")
+        return references_from_card(json.loads((models_dir / version / CARD).read_text(encoding="utf-8")))
+
+    return load
 
 
 def build_services(settings: Settings) -> Services:
@@ -151,9 +169,13 @@ def build_services(settings: Settings) -> Services:
             migrate(conn)
     if settings.kafka_bootstrap_servers:
         services.bootstrap = settings.kafka_bootstrap_servers
-        from fraudguard.io.challenger_sinks import challenger_topic
+        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
 
-        topics = [*settings.topics, challenger_topic(settings.topic_predictions)]
+        topics = [
+            *settings.topics,
+            challenger_topic(settings.topic_predictions),
+            drift_topic(settings.topic_predictions),
+        ]
         ensure_topics(services.bootstrap, topics, settings.topic_partitions)
         services.producer = make_producer(services.bootstrap)
         from fraudguard.api.generator_control import GeneratorController

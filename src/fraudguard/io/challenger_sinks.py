@@ -56,29 +56,42 @@ def challenger_parquet_dir(state_dir: Path) -> Path:
     return Path(state_dir) / "parquet" / "challenger_scores"
 
 
+def drift_topic(predictions_topic: str) -> str:
+    """The drift-count topic (bin counts per event-time bucket, one message per batch)."""
+    return f"{predictions_topic}.drift"
+
+
 class ShadowBuffer:
-    """Shadow rows waiting for their batch's delivery, keyed by the prediction frame.
+    """Shadow rows and drift counts waiting for their batch's delivery, keyed by the prediction frame.
 
     The engine may score batch N+1 while batch N is delivered (pipelining), so the last
     few batches are held; a retried delivery finds its rows again.
     """
 
     def __init__(self, keep: int = 8) -> None:
-        self._rows: OrderedDict[int, pd.DataFrame] = OrderedDict()
+        self._rows: OrderedDict[int, tuple[pd.DataFrame | None, dict[str, Any] | None]] = OrderedDict()
         self._keep = keep
         self._lock = threading.Lock()
 
-    def put(self, predictions: pd.DataFrame, rows: pd.DataFrame | None) -> None:
+    def put(self, predictions: pd.DataFrame, rows: pd.DataFrame | None, drift: dict[str, Any] | None = None) -> None:
         with self._lock:
             self._rows.pop(id(predictions), None)
-            if rows is not None and not rows.empty:
-                self._rows[id(predictions)] = rows
+            if rows is not None and rows.empty:
+                rows = None
+            if rows is not None or drift:
+                self._rows[id(predictions)] = (rows, drift)
             while len(self._rows) > self._keep:
                 self._rows.popitem(last=False)
 
     def get(self, predictions: pd.DataFrame) -> pd.DataFrame | None:
+        """The batch's challenger rows (``None``: no challenger in service)."""
         with self._lock:
-            return self._rows.get(id(predictions))
+            return self._rows.get(id(predictions), (None, None))[0]
+
+    def drift(self, predictions: pd.DataFrame) -> dict[str, Any] | None:
+        """The batch's drift message (``None``: the champion has no drift reference)."""
+        with self._lock:
+            return self._rows.get(id(predictions), (None, None))[1]
 
 
 def challenger_table(rows: pd.DataFrame) -> pa.Table:
@@ -210,3 +223,18 @@ class ChallengerKafkaSink(_ProducerSink):
         if rows is None:
             return
         self._produce_all([t.encode() for t in rows["transaction_id"]], encode_challenger_rows(rows))
+
+
+class DriftKafkaSink(_ProducerSink):
+    """Publishes each batch's drift bin counts (keyed by model version) for the metrics tracker."""
+
+    name = "drift-kafka"
+
+    def __init__(self, producer: Any, topic: str, buffer: ShadowBuffer) -> None:
+        super().__init__(producer, topic)
+        self.buffer = buffer
+
+    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+        message = self.buffer.drift(frame)
+        if message:
+            self._produce_all([message["model_version"].encode()], [_ENCODER.encode({**message, "batch": batch_id})])

@@ -23,6 +23,7 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaExcepti
 
 from fraudguard.io.kafka import make_consumer
 from fraudguard.metrics.core import MODELS
+from fraudguard.metrics.drift_feed import DriftFeed
 from fraudguard.metrics.online import OnlineMetrics, PredictionBatch
 from fraudguard.metrics.versions import VersionMetrics
 from fraudguard.schema import Label
@@ -46,17 +47,6 @@ class _Scored(msgspec.Struct):
     model_version: str | None = None
 
 
-class _Shadow(msgspec.Struct):
-    """The fields of a challenger (shadow) score the per-version metrics need."""
-
-    transaction_id: str
-    model_version: str
-    score: float
-    threshold: float
-    is_fraud: bool | None = None
-
-
-_shadow_decoder = msgspec.json.Decoder(_Shadow)
 _pred_decoder = msgspec.json.Decoder(_Scored)
 _label_decoder = msgspec.json.Decoder(Label)
 
@@ -85,28 +75,6 @@ def decode_predictions(payloads: Sequence[bytes]) -> tuple[PredictionBatch, int]
         versions=np.array([g.model_version for g in good], dtype=object),
     )
     return batch, len(payloads) - n
-
-
-def feed_shadow(versions: VersionMetrics, payloads: Sequence[bytes]) -> int:
-    """Feed challenger score messages to ``versions``, grouped by version; return how many were bad."""
-    good: list[_Shadow] = []
-    for p in payloads:
-        try:
-            good.append(_shadow_decoder.decode(p))
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            continue
-    by_version: dict[str, list[_Shadow]] = {}
-    for g in good:
-        by_version.setdefault(g.model_version, []).append(g)
-    for version, rows in by_version.items():
-        versions.update(
-            version,
-            np.array([r.transaction_id for r in rows], dtype=object),
-            np.array([r.score for r in rows], dtype=np.float64),
-            np.array([r.threshold for r in rows], dtype=np.float64),
-            np.array([np.nan if r.is_fraud is None else float(r.is_fraud) for r in rows], dtype=np.float64),
-        )
-    return len(payloads) - len(good)
 
 
 def decode_labels(payloads: Sequence[bytes]) -> list[Label]:
@@ -154,6 +122,8 @@ class MetricsTracker:
         max_batch: int = 5000,
         versions: VersionMetrics | None = None,
         challengers_topic: str | None = None,
+        drift: DriftFeed | None = None,
+        drift_topic: str | None = None,
     ) -> None:
         self.bootstrap, self.metrics = bootstrap, metrics
         self.versions = versions
@@ -163,6 +133,9 @@ class MetricsTracker:
             self.topics["alerts"] = alerts_topic
         if challengers_topic and versions is not None:
             self.topics["challengers"] = challengers_topic
+        self.drift = drift
+        if drift_topic and drift is not None:
+            self.topics["drift"] = drift_topic
         self._kind = {v: k for k, v in self.topics.items()}
         self.from_beginning, self.refresh_s, self.max_batch = from_beginning, refresh_s, max_batch
         self.on_predictions, self.on_alerts, self.on_snapshot = on_predictions, on_alerts, on_snapshot
@@ -199,6 +172,8 @@ class MetricsTracker:
             snap = {**self.metrics.latest, "lag": dict(self.lag), "undecodable": self.undecodable}
             if self.versions is not None:
                 snap["versions"] = self._versions_latest
+            if self.drift is not None:
+                snap["drift"] = self.drift.latest
             return snap
 
     # --- the loop -----------------------------------------------------------------------
@@ -238,6 +213,8 @@ class MetricsTracker:
                         self.metrics.refresh()
                         if self.versions is not None:
                             self._versions_latest = self.versions.compute()
+                        if self.drift is not None:
+                            self.drift.refresh()
                     self._update_lag(consumer)
                     if self.on_snapshot is not None:
                         self.on_snapshot(self.snapshot())
@@ -277,7 +254,10 @@ class MetricsTracker:
                     self.versions.apply_labels(ids, values)
         if by_kind.get("challengers") and self.versions is not None:
             with self._lock:
-                self.undecodable += feed_shadow(self.versions, [v for v, _ in by_kind["challengers"]])
+                self.undecodable += self.versions.feed_shadow([v for v, _ in by_kind["challengers"]])
+        if by_kind.get("drift") and self.drift is not None:
+            with self._lock:
+                self.drift.handle([v for v, _ in by_kind["drift"]])
         if by_kind.get("alerts") and self.on_alerts is not None:
             self.on_alerts(by_kind["alerts"])
 

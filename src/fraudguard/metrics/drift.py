@@ -7,6 +7,10 @@ bins, per one-minute bucket of **event time**, so the rolling windows (last hour
 day, ending at the newest event time seen) do not depend on batch sizes, arrival timing
 or how many workers counted: bucket counts simply add.
 
+A window alerts only when it is **full** (the stream has covered its whole length since
+the first bucket seen) and holds at least ``min_count`` transactions: the first hours
+after a start, with card and merchant windows still filling, are not a day of data.
+
 ``PSI = sum_i (a_i - e_i) * ln(a_i / e_i)`` over bins, with shares floored at ``EPS``
 so an empty bin gives a large but finite value. Common reading: < 0.1 stable, 0.1-0.2
 moderate shift, > 0.2 significant shift (the alert threshold here).
@@ -124,6 +128,7 @@ class DriftMonitor:
         self.min_count, self.alert_psi = min_count, alert_psi
         self.buckets: dict[int, dict[str, np.ndarray]] = {}
         self.latest_bucket: int | None = None
+        self.first_bucket: int | None = None
 
     def add(self, counts: Mapping[int, Mapping[str, list[int]]]) -> None:
         """Add :func:`batch_counts` output (from any worker, in any order)."""
@@ -136,6 +141,7 @@ class DriftMonitor:
                 arr = np.asarray(c, dtype=np.int64)
                 bucket[name] = bucket[name] + arr if name in bucket else arr
             self.latest_bucket = max(self.latest_bucket or int(start), int(start))
+            self.first_bucket = min(self.first_bucket if self.first_bucket is not None else int(start), int(start))
         if self.latest_bucket is not None:
             horizon = self.latest_bucket - max(self.windows.values())
             for start in [s for s in self.buckets if s <= horizon]:
@@ -164,8 +170,10 @@ class DriftMonitor:
             ]
             rows.sort(key=lambda r: -1.0 if r["psi"] is None else r["psi"], reverse=True)
             n = max((int(c.sum()) for c in counts.values()), default=0)
-            out["windows"][wname] = {"transactions": n, "psi": rows}
-            if n < self.min_count:
+            assert self.first_bucket is not None
+            full = self.latest_bucket + BUCKET_S - self.first_bucket >= seconds
+            out["windows"][wname] = {"transactions": n, "full": full, "psi": rows}
+            if n < self.min_count or not full:
                 continue
             for r in rows:
                 watched = r["kind"] == "score" or r["name"] in self.top

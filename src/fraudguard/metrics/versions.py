@@ -19,10 +19,24 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from fraudguard.metrics.core import ENSEMBLE, MODELS
 from fraudguard.metrics.online import OnlineMetrics, PredictionBatch
+
+
+class _Shadow(msgspec.Struct):
+    """The fields of a challenger (shadow) score the per-version metrics need."""
+
+    transaction_id: str
+    model_version: str
+    score: float
+    threshold: float
+    is_fraud: bool | None = None
+
+
+_shadow_decoder = msgspec.json.Decoder(_Shadow)
 
 
 class VersionMetrics:
@@ -137,3 +151,24 @@ class VersionMetrics:
                 },
             }
         return out
+
+    def feed_shadow(self, payloads: Sequence[bytes]) -> int:
+        """Feed shadow-score messages (the challenger topic), grouped by version; return how many were bad."""
+        good: list[_Shadow] = []
+        for p in payloads:
+            try:
+                good.append(_shadow_decoder.decode(p))
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue
+        by_version: dict[str, list[_Shadow]] = {}
+        for g in good:
+            by_version.setdefault(g.model_version, []).append(g)
+        for version, rows in by_version.items():
+            self.update(
+                version,
+                np.array([r.transaction_id for r in rows], dtype=object),
+                np.array([r.score for r in rows], dtype=np.float64),
+                np.array([r.threshold for r in rows], dtype=np.float64),
+                np.array([np.nan if r.is_fraud is None else float(r.is_fraud) for r in rows], dtype=np.float64),
+            )
+        return len(payloads) - len(good)

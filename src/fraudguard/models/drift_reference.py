@@ -21,6 +21,10 @@ from fraudguard.models.estimators import BaseModels
 
 BINS = 10
 TOP = 10
+CALENDAR: tuple[str, ...] = ("hour_of_day", "day_of_week", "is_weekend", "is_night")
+"""Clock-derived features: within any window shorter than a week their distribution differs
+from the reference by construction (the last hour has one hour of day), so they are
+reported but never raise a drift alert and are not counted among the top features."""
 
 
 def quantile_edges(values: np.ndarray, bins: int = BINS) -> np.ndarray:
@@ -52,7 +56,8 @@ def top_features(models: BaseModels, names: list[str], k: int = TOP) -> list[str
     for key, value in gain.items():
         name = names[int(key[1:])] if key.startswith("f") and key[1:].isdigit() and int(key[1:]) < len(names) else key
         by_name[name] = float(value)  # type: ignore[arg-type]
-    return sorted(by_name, key=lambda n: -by_name[n])[:k]
+    ranked = sorted(by_name, key=lambda n: -by_name[n])
+    return [n for n in ranked if n not in CALENDAR][:k]
 
 
 def build_reference(
@@ -70,4 +75,5 @@ def build_reference(
         "features": {n: variable_reference(recent[n].to_numpy()) for n in names},
         "scores": {n: variable_reference(s) for n, s in scores.items()},
         "top_features": top_features(models, names),
+        "calendar": [n for n in names if n in CALENDAR],
     }

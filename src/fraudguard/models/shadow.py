@@ -64,6 +64,7 @@ class ShadowScorers:
         self._loader = loader or (lambda root, version: Scorer.load(root, version))
         self.scorers: dict[str, Scorer] = {}
         self.skipped: dict[str, str] = {}
+        self.champion_card: dict[str, Any] | None = None
 
     @property
     def versions(self) -> list[str]:

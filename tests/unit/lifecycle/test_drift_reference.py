@@ -21,5 +21,6 @@ def test_reference_covers_features_and_scores(small_data, trained):
     for var in [*ref["features"].values(), *ref["scores"].values()]:
         assert sum(var["shares"]) == pytest.approx(1.0) and len(var["shares"]) == len(var["edges"]) + 2
     assert set(ref["top_features"]) <= set(names) and "amount_zscore" in ref["top_features"][:2]
+    assert ref["calendar"] == []  # the small test features have no clock-derived ones
     refs, top = references_from_card({"drift_reference": ref})
     assert len(refs) == len(names) + 4 and top == ref["top_features"]

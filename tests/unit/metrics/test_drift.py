@@ -38,22 +38,22 @@ def test_bins_edges_and_missing_values():
     assert variable_reference(np.array([np.inf, 1.0, 2.0, np.nan]))["edges"] == [1.5]
 
 
-def _monitor(rng: np.random.Generator) -> tuple[DriftMonitor, list[Reference]]:
+def _monitor(rng: np.random.Generator, windows=None) -> tuple[DriftMonitor, list[Reference]]:
     refs = [
         Reference.from_dict("amount", "feature", variable_reference(rng.normal(0, 1, 20_000))),
         Reference.from_dict("noise", "feature", variable_reference(rng.normal(0, 1, 20_000))),
         Reference.from_dict("ensemble_score", "score", variable_reference(rng.beta(1, 20, 20_000))),
     ]
-    return DriftMonitor(refs, ["amount"], min_count=500), refs
+    return DriftMonitor(refs, ["amount"], min_count=500, windows=windows), refs
 
 
-def _stream(rng, refs, n, shift_amount=0.0, shift_noise=0.0, t0=1_000_000.0):
+def _stream(rng, refs, n, shift_amount=0.0, shift_noise=0.0, t0=960_000.0):
     cols = {
         "amount": rng.normal(shift_amount, 1, n),
         "noise": rng.normal(shift_noise, 1, n),
         "ensemble_score": rng.beta(1, 20, n),
     }
-    return batch_counts(refs, cols, t0 + np.sort(rng.uniform(0, 3000, n)))
+    return batch_counts(refs, cols, np.linspace(t0, t0 + 3599, n))  # one full hour of event time
 
 
 def test_alert_on_shifted_top_feature_not_on_steady_stream_nor_untracked_feature():
@@ -77,15 +77,25 @@ def test_alert_on_shifted_top_feature_not_on_steady_stream_nor_untracked_feature
 
 def test_windows_follow_event_time_and_batching_does_not_matter():
     rng = np.random.default_rng(4)
-    a, refs = _monitor(rng)
-    b, _ = _monitor(rng)
-    old = _stream(rng, refs, 3000, shift_amount=2.0, t0=0.0)  # a drifted day-old hour
-    new = _stream(rng, refs, 3000, t0=80_000.0)
+    windows = {"last_1h": 3600, "last_2h": 7200}
+    a, refs = _monitor(rng, windows)
+    b, _ = _monitor(rng, windows)
+    old = _stream(rng, refs, 3000, shift_amount=2.0, t0=0.0)  # a drifted hour, then a steady one
+    new = _stream(rng, refs, 3000, t0=3600.0)
     a.add({**old, **new})
     for part in (new, old):  # another order, one bucket at a time
         for k, v in part.items():
             b.add({k: v})
     ra, rb = a.compute(), b.compute()
     assert ra == rb
-    assert ra["windows"]["last_1h"]["transactions"] == 3000 and ra["windows"]["last_1d"]["transactions"] == 6000
-    assert ra["alert"] and all("last_1d" in r for r in ra["reasons"])
+    assert ra["windows"]["last_1h"]["transactions"] == 3000 and ra["windows"]["last_2h"]["transactions"] == 6000
+    assert ra["alert"] and all("last_2h" in r for r in ra["reasons"])
+
+
+def test_a_window_not_yet_covered_by_the_stream_does_not_alert():
+    rng = np.random.default_rng(5)
+    monitor, refs = _monitor(rng)
+    monitor.add(_stream(rng, refs, 5000, shift_amount=1.0))  # one hour: the day window is not full
+    out = monitor.compute()
+    assert out["windows"]["last_1d"]["full"] is False and out["windows"]["last_1h"]["full"] is True
+    assert out["alert"] and all("last_1h" in r for r in out["reasons"])

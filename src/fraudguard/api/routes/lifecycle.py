@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Security
 from pydantic import BaseModel, Field
 
 from fraudguard.api.auth import digest
-from fraudguard.api.deps import ReadKey, ServicesDep, WriteKey, _header
+from fraudguard.api.deps import NO_BROKER, ReadKey, ServicesDep, WriteKey, _header
 from fraudguard.errors import ModelError
 from fraudguard.models import lifecycle
 
@@ -43,6 +43,15 @@ def get_models(services: ServicesDep) -> dict[str, Any]:
         "evaluations": {v: lifecycle.read_evaluation(root, v) for v in versions},
         "audit": lifecycle.read_audit(root, limit=20),
     }
+
+
+@router.get("/v1/drift", dependencies=[ReadKey])
+def get_drift(services: ServicesDep) -> dict[str, Any]:
+    """PSI per feature and score (last hour, last day) against the champion's training reference, alert and events."""
+    if services.tracker is None:
+        raise HTTPException(503, NO_BROKER)
+    drift: dict[str, Any] = services.snapshot().get("drift") or {}
+    return drift
 
 
 @router.post("/v1/models/{version}/promote", dependencies=[WriteKey])

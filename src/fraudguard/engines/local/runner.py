@@ -68,7 +68,7 @@ def build_engine(
 ) -> LocalEngine:
     """Every part of one worker: consumer, processor, sinks (Kafka, PostgreSQL, Parquet), DLQ."""
     from fraudguard.engines.local.shadow import shadow_stage_and_sinks
-    from fraudguard.io.challenger_sinks import challenger_topic
+    from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
     from fraudguard.io.dlq import DeadLetterWriter
     from fraudguard.io.kafka import check_reachable, ensure_topics, make_consumer, make_producer, require_bootstrap
     from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
@@ -79,7 +79,8 @@ def build_engine(
     watcher = ModelWatcher(settings.models_dir, check_every_s=options.model_check_s)
     check_reachable(bootstrap)
     ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
-    ensure_topics(bootstrap, [challenger_topic(settings.topic_predictions)], settings.topic_partitions)
+    lifecycle_topics = [challenger_topic(settings.topic_predictions), drift_topic(settings.topic_predictions)]
+    ensure_topics(bootstrap, lifecycle_topics, settings.topic_partitions)
 
     card_store = merchant_store = None
     shared = False
