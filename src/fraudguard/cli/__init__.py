@@ -23,6 +23,7 @@ _COMMAND_MODULES = (
     "metrics",
     "bench",
     "lifecycle",
+    "retrain",
 )
 
 for _name in _COMMAND_MODULES:

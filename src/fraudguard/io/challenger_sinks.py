@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from contextlib import suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,42 +57,67 @@ def challenger_parquet_dir(state_dir: Path) -> Path:
     return Path(state_dir) / "parquet" / "challenger_scores"
 
 
+def transactions_parquet_dir(state_dir: Path) -> Path:
+    """``<state_dir>/parquet/transactions``: the engine's input history, what ``retrain`` reads."""
+    return Path(state_dir) / "parquet" / "transactions"
+
+
 def drift_topic(predictions_topic: str) -> str:
     """The drift-count topic (bin counts per event-time bucket, one message per batch)."""
     return f"{predictions_topic}.drift"
 
 
+@dataclass
+class BatchExtras:
+    """What the shadow stage adds to one batch: challenger rows, drift counts, the transactions."""
+
+    rows: pd.DataFrame | None = None
+    drift: dict[str, Any] | None = None
+    transactions: pd.DataFrame | None = None
+
+
 class ShadowBuffer:
-    """Shadow rows and drift counts waiting for their batch's delivery, keyed by the prediction frame.
+    """Per-batch extras waiting for their batch's delivery, keyed by the prediction frame.
 
     The engine may score batch N+1 while batch N is delivered (pipelining), so the last
-    few batches are held; a retried delivery finds its rows again.
+    few batches are held; a retried delivery finds its extras again.
     """
 
     def __init__(self, keep: int = 8) -> None:
-        self._rows: OrderedDict[int, tuple[pd.DataFrame | None, dict[str, Any] | None]] = OrderedDict()
+        self._extras: OrderedDict[int, BatchExtras] = OrderedDict()
         self._keep = keep
         self._lock = threading.Lock()
 
-    def put(self, predictions: pd.DataFrame, rows: pd.DataFrame | None, drift: dict[str, Any] | None = None) -> None:
+    def put(
+        self,
+        predictions: pd.DataFrame,
+        rows: pd.DataFrame | None,
+        drift: dict[str, Any] | None = None,
+        transactions: pd.DataFrame | None = None,
+    ) -> None:
         with self._lock:
-            self._rows.pop(id(predictions), None)
-            if rows is not None and rows.empty:
-                rows = None
-            if rows is not None or drift:
-                self._rows[id(predictions)] = (rows, drift)
-            while len(self._rows) > self._keep:
-                self._rows.popitem(last=False)
+            self._extras.pop(id(predictions), None)
+            self._extras[id(predictions)] = BatchExtras(
+                None if rows is None or rows.empty else rows, drift, transactions
+            )
+            while len(self._extras) > self._keep:
+                self._extras.popitem(last=False)
+
+    def _get(self, predictions: pd.DataFrame) -> BatchExtras:
+        with self._lock:
+            return self._extras.get(id(predictions)) or BatchExtras()
 
     def get(self, predictions: pd.DataFrame) -> pd.DataFrame | None:
         """The batch's challenger rows (``None``: no challenger in service)."""
-        with self._lock:
-            return self._rows.get(id(predictions), (None, None))[0]
+        return self._get(predictions).rows
 
     def drift(self, predictions: pd.DataFrame) -> dict[str, Any] | None:
         """The batch's drift message (``None``: the champion has no drift reference)."""
-        with self._lock:
-            return self._rows.get(id(predictions), (None, None))[1]
+        return self._get(predictions).drift
+
+    def transactions(self, predictions: pd.DataFrame) -> pd.DataFrame | None:
+        """The batch's transaction frame (the retraining history)."""
+        return self._get(predictions).transactions
 
 
 def challenger_table(rows: pd.DataFrame) -> pa.Table:
@@ -131,6 +157,34 @@ class ChallengerParquetSink(ParquetSink):
         if rows is None:
             return
         table = challenger_table(rows)
+        stem = batch_file_stem(batch_id)
+        dates = pc.strftime(table["event_time"], format="%Y-%m-%d")
+        for day in pc.unique(dates).to_pylist():
+            part = table.filter(pc.equal(dates, day))
+            self._write_atomic(self.root / f"event_date={day}", f"{stem}.parquet", part)
+            self.rows_written += part.num_rows
+
+
+class TransactionParquetSink(ParquetSink):
+    """The scored transactions themselves (generator file layout), one file per batch and event date.
+
+    The prediction record lacks fields the features use (device, coordinates, card
+    presence), so retraining reads this history, not the predictions.
+    """
+
+    name = "transactions-parquet"
+
+    def __init__(self, root: Path | str, buffer: ShadowBuffer) -> None:
+        super().__init__(root)
+        self.buffer = buffer
+
+    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+        tx = self.buffer.transactions(frame)
+        if tx is None or tx.empty:
+            return
+        from fraudguard.generator.columns import Columns
+
+        table = Columns.from_frame(tx).to_arrow()
         stem = batch_file_stem(batch_id)
         dates = pc.strftime(table["event_time"], format="%Y-%m-%d")
         for day in pc.unique(dates).to_pylist():

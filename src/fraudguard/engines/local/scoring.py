@@ -86,7 +86,7 @@ class PipelineProcessor:
         features = self.pipeline.transform(frame, update=True)
         predictions = self.watcher.scorer.score_frame(frame, features)
         if self.shadow is not None:
-            self.shadow.score(predictions, features)
+            self.shadow.score(predictions, features, frame)
         if self.partition_state is not None:
             self.partition_state.observe(self.topic, frame, partitions)
         return predictions

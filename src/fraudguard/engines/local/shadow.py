@@ -20,9 +20,11 @@ from fraudguard.io.challenger_sinks import (
     ChallengerPostgresSink,
     DriftKafkaSink,
     ShadowBuffer,
+    TransactionParquetSink,
     challenger_parquet_dir,
     challenger_topic,
     drift_topic,
+    transactions_parquet_dir,
 )
 from fraudguard.metrics.drift import Reference, batch_counts, references_from_card
 from fraudguard.models.shadow import ShadowScorers
@@ -49,9 +51,11 @@ class ShadowStage:
             self.scorers.refresh(champion)
         self.scorers.champion_card = champion.card
 
-    def score(self, predictions: pd.DataFrame, features: pd.DataFrame) -> None:
+    def score(
+        self, predictions: pd.DataFrame, features: pd.DataFrame, transactions: pd.DataFrame | None = None
+    ) -> None:
         rows = self.scorers.score(predictions, features)
-        self.buffer.put(predictions, rows, self._drift(predictions, features))
+        self.buffer.put(predictions, rows, self._drift(predictions, features), transactions)
         self.rows_scored += 0 if rows is None else len(rows)
 
     def _drift(self, predictions: pd.DataFrame, features: pd.DataFrame) -> dict[str, Any] | None:
@@ -79,6 +83,7 @@ def shadow_stage_and_sinks(
     stage = ShadowStage(settings.models_dir, buffer, check_every_s=check_every_s)
     sinks: list[Any] = [
         ChallengerParquetSink(challenger_parquet_dir(settings.state_dir), buffer),
+        TransactionParquetSink(transactions_parquet_dir(settings.state_dir), buffer),
         ChallengerKafkaSink(producer, challenger_topic(settings.topic_predictions), buffer),
         DriftKafkaSink(producer, drift_topic(settings.topic_predictions), buffer),
     ]
