@@ -7,6 +7,8 @@ decides) never carries a score that did not decide.
 
 from __future__ import annotations
 
+from typing import Any
+
 CHALLENGER_SCORES_DDL = """
 CREATE TABLE fraud_challenger_scores (
     transaction_id text NOT NULL,
@@ -26,3 +28,30 @@ CREATE TABLE fraud_challenger_scores (
 COMMENT ON TABLE fraud_challenger_scores IS 'shadow scores of challenger models: recorded, never deciding';
 CREATE INDEX fraud_challenger_scores_version_time_idx ON fraud_challenger_scores (model_version, event_time);
 """
+
+
+_COMPARE_SQL = """
+SELECT c.model_version, c.champion_version, c.score, c.threshold, c.champion_score, p.threshold,
+       COALESCE(p.label, p.is_fraud)
+FROM fraud_challenger_scores c JOIN fraud_predictions p USING (transaction_id)
+ORDER BY c.event_time DESC
+LIMIT %s"""
+
+
+def challenger_comparison(conn: Any, limit: int = 20_000) -> list[dict[str, Any]]:
+    """Champion vs each challenger on the most recent shadow-scored transactions (labels win over truth)."""
+    import numpy as np
+
+    from fraudguard.metrics.compare import compare_pair
+
+    rows = conn.execute(_COMPARE_SQL, (limit,)).fetchall()
+    groups: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+    for r in rows:
+        groups.setdefault((r[0], r[1]), []).append(r)
+    out = []
+    for (version, champion), rs in groups.items():
+        cols = list(zip(*rs, strict=True))
+        truth = np.array([np.nan if t is None else float(t) for t in cols[6]])
+        pair = compare_pair(np.array(cols[4]), np.array(cols[5]), np.array(cols[2]), np.array(cols[3]), truth)
+        out.append({"version": version, "champion": champion, **pair})
+    return out

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Security
+from fastapi import APIRouter, HTTPException, Path, Query, Security
 from pydantic import BaseModel, Field
 
 from fraudguard.api.auth import digest
-from fraudguard.api.deps import NO_BROKER, ReadKey, ServicesDep, WriteKey, _header
+from fraudguard.api.deps import NO_BROKER, ConnDep, ReadKey, ServicesDep, WriteKey, _header
 from fraudguard.errors import ModelError
+from fraudguard.io import pg_lifecycle
 from fraudguard.models import lifecycle
 
 router = APIRouter(tags=["models"])
@@ -43,6 +44,12 @@ def get_models(services: ServicesDep) -> dict[str, Any]:
         "evaluations": {v: lifecycle.read_evaluation(root, v) for v in versions},
         "audit": lifecycle.read_audit(root, limit=20),
     }
+
+
+@router.get("/v1/models/compare", dependencies=[ReadKey])
+def get_compare(conn: ConnDep, limit: Annotated[int, Query(ge=100, le=200_000)] = 20_000) -> dict[str, Any]:
+    """Champion vs each challenger on the latest shadow-scored transactions (PostgreSQL; labels win)."""
+    return {"pairs": pg_lifecycle.challenger_comparison(conn, limit)}
 
 
 @router.get("/v1/drift", dependencies=[ReadKey])
