@@ -124,6 +124,8 @@ class Services:
             await asyncio.to_thread(self.producer.flush, 10.0)
         if self.scoring is not None and self.scoring.sink is not None:
             self.scoring.sink.close()
+        if self.scoring is not None and getattr(self.scoring, "shadow", None) is not None:
+            self.scoring.shadow.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
 
@@ -183,6 +185,9 @@ def build_services(settings: Settings) -> Services:
         services.generator = GeneratorController(services.producer, settings.topic_transactions)
     if scorer is not None:
         services.scoring = make_scoring(settings, scorer, services.producer)
+        from fraudguard.api.shadow import ApiShadow
+
+        services.scoring.shadow = ApiShadow(settings, services.producer)
     return services
 
 
