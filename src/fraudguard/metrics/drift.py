@@ -164,7 +164,7 @@ class DriftMonitor:
             return out
         for wname, seconds in self.windows.items():
             counts = self._window_counts(seconds)
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {"name": name, "kind": self.refs[name].kind, "psi": psi(self.refs[name].shares, c)}
                 for name, c in counts.items()
             ]

@@ -235,7 +235,7 @@ def promote(
         if version == roles.champion:
             raise ModelError(f"{version} is already the champion")
         result = gate(root, version, margin) if roles.champion else {"passed": True, "reason": "no champion yet"}
-        entry = {"at": _now(now), "action": "promote", "version": version, "previous": roles.champion}
+        entry: dict[str, Any] = {"at": _now(now), "action": "promote", "version": version, "previous": roles.champion}
         entry.update(actor=actor, forced=bool(force and not result["passed"]), gate=result)
         if not result["passed"] and not force:
             _audit(root, {**entry, "action": "promote-refused"})
