@@ -15,13 +15,12 @@ import uuid
 
 import pytest
 
-from fraudguard.api.services import card_reference
 from fraudguard.config import isolated_names
 from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
 from fraudguard.io.challenger_sinks import drift_topic
 from fraudguard.io.metrics_consumer import MetricsTracker
-from fraudguard.metrics.drift_feed import DriftFeed
+from fraudguard.metrics.drift_feed import DriftFeed, card_reference
 from fraudguard.metrics.online import OnlineMetrics
 from tests.fixtures.engine import EngineEnv, encode_frame, publish_values
 

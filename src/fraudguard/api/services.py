@@ -93,7 +93,7 @@ class Services:
                 )
 
         from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
-        from fraudguard.metrics.drift_feed import DriftFeed
+        from fraudguard.metrics.drift_feed import DriftFeed, card_reference
         from fraudguard.metrics.versions import VersionMetrics
 
         s = self.settings
@@ -128,21 +128,6 @@ class Services:
             self.scoring.shadow.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
-
-
-def card_reference(models_dir: Any) -> Any:
-    """``version -> (drift references, top features)`` read from that version's model card."""
-    import json
-
-    from fraudguard.metrics.drift import references_from_card
-    from fraudguard.models.registry import CARD, VERSION_RE
-
-    def load(version: str) -> Any:
-        if not VERSION_RE.match(version):
-            raise ModelError(f"{version!r} is not a model version name")
-        return references_from_card(json.loads((models_dir / version / CARD).read_text(encoding="utf-8")))
-
-    return load
 
 
 def build_services(settings: Settings) -> Services:

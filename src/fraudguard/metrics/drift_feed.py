@@ -9,19 +9,33 @@ or clears becomes an **event** (kept, newest last, and logged): the dashboard's 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
 
-from fraudguard.metrics.drift import DriftMonitor, Reference
+from fraudguard.metrics.drift import DriftMonitor, Reference, references_from_card
 
 log = logging.getLogger(__name__)
 
 ReferenceLoader = Callable[[str], tuple[list[Reference], list[str]]]
+
+
+def card_reference(models_dir: Path) -> ReferenceLoader:
+    """``version -> (drift references, top features)`` read from that version's model card."""
+    from fraudguard.models.registry import CARD, VERSION_RE
+
+    def load(version: str) -> tuple[list[Reference], list[str]]:
+        if not VERSION_RE.match(version):
+            raise ValueError(f"{version!r} is not a model version name")
+        return references_from_card(json.loads((Path(models_dir) / version / CARD).read_text(encoding="utf-8")))
+
+    return load
 
 
 class _DriftMessage(msgspec.Struct):
