@@ -1,8 +1,8 @@
 """Drift end to end: engine counts features and scores in the card's bins, the tracker computes PSI and alerts.
 
 The model was trained on ``generate_frame(20_000, fraud_rate=0.03, seed=11)``. Streaming
-that same history is a steady stream; streaming it with the amounts of its last 30 %
-multiplied by six is a shifted one. The topics have one partition so the engine sees the
+that same history is a steady stream; the same run with the generator's ``--drift amount:6``
+(amounts ramping up to six times by the end) is a shifted one. The topics have one partition so the engine sees the
 transactions in event-time order, as training did (with several partitions, merchant
 windows see other partitions' events late, which itself shows as merchant-feature drift).
 """
@@ -17,7 +17,7 @@ import pytest
 
 from fraudguard.config import isolated_names
 from fraudguard.engines.local.runner import EngineOptions, build_engine
-from fraudguard.generator import generate_frame
+from fraudguard.generator import generate_frame, parse_drift
 from fraudguard.io.challenger_sinks import drift_topic
 from fraudguard.io.metrics_consumer import MetricsTracker
 from fraudguard.metrics.drift_feed import DriftFeed, card_reference
@@ -67,9 +67,7 @@ def test_steady_stream_raises_no_drift_alert(engine_env: EngineEnv):
 
 
 def test_shifted_stream_raises_a_drift_alert_event(engine_env: EngineEnv):
-    frame = generate_frame(N, fraud_rate=0.03, seed=11)
-    late = frame.index >= int(N * 0.7)
-    frame.loc[late, "amount"] = frame.loc[late, "amount"] * 6
+    frame = generate_frame(N, fraud_rate=0.03, seed=11, drift=(parse_drift("amount:6"),))
     drift = stream_and_watch(engine_env, frame)
     assert drift["alert"], drift["windows"]["last_1d"]["psi"][:5]
     assert drift["events"][-1]["kind"] == "drift_alert"
