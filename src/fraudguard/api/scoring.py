@@ -121,6 +121,8 @@ class ScoringService:
         self.scorer, self.pipeline, self.sink, self.producer = scorer, pipeline, sink, producer
         self.predictions_topic, self.alerts_topic = predictions_topic, alerts_topic
         self._lock = threading.Lock()
+        self.shadow: Any | None = None
+        """Optional :class:`~fraudguard.api.shadow.ApiShadow`: challengers score recorded calls."""
 
     def process(self, groups: list[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
         """Score the submissions of one micro-batch with one model call.
@@ -147,6 +149,8 @@ class ScoringService:
                 frame["produced_at"] = now  # only the prediction frame reads it (setting a column costs)
                 preds = self.scorer.score_frame(frame, feats)
                 self._write(preds.iloc[: len(recorded)])
+                if self.shadow is not None:
+                    self.shadow(self.scorer, preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
                 records = prediction_records(preds)
             else:  # nothing to write: records straight from the score arrays (no prediction frame)
                 ordered = [tx for part, _ in parts for tx in part]

@@ -92,6 +92,10 @@ class Services:
                     hub.publish, "metrics", [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS).decode()]
                 )
 
+        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+        from fraudguard.metrics.drift_feed import DriftFeed, card_reference
+        from fraudguard.metrics.versions import VersionMetrics
+
         s = self.settings
         return MetricsTracker(
             self.bootstrap,  # type: ignore[arg-type]
@@ -102,6 +106,10 @@ class Services:
             on_predictions=live("transactions"),
             on_alerts=live("alerts"),
             on_snapshot=on_snapshot,
+            versions=VersionMetrics(),
+            challengers_topic=challenger_topic(s.topic_predictions),
+            drift=DriftFeed(card_reference(s.models_dir)),
+            drift_topic=drift_topic(s.topic_predictions),
         )
 
     async def close(self) -> None:
@@ -116,6 +124,8 @@ class Services:
             await asyncio.to_thread(self.producer.flush, 10.0)
         if self.scoring is not None and self.scoring.sink is not None:
             self.scoring.sink.close()
+        if self.scoring is not None and getattr(self.scoring, "shadow", None) is not None:
+            self.scoring.shadow.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
 
@@ -146,13 +156,23 @@ def build_services(settings: Settings) -> Services:
             migrate(conn)
     if settings.kafka_bootstrap_servers:
         services.bootstrap = settings.kafka_bootstrap_servers
-        ensure_topics(services.bootstrap, settings.topics, settings.topic_partitions)
+        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+
+        topics = [
+            *settings.topics,
+            challenger_topic(settings.topic_predictions),
+            drift_topic(settings.topic_predictions),
+        ]
+        ensure_topics(services.bootstrap, topics, settings.topic_partitions)
         services.producer = make_producer(services.bootstrap)
         from fraudguard.api.generator_control import GeneratorController
 
         services.generator = GeneratorController(services.producer, settings.topic_transactions)
     if scorer is not None:
         services.scoring = make_scoring(settings, scorer, services.producer)
+        from fraudguard.api.shadow import ApiShadow
+
+        services.scoring.shadow = ApiShadow(settings, services.producer)
     return services
 
 

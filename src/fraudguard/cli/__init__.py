@@ -22,6 +22,8 @@ _COMMAND_MODULES = (
     "loadtest",
     "metrics",
     "bench",
+    "lifecycle",
+    "retrain",
 )
 
 for _name in _COMMAND_MODULES:

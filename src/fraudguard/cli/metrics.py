@@ -42,9 +42,15 @@ def metrics(
         thresholds = {m: t.value for m, t in scorer.model_thresholds.items() if m != "ensemble"}
     except ModelError as e:  # no usable registry here: base models are judged at the ensemble threshold
         console.print(f"no model registry ({e}): base models use the ensemble threshold", style="dim")
+    from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+    from fraudguard.metrics.drift_feed import DriftFeed, card_reference
+    from fraudguard.metrics.versions import VersionMetrics
+
     tracker = MetricsTracker(
         bootstrap, OnlineMetrics(thresholds, snapshot_every=settings.metrics_every),
         predictions_topic=settings.topic_predictions, labels_topic=settings.topic_labels, from_beginning=not from_end,
+        versions=VersionMetrics(), challengers_topic=challenger_topic(settings.topic_predictions),
+        drift=DriftFeed(card_reference(settings.models_dir)), drift_topic=drift_topic(settings.topic_predictions),
     )  # fmt: skip
     if port:
         try:

@@ -23,7 +23,9 @@ from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaExcepti
 
 from fraudguard.io.kafka import make_consumer
 from fraudguard.metrics.core import MODELS
+from fraudguard.metrics.drift_feed import DriftFeed
 from fraudguard.metrics.online import OnlineMetrics, PredictionBatch
+from fraudguard.metrics.versions import VersionMetrics
 from fraudguard.schema import Label
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class _Scored(msgspec.Struct):
     is_fraud: bool | None = None
     produced_at: datetime | None = None
     scored_at: datetime | None = None
+    model_version: str | None = None
 
 
 _pred_decoder = msgspec.json.Decoder(_Scored)
@@ -69,6 +72,7 @@ def decode_predictions(payloads: Sequence[bytes]) -> tuple[PredictionBatch, int]
         threshold=np.fromiter((g.threshold for g in good), np.float64, n),
         truth=np.fromiter((nan if g.is_fraud is None else float(g.is_fraud) for g in good), np.float64, n),
         latency_s=scored - produced,
+        versions=np.array([g.model_version for g in good], dtype=object),
     )
     return batch, len(payloads) - n
 
@@ -116,11 +120,22 @@ class MetricsTracker:
         on_snapshot: Callable[[dict[str, Any]], None] | None = None,
         refresh_s: float = 1.0,
         max_batch: int = 5000,
+        versions: VersionMetrics | None = None,
+        challengers_topic: str | None = None,
+        drift: DriftFeed | None = None,
+        drift_topic: str | None = None,
     ) -> None:
         self.bootstrap, self.metrics = bootstrap, metrics
+        self.versions = versions
+        """Per-version metrics (champion from predictions, challengers from ``challengers_topic``)."""
         self.topics = {"predictions": predictions_topic, "labels": labels_topic}
         if alerts_topic:
             self.topics["alerts"] = alerts_topic
+        if challengers_topic and versions is not None:
+            self.topics["challengers"] = challengers_topic
+        self.drift = drift
+        if drift_topic and drift is not None:
+            self.topics["drift"] = drift_topic
         self._kind = {v: k for k, v in self.topics.items()}
         self.from_beginning, self.refresh_s, self.max_batch = from_beginning, refresh_s, max_batch
         self.on_predictions, self.on_alerts, self.on_snapshot = on_predictions, on_alerts, on_snapshot
@@ -130,6 +145,7 @@ class MetricsTracker:
         self._stop = threading.Event()
         self._ready = threading.Event()
         self._lock = threading.Lock()
+        self._versions_latest: dict[str, Any] = {}
         self._thread = threading.Thread(target=self._run, name="fraudguard-metrics", daemon=True)
         self.error: BaseException | None = None
 
@@ -153,7 +169,12 @@ class MetricsTracker:
     def snapshot(self) -> dict[str, Any]:
         """The latest metrics plus consumer lag (thread-safe copy of the references)."""
         with self._lock:
-            return {**self.metrics.latest, "lag": dict(self.lag), "undecodable": self.undecodable}
+            snap = {**self.metrics.latest, "lag": dict(self.lag), "undecodable": self.undecodable}
+            if self.versions is not None:
+                snap["versions"] = self._versions_latest
+            if self.drift is not None:
+                snap["drift"] = self.drift.latest
+            return snap
 
     # --- the loop -----------------------------------------------------------------------
     def _assign(self, consumer: Consumer) -> None:
@@ -190,6 +211,10 @@ class MetricsTracker:
                     last_refresh = time.monotonic()
                     with self._lock:
                         self.metrics.refresh()
+                        if self.versions is not None:
+                            self._versions_latest = self.versions.compute()
+                        if self.drift is not None:
+                            self.drift.refresh()
                     self._update_lag(consumer)
                     if self.on_snapshot is not None:
                         self.on_snapshot(self.snapshot())
@@ -212,15 +237,27 @@ class MetricsTracker:
             with self._lock:
                 self.undecodable += bad
                 self.metrics.update(batch)
+                if self.versions is not None and batch.versions is not None:
+                    self.versions.update_grouped(batch.versions, batch, champion=True)
             if self.on_predictions is not None:
                 self.on_predictions(by_kind["predictions"])
         if by_kind["labels"]:
             labels = decode_labels([v for v, _ in by_kind["labels"]])
             self.undecodable += len(by_kind["labels"]) - len(labels)
             with self._lock:
-                self.metrics.apply_labels(
-                    [x.transaction_id for x in labels], np.array([x.is_fraud for x in labels], dtype=np.float64)
+                ids, values = (
+                    [x.transaction_id for x in labels],
+                    np.array([x.is_fraud for x in labels], dtype=np.float64),
                 )
+                self.metrics.apply_labels(ids, values)
+                if self.versions is not None:
+                    self.versions.apply_labels(ids, values)
+        if by_kind.get("challengers") and self.versions is not None:
+            with self._lock:
+                self.undecodable += self.versions.feed_shadow([v for v, _ in by_kind["challengers"]])
+        if by_kind.get("drift") and self.drift is not None:
+            with self._lock:
+                self.drift.handle([v for v, _ in by_kind["drift"]])
         if by_kind.get("alerts") and self.on_alerts is not None:
             self.on_alerts(by_kind["alerts"])
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from fraudguard.io import pg_lifecycle
 from fraudguard.io.postgres import db_errors
 from fraudguard.schema import MODEL_NAMES
 
@@ -87,9 +88,10 @@ COMMENT ON TABLE labels IS 'latest label per transaction; may arrive before the 
         "model_version_index",
         "CREATE INDEX fraud_predictions_model_time_idx ON fraud_predictions (model_version, event_time);",
     ),
+    Migration(30, "fraud_challenger_scores", pg_lifecycle.CHALLENGER_SCORES_DDL),
 )
 
-TABLES: tuple[str, ...] = ("fraud_predictions", "labels")
+TABLES: tuple[str, ...] = ("fraud_predictions", "labels", "fraud_challenger_scores")
 """Data tables (not ``schema_migrations``), in an order safe to truncate together."""
 
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('fraudguard.schema_migrations'), hashtext(current_schema()))"

@@ -49,6 +49,8 @@ class PredictionBatch:
     """1.0 fraud, 0.0 legit, NaN unknown."""
     latency_s: np.ndarray
     """``scored_at - produced_at`` in seconds, NaN when ``produced_at`` is unknown."""
+    versions: np.ndarray | None = None
+    """Model version of each row, when known (per-version metrics)."""
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])

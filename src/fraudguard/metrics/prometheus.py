@@ -61,6 +61,39 @@ class SnapshotCollector(Collector):
             lag.add_metric([topic], v)
         yield lag
         yield GaugeMetricFamily("fraudguard_labels_applied", "Late labels applied", value=snap.get("labels_applied", 0))
+        yield from lifecycle_families(snap)
+
+
+def lifecycle_families(snap: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    """Per-version quality (champion and challengers) and drift PSI, when the snapshot has them."""
+    versions = snap.get("versions")
+    if versions:
+        quality = GaugeMetricFamily(
+            "fraudguard_version_quality",
+            "Precision, recall, F1, PR-AUC per model version (champion and challengers)",
+            labels=["version", "role", "window", "metric"],
+        )
+        for version, v in versions.items():
+            for window, m in v["windows"].items():
+                for name in _RATES:
+                    if m.get(name) is not None:
+                        quality.add_metric([version, v["role"], window, name], m[name])
+        yield quality
+    drift = snap.get("drift")
+    if drift:
+        psi = GaugeMetricFamily(
+            "fraudguard_drift_psi",
+            "Population stability index vs the training reference",
+            labels=["name", "kind", "window"],
+        )
+        for window, w in drift.get("windows", {}).items():
+            for row in w.get("psi", []):
+                if row.get("psi") is not None:
+                    psi.add_metric([row["name"], row["kind"], window], row["psi"])
+        yield psi
+        yield GaugeMetricFamily(
+            "fraudguard_drift_alert", "1 while a drift alert is raised", value=float(bool(drift.get("alert")))
+        )
 
 
 def make_registry(snapshot: Callable[[], dict[str, Any]]) -> CollectorRegistry:

@@ -20,6 +20,7 @@ from fraudguard import schema
 from fraudguard.errors import DataFormatError
 from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, stateful_names
 from fraudguard.models.card import build_card
+from fraudguard.models.drift_reference import build_reference
 from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.registry import save_version
 from fraudguard.models.training import train_models
@@ -114,6 +115,7 @@ def train_and_register(
         "dtype": str(np.dtype(np.float32)),
     }
     card = build_card(result, features_meta=meta, source=source, cfg=cfg, seconds=time.perf_counter() - started)
+    card["drift_reference"] = build_reference(fs.features, fs.names, result.models, result.stacker)
     say("writing the registry version")
     version = save_version(
         Path(registry_dir), result.models, result.stacker, result.reasons, card, make_current=make_current

@@ -67,6 +67,8 @@ def build_engine(
     printer: Callable[[str], None] | None = None,
 ) -> LocalEngine:
     """Every part of one worker: consumer, processor, sinks (Kafka, PostgreSQL, Parquet), DLQ."""
+    from fraudguard.engines.local.shadow import shadow_stage_and_sinks
+    from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
     from fraudguard.io.dlq import DeadLetterWriter
     from fraudguard.io.kafka import check_reachable, ensure_topics, make_consumer, make_producer, require_bootstrap
     from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
@@ -77,6 +79,8 @@ def build_engine(
     watcher = ModelWatcher(settings.models_dir, check_every_s=options.model_check_s)
     check_reachable(bootstrap)
     ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+    lifecycle_topics = [challenger_topic(settings.topic_predictions), drift_topic(settings.topic_predictions)]
+    ensure_topics(bootstrap, lifecycle_topics, settings.topic_partitions)
 
     card_store = merchant_store = None
     shared = False
@@ -103,6 +107,8 @@ def build_engine(
         KafkaPredictionSink(producer, settings.topic_predictions),
         KafkaAlertSink(producer, settings.topic_alerts),
     ]
+    processor.shadow, shadow_sinks = shadow_stage_and_sinks(settings, database_url, producer, options.model_check_s)
+    sinks += shadow_sinks
     for sink in sinks:
         sink.setup()
     consumer = make_consumer(bootstrap, options.group or settings.consumer_group)

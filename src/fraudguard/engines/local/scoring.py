@@ -46,8 +46,11 @@ class PipelineProcessor:
         card_store: StateStore | None = None,
         merchant_store: StateStore | None = None,
         topic: str = "transactions",
+        shadow: Any | None = None,
     ) -> None:
         self.watcher = watcher
+        self.shadow = shadow
+        """Optional :class:`~fraudguard.engines.local.shadow.ShadowStage` (challengers in shadow)."""
         self.topic = topic
         self.card_store = card_store if card_store is not None else InMemoryStateStore()
         self.merchant_store = merchant_store if merchant_store is not None else InMemoryStateStore()
@@ -64,7 +67,10 @@ class PipelineProcessor:
 
     def at_batch_boundary(self) -> bool:
         """Switch models if ``CURRENT`` changed; keep feature state unless the config differs."""
-        if not self.watcher.check():
+        switched = self.watcher.check()
+        if self.shadow is not None:
+            self.shadow.refresh(self.watcher.scorer, force=switched)
+        if not switched:
             return False
         cfg = feature_config_from_card(self.watcher.scorer.card)
         if cfg != self.pipeline.config:
@@ -79,6 +85,8 @@ class PipelineProcessor:
         """Prediction frame for the batch; updates feature state once per transaction."""
         features = self.pipeline.transform(frame, update=True)
         predictions = self.watcher.scorer.score_frame(frame, features)
+        if self.shadow is not None:
+            self.shadow.score(predictions, features, frame)
         if self.partition_state is not None:
             self.partition_state.observe(self.topic, frame, partitions)
         return predictions

@@ -5,6 +5,7 @@ import { Alerts } from "./alerts.js";
 import { Analytics } from "./analytics.js";
 import { Feed } from "./feed.js";
 import { GeneratorPanel } from "./generator.js";
+import { Lifecycle } from "./lifecycle.js";
 import { Metrics } from "./metrics.js";
 import { Overview } from "./overview.js";
 
@@ -37,12 +38,14 @@ function main() {
     },
   }).start();
   const generator = new GeneratorPanel().start();
+  const lifecycle = new Lifecycle().start();
   apiKeyField(() => {
     for (const socket of [feed.socket, metrics.socket, alerts.socket]) socket.reconnect();
     generator.refresh();
     overview.refresh();
+    lifecycle.load();
   });
-  window.fraudguard = { overview, analytics, feed, metrics, alerts, generator };
+  window.fraudguard = { overview, analytics, feed, metrics, alerts, generator, lifecycle };
 }
 
 // Chart.js is a deferred classic script; module scripts run after it, but be safe.
