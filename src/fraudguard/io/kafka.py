@@ -32,7 +32,9 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "batch.num.messages": 10000,
     "queue.buffering.max.messages": 1_000_000,
     "queue.buffering.max.kbytes": 1_048_576,
-    "enable.idempotence": False,
+    # acks=all + idempotence: a write is acknowledged once min.insync.replicas have it, and
+    # librdkafka's retries after a leader change neither duplicate nor reorder it.
+    "enable.idempotence": True,
     "acks": "all",
     "message.timeout.ms": 120_000,
 }
