@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 from typing import IO
 
 import msgspec
@@ -38,7 +39,7 @@ def stop(proc: subprocess.Popen[bytes], log_path: os.PathLike[str]) -> None:
     try:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(90)
-        assert code == 0, open(log_path, encoding="utf-8", errors="replace").read()[-3000:]
+        assert code == 0, Path(log_path).read_text(encoding="utf-8", errors="replace")[-3000:]
     finally:
         if proc.poll() is None:
             kill9(proc)

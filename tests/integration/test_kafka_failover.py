@@ -20,7 +20,9 @@ pytestmark = pytest.mark.integration
 N = 50_000
 
 
-def test_leader_kill_9_and_restart_loses_and_duplicates_nothing(kafka_cluster3, pg_schema_url, engine_registry, tmp_path):
+def test_leader_kill_9_and_restart_loses_and_duplicates_nothing(
+    kafka_cluster3, pg_schema_url, engine_registry, tmp_path
+):
     cluster = kafka_cluster3
     env = make_engine_env(cluster.bootstrap_servers, pg_schema_url, engine_registry, tmp_path)
     s = env.settings

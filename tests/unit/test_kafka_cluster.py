@@ -46,7 +46,31 @@ def test_explicit_port_gives_consecutive_client_ports(tmp_path):
 def test_bad_node_count_and_missing_jars_are_clear_errors(tmp_path):
     with pytest.raises(BrokerError, match="between 1 and 9"):
         KafkaCluster(tmp_path, tmp_path, brokers=0)
-    with pytest.raises(BrokerError, match="kafka_setup.sh"):
+    with pytest.raises(BrokerError, match=r"kafka_setup\.sh"):
         check_kafka_lib(tmp_path)
-    with pytest.raises(BrokerError, match="kafka_setup.sh"):
+    with pytest.raises(BrokerError, match=r"kafka_setup\.sh"):
         KafkaCluster(tmp_path / "state", tmp_path, brokers=1).start()
+
+
+def test_compose_runs_the_same_kafka_with_the_same_settings(tmp_path):
+    import yaml
+
+    kafka = yaml.safe_load((ROOT / "deploy/docker-compose.yml").read_text())["services"]["kafka"]
+    assert kafka["image"] == f"apache/kafka:{KAFKA_VERSION}"
+    env = {k: str(v) for k, v in kafka["environment"].items()}
+    ours = _props(KafkaCluster(tmp_path, tmp_path, brokers=1), 0)
+    shared = [
+        "default.replication.factor",
+        "min.insync.replicas",
+        "offsets.topic.replication.factor",
+        "offsets.topic.num.partitions",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "transaction.state.log.num.partitions",
+        "unclean.leader.election.enable",
+        "group.initial.rebalance.delay.ms",
+        "auto.create.topics.enable",
+        "num.partitions",
+    ]
+    for key in shared:
+        assert env["KAFKA_" + key.upper().replace(".", "_")] == ours[key], key

@@ -64,9 +64,7 @@ def run_group_workers(
     n = len(payloads)
     t0 = time.perf_counter()
     procs = [
-        subprocess.Popen(  # noqa: S603 - our own CLI
-            argv, env=_worker_env(settings, url, i), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
+        subprocess.Popen(argv, env=_worker_env(settings, url, i), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for i in range(workers)
     ]
     first = None
@@ -115,7 +113,9 @@ def run_kafka(
     cluster = KafkaCluster(env.state_dir / "kafka", default_kafka_lib(), brokers=1).start(timeout=180)
     try:
         kenv = dataclasses.replace(env, bootstrap=cluster.bootstrap_servers, _broker=None, _pg=None, _own_dir=False)
-        group = [run_group_workers(kenv, payloads.head(rows), workers=w, batch=batch, timeout_s=timeout_s) for w in (1, 2)]
+        group = [
+            run_group_workers(kenv, payloads.head(rows), workers=w, batch=batch, timeout_s=timeout_s) for w in (1, 2)
+        ]
         latency = [
             run_latency_once(
                 kenv, payloads.head(int(tps * latency_seconds)), tps, batch=2_000, max_wait_ms=50, group=True

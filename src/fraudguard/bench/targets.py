@@ -135,8 +135,12 @@ LINES: tuple[Line, ...] = (
     Line("kafka", "Apache Kafka, group read, 1 worker, steady", "tx/s", _kafka_workers(1, "steady_rows_s")),
     Line("kafka", "Apache Kafka, group read, 2 workers, every sink", "tx/s", _kafka_workers(2, "rows_s")),
     Line("kafka", "Apache Kafka, group read, 2 workers, steady", "tx/s", _kafka_workers(2, "steady_rows_s")),
-    Line("kafka", "Apache Kafka p99 produce->decision at 1,000 tx/s", "ms", _kafka_p99(1_000.0), higher_is_better=False),
-    Line("kafka", "Apache Kafka p99 produce->decision at 5,000 tx/s", "ms", _kafka_p99(5_000.0), higher_is_better=False),
+    Line(
+        "kafka", "Apache Kafka p99 produce->decision at 1,000 tx/s", "ms", _kafka_p99(1_000.0), higher_is_better=False
+    ),
+    Line(
+        "kafka", "Apache Kafka p99 produce->decision at 5,000 tx/s", "ms", _kafka_p99(5_000.0), higher_is_better=False
+    ),
     Line("api", "record=true p99", "ms", lambda s: s["fraudguard_record"]["latency_ms"]["p99"], higher_is_better=False),
     Line("api", "naive server", "req/s", lambda s: s["naive"]["throughput_rps"]),
     Line("api", "API / naive throughput", "x", lambda s: s["ratio_vs_naive"], 5),

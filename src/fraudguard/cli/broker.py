@@ -21,7 +21,9 @@ from fraudguard.errors import ConfigError
 @app.command()
 @clean_errors
 def broker(
-    port: int = typer.Option(9092, help="TCP port to listen on (127.0.0.1); Kafka node i uses port+i.", min=1, max=65535),
+    port: int = typer.Option(
+        9092, help="TCP port to listen on (127.0.0.1); Kafka node i uses port+i.", min=1, max=65535
+    ),
     partitions: int | None = typer.Option(
         None, help="Partitions per topic (default: FRAUDGUARD_TOPIC_PARTITIONS or 4)."
     ),

@@ -23,6 +23,7 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from fraudguard.errors import BrokerError
 from fraudguard.io.broker import free_port, port_is_free, wait_for_port
@@ -93,10 +94,7 @@ class KafkaCluster:
         self.partitions = partitions
         self.heap_mb = heap_mb
         self.log_level = log_level
-        first = port if port is not None else free_port()
-        self.ports = [first + i for i in range(brokers)] if port is not None else [first] + [
-            free_port() for _ in range(brokers - 1)
-        ]
+        self.ports = [port + i for i in range(brokers)] if port is not None else [free_port() for _ in range(brokers)]
         self.controller_ports = [free_port() for _ in range(brokers)]
         self._procs: list[subprocess.Popen[bytes] | None] = [None] * brokers
 
@@ -148,6 +146,7 @@ class KafkaCluster:
             "share.coordinator.state.topic.replication.factor": rf,
             "share.coordinator.state.topic.min.isr": isr,
             "unclean.leader.election.enable": "false",
+            "auto.create.topics.enable": "false",  # as deploy/docker-compose.yml: topics come from ensure_topics
             "group.initial.rebalance.delay.ms": 0,
             "num.network.threads": 2,
             "num.io.threads": 4,
@@ -157,20 +156,9 @@ class KafkaCluster:
 
     def _java(self, i: int, main: str, *args: str) -> list[str]:
         d = self.node_dir(i)
-        return [
-            "java",
-            f"-Xms{min(256, self.heap_mb)}m",
-            f"-Xmx{self.heap_mb}m",
-            "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20",
-            "-Djava.awt.headless=true",
-            f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}",
-            f"-Dkafka.logs.dir={d / 'logs'}",
-            "-cp",
-            f"{self.lib_dir}/*",
-            main,
-            *args,
-        ]
+        heap = [f"-Xms{min(256, self.heap_mb)}m", f"-Xmx{self.heap_mb}m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20"]
+        logs = [f"-Dlog4j2.configurationFile={d / 'log4j2.properties'}", f"-Dkafka.logs.dir={d / 'logs'}"]
+        return ["java", *heap, "-Djava.awt.headless=true", *logs, "-cp", f"{self.lib_dir}/*", main, *args]
 
     def _prepare(self, cluster_id: str) -> None:
         """Write each node's files and format its storage (all nodes in parallel)."""
@@ -182,11 +170,8 @@ class KafkaCluster:
             log = d / "logs" / "server.log"
             (d / "log4j2.properties").write_text(_LOG4J2.format(log=log, level=self.log_level))
             if not (d / "data" / "meta.properties").exists():
-                cmd = self._java(i, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(d / "server.properties"))
-                formats.append((i, subprocess.Popen(  # noqa: S603 - fixed argv
-                    cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
-                )))
+                fmt = ("format", "-t", cluster_id, "-c", str(d / "server.properties"))
+                formats.append((i, self._popen(self._java(i, "kafka.tools.StorageTool", *fmt), subprocess.PIPE)))
         for i, proc in formats:
             out, _ = proc.communicate(timeout=120)
             if proc.returncode != 0:
@@ -214,17 +199,22 @@ class KafkaCluster:
             raise
         return self
 
+    @staticmethod
+    def _popen(argv: list[str], out: Any) -> subprocess.Popen[bytes]:
+        """A JVM in its own session that the kernel kills if we die (no orphaned brokers)."""
+        return subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
     def _spawn(self, i: int) -> None:
         d = self.node_dir(i)
         with open(d / "logs" / "stdout.log", "ab") as out:
-            self._procs[i] = subprocess.Popen(  # noqa: S603 - fixed argv, jars from the pinned cache
-                self._java(i, "kafka.Kafka", str(d / "server.properties")),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 - only sets the death signal
-            )
+            self._procs[i] = self._popen(self._java(i, "kafka.Kafka", str(d / "server.properties")), out)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Block until every node listens and the metadata lists all brokers (else :class:`BrokerError`)."""
@@ -304,6 +294,3 @@ def leader_node(bootstrap: str, topic: str, partition: int = 0, timeout: float =
     if t is None or t.error is not None or partition not in t.partitions:
         raise BrokerError(f"topic {topic!r} partition {partition} not found on {bootstrap}")
     return int(t.partitions[partition].leader)
-
-
-__all__ = ["KAFKA_VERSION", "KafkaCluster", "check_kafka_lib", "default_kafka_lib", "leader_node"]
