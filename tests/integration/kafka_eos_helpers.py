@@ -18,9 +18,12 @@ from fraudguard.io.kafka import make_consumer, partition_count
 from tests.fixtures.engine import EngineEnv
 
 
-def start_engine(env: EngineEnv, log: IO[bytes], *, exactly_once: bool = True) -> subprocess.Popen[bytes]:
+def start_engine(
+    env: EngineEnv, log: IO[bytes], *, exactly_once: bool = True, workers: int = 1
+) -> subprocess.Popen[bytes]:
     """``fraudguard stream`` in its own process group, small batches so a kill lands mid-stream."""
     argv = [sys.executable, "-m", "fraudguard", "stream", "--batch-size", "500", "--max-wait-ms", "100"]
+    argv += ["--workers", str(workers)]
     argv += ["--status-every", "1"] + (["--exactly-once"] if exactly_once else [])
     return subprocess.Popen(
         argv, env={**os.environ, **env.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -47,3 +47,21 @@ def test_kill_9_then_restart_gives_each_prediction_once_to_read_committed(
     assert alerts and max(alerts.values()) == 1
     assert pg_count(env.database_url, "SELECT count(DISTINCT transaction_id) FROM fraud_predictions") == N
     assert pg_count(env.database_url, "SELECT count(*) FROM fraud_predictions") == N
+
+
+def test_two_workers_in_one_group_each_with_its_own_transactional_id(
+    apache_kafka, pg_schema_url, engine_registry, tmp_path
+):
+    env = make_engine_env(apache_kafka, pg_schema_url, engine_registry, tmp_path)
+    s = env.settings
+    frame = generate_frame(6_000, seed=43)
+    publish_values(env.bootstrap, s.topic_transactions, *encode_frame(frame))
+    count = lambda: pg_count(env.database_url, "SELECT count(*) FROM fraud_predictions")  # noqa: E731
+    log_path = tmp_path / "engine.log"
+    with open(log_path, "ab") as log:
+        engine = start_engine(env, log, workers=2)  # slots 0 and 1: two transactional ids, no fencing
+        wait_for(lambda: count() >= 6_000 or engine.poll() is not None, 240, "two workers to score 6,000")
+        stop(engine, log_path)
+    committed = transaction_ids(env.bootstrap, s.topic_predictions, "read_committed")
+    assert set(committed) == set(frame["transaction_id"]) and max(committed.values()) == 1
+    assert "fatal" not in log_path.read_text().lower()
