@@ -25,3 +25,7 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[$extras]"
   echo "$want" > "$stamp"
 fi
+# The `all` extras run the Apache Kafka tests too: fetch the pinned broker jars once.
+case ",$extras," in
+  *,all,*) scripts/kafka_setup.sh ;;
+esac

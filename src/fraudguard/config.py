@@ -52,6 +52,16 @@ class Settings(BaseSettings):
     topic_dlq: str = "transactions_dlq"
     topic_partitions: int = Field(default=4, ge=1, le=1024)
     consumer_group: str = "fraudguard-engine"
+    broker: Literal["tansu", "kafka"] = "tansu"
+    """Which broker ``demo`` starts when no bootstrap servers are set: the embedded Tansu
+    (zero JVM, memory only) or an Apache Kafka KRaft cluster from the pinned jars."""
+    kafka_brokers: int = Field(default=1, ge=1, le=9)
+    """Nodes of the Apache Kafka cluster ``demo`` / ``broker --kafka`` start."""
+    worker_slot: int = Field(default=0, ge=0, le=1023)
+    """Index of this engine worker among its group's workers (set by ``stream --workers N``):
+    names its stable ``transactional.id`` under ``--exactly-once``."""
+    kafka_lib_dir: Path | None = None
+    """Jars of the pinned Apache Kafka; ``None``: ``~/.cache/fraudguard/kafka-<version>/lib``."""
 
     # --- Services ---------------------------------------------------------------------
     database_url: SecretStr | None = None

@@ -30,12 +30,13 @@ BENCHMARKS: tuple[str, ...] = (
     "core",
     "engine",
     "latency",
+    "kafka",
     "api",
     "wrk",
     "memory",
     "spark",
 )
-NEEDS_SERVICES = frozenset({"engine", "latency", "spark"})
+NEEDS_SERVICES = frozenset({"engine", "latency", "kafka", "spark"})
 
 
 @dataclass
@@ -54,6 +55,8 @@ class BenchSizes:
     engine_batch: int = 5_000
     latency_rates: tuple[float, ...] = (1_000.0, 5_000.0)
     latency_seconds: float = 20.0
+    kafka_rows: int = 100_000
+    kafka_latency_seconds: float = 20.0
     api_requests: int = 20_000
     api_naive_requests: int = 3_000
     api_concurrency: int = 200
@@ -81,6 +84,8 @@ class BenchSizes:
             engine_naive_rows=50,
             engine_batch=2_000,
             latency_seconds=1.0,
+            kafka_rows=2_000,
+            kafka_latency_seconds=1.0,
             api_requests=400,
             api_naive_requests=200,
             api_budget_s=5.0,
@@ -144,6 +149,17 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
 
         most = int(max(sizes.latency_rates) * sizes.latency_seconds)
         return run_latency(env, make_payloads(most, seed=5), list(sizes.latency_rates), sizes.latency_seconds)
+    if name == "kafka":
+        from fraudguard.bench.kafka import run_kafka
+
+        return run_kafka(
+            env,
+            make_payloads(max(sizes.kafka_rows, int(max(sizes.latency_rates) * sizes.kafka_latency_seconds)), seed=6),
+            rates=list(sizes.latency_rates),
+            latency_seconds=sizes.kafka_latency_seconds,
+            batch=sizes.engine_batch,
+            rows=sizes.kafka_rows,
+        )
     if name == "api":
         from fraudguard.bench.api import run_api
 

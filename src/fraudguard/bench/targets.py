@@ -59,6 +59,20 @@ def _latency_p99(tps: float) -> Getter:
     return get
 
 
+def _kafka_workers(workers: int, key: str) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((g[key] for g in section["group"] if g["workers"] == workers), None)
+
+    return get
+
+
+def _kafka_p99(tps: float) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((r["p99_ms"] for r in section["latency"] if r["tps"] == tps), None)
+
+    return get
+
+
 def _core_batch(batch: int) -> Getter:
     def get(section: dict[str, Any]) -> float | None:
         return next((b["rows_s"] for b in section["batches"] if b["batch"] == batch), None)
@@ -117,6 +131,16 @@ LINES: tuple[Line, ...] = (
     Line("api", "POST /v1/score, 200 concurrent", "req/s", lambda s: s["rps"], 5_000),
     Line("api", "p99 at 200 concurrent", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
     Line("api", "record=true (state updated)", "req/s", lambda s: s["fraudguard_record"]["throughput_rps"]),
+    Line("kafka", "Apache Kafka, group read, 1 worker, every sink", "tx/s", _kafka_workers(1, "rows_s")),
+    Line("kafka", "Apache Kafka, group read, 1 worker, steady", "tx/s", _kafka_workers(1, "steady_rows_s")),
+    Line("kafka", "Apache Kafka, group read, 2 workers, every sink", "tx/s", _kafka_workers(2, "rows_s")),
+    Line("kafka", "Apache Kafka, group read, 2 workers, steady", "tx/s", _kafka_workers(2, "steady_rows_s")),
+    Line(
+        "kafka", "Apache Kafka p99 produce->decision at 1,000 tx/s", "ms", _kafka_p99(1_000.0), higher_is_better=False
+    ),
+    Line(
+        "kafka", "Apache Kafka p99 produce->decision at 5,000 tx/s", "ms", _kafka_p99(5_000.0), higher_is_better=False
+    ),
     Line("api", "record=true p99", "ms", lambda s: s["fraudguard_record"]["latency_ms"]["p99"], higher_is_better=False),
     Line("api", "naive server", "req/s", lambda s: s["naive"]["throughput_rps"]),
     Line("api", "API / naive throughput", "x", lambda s: s["ratio_vs_naive"], 5),

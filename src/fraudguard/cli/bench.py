@@ -24,7 +24,7 @@ def bench(
     only: str | None = typer.Option(
         None,
         "--only",
-        help="Comma-separated subset of training,models,backends,core,engine,latency,api,wrk,memory,spark (default: all).",
+        help="Comma-separated subset of training,models,backends,core,engine,latency,kafka,api,wrk,memory,spark (default: all).",
     ),
     chart: bool = typer.Option(True, "--chart/--no-chart", help="Draw OUT/bench.png (needs matplotlib)."),
 ) -> None:

@@ -77,8 +77,8 @@ def demo(
 ) -> None:
     """Run the whole system on this machine: broker, database, model, generator, engine, API.
 
-    Starts the embedded broker and PostgreSQL unless KAFKA_BOOTSTRAP_SERVERS /
-    FRAUDGUARD_DATABASE_URL are set, trains a model on generated data if none exists, then
+    Starts the embedded broker (Tansu; Apache Kafka with FRAUDGUARD_BROKER=kafka) and PostgreSQL
+    unless KAFKA_BOOTSTRAP_SERVERS / FRAUDGUARD_DATABASE_URL are set, trains a model on generated data if none exists, then
     the generator, the engine and the API + dashboard. Ctrl-C stops everything and leaves
     no process behind.
     """
@@ -87,17 +87,23 @@ def demo(
     from fraudguard.io.broker import EmbeddedBroker, free_port, port_is_free
     from fraudguard.io.embedded_postgres import resolve_database_url
     from fraudguard.io.kafka import ensure_topics
+    from fraudguard.io.kafka_cluster import KAFKA_VERSION, KafkaCluster, default_kafka_lib
 
     settings = settings_from_flags()
     stop = threading.Event()
     install_stop_handlers(stop)
     logs = settings.state_dir / "logs"
-    broker: EmbeddedBroker | None = None
+    broker: EmbeddedBroker | KafkaCluster | None = None
     pg = None
     procs = []
     try:
         bootstrap = settings.kafka_bootstrap_servers
-        if not bootstrap:
+        if not bootstrap and settings.broker == "kafka":  # FRAUDGUARD_BROKER=kafka
+            lib = settings.kafka_lib_dir or default_kafka_lib()
+            broker = KafkaCluster(settings.state_dir / "kafka", lib, brokers=settings.kafka_brokers).start()
+            bootstrap = broker.bootstrap_servers
+            console.print(f"Apache Kafka {KAFKA_VERSION}, {broker.brokers} node(s), on {bootstrap}")
+        elif not bootstrap:
             port = 9092 if port_is_free("127.0.0.1", 9092) else free_port()
             broker = EmbeddedBroker(port=port, log_path=logs / "broker.log").start()
             bootstrap = broker.bootstrap_servers

@@ -56,6 +56,13 @@ def stream(
     checkpoint: Annotated[
         Path | None, typer.Option(help="Spark checkpoint directory [FRAUDGUARD_SPARK_CHECKPOINT_DIR].")
     ] = None,
+    exactly_once: Annotated[
+        bool,
+        typer.Option(
+            "--exactly-once",
+            help="Local engine: predictions, alerts and dead letters in Kafka transactions with the offsets.",
+        ),
+    ] = False,
     max_offsets_per_trigger: Annotated[
         int | None,
         typer.Option(min=1, help="Most records per Spark micro-batch [FRAUDGUARD_SPARK_MAX_OFFSETS_PER_TRIGGER]."),
@@ -81,10 +88,19 @@ def stream(
         spark_max_offsets_per_trigger=max_offsets_per_trigger,
     )
     if engine is EngineKind.spark:
+        if exactly_once:
+            from fraudguard.errors import ConfigError
+
+            raise ConfigError("--exactly-once is for the local engine (Spark writes alerts idempotently per batch)")
         _spark(settings, duration=duration, printer=console.print)
         return
     options = EngineOptions(
-        batch_size=batch_size, max_wait_ms=max_wait_ms, group=group, status_every_s=status_every, max_seconds=duration
+        batch_size=batch_size,
+        max_wait_ms=max_wait_ms,
+        group=group,
+        status_every_s=status_every,
+        max_seconds=duration,
+        exactly_once=exactly_once,
     )
     if workers > 1:
         console.print(f"starting {workers} workers in consumer group {settings.consumer_group!r}")

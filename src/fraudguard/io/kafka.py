@@ -32,7 +32,9 @@ PRODUCER_DEFAULTS: dict[str, Any] = {
     "batch.num.messages": 10000,
     "queue.buffering.max.messages": 1_000_000,
     "queue.buffering.max.kbytes": 1_048_576,
-    "enable.idempotence": False,
+    # acks=all + idempotence: a write is acknowledged once min.insync.replicas have it, and
+    # librdkafka's retries after a leader change neither duplicate nor reorder it.
+    "enable.idempotence": True,
     "acks": "all",
     "message.timeout.ms": 120_000,
 }
@@ -96,8 +98,14 @@ def check_reachable(bootstrap: str, timeout: float = 10.0) -> None:
         raise BrokerError(f"no Kafka broker answers at {bootstrap}") from e
 
 
-def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, timeout: float = 15.0) -> list[str]:
+def ensure_topics(
+    bootstrap: str, topics: Iterable[str], partitions: int, timeout: float = 15.0, replication_factor: int = -1
+) -> list[str]:
     """Create the topics that do not exist yet; return the names created.
+
+    ``replication_factor=-1`` takes the broker's ``default.replication.factor`` (``min(3, N)``
+    on our Apache Kafka clusters; Tansu accepts it too), so a topic created by any command
+    never has fewer replicas than ``min.insync.replicas`` needs for ``acks=all``.
 
     Existing topics are left as they are (their partition count is not changed): a real
     cluster's topics belong to its operators.
@@ -111,7 +119,7 @@ def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int, timeou
     if not wanted:
         return []
     futures = admin.create_topics(
-        [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in wanted],
+        [NewTopic(t, num_partitions=partitions, replication_factor=replication_factor) for t in wanted],
         operation_timeout=timeout,
     )
     created: list[str] = []

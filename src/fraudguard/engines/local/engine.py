@@ -41,6 +41,7 @@ from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
 from fraudguard.io.dlq import DeadLetterWriter
+from fraudguard.io.kafka_txn import KafkaTransactions, TransactionAborted
 from fraudguard.io.sinks import Sink
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,10 @@ class LocalEngine:
     pipeline:
         Write batch N to the sinks in a background thread while batch N+1 is scored
         (False: every step writes, flushes and commits before it returns).
+    transactions:
+        ``--exactly-once``: the Kafka sinks' (and DLQ's) producer is transactional; each
+        batch is one transaction, committed together with its offsets (``io/kafka_txn.py``)
+        instead of a consumer commit.
     """
 
     def __init__(
@@ -122,6 +127,7 @@ class LocalEngine:
         recent_ids: int = 200_000,
         assign: list[TopicPartition] | None = None,
         pipeline: bool = True,
+        transactions: KafkaTransactions | None = None,
     ) -> None:
         self.consumer = consumer
         self.processor = processor
@@ -142,6 +148,7 @@ class LocalEngine:
         self._carry: list[Message] = []
         self._paused = False
         self.pipeline = pipeline
+        self.transactions = transactions
         self._writer: ThreadPoolExecutor | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._pending: tuple[DecodedBatch, pd.DataFrame | None, Future[None]] | None = None
@@ -259,16 +266,31 @@ class LocalEngine:
 
     def _commit(self, batch: DecodedBatch, predictions: pd.DataFrame | None, *, retry: bool = True) -> None:
         """Commit the batch's offsets (its sinks have flushed) and count it."""
-        if retry:
-            self._retry(lambda: commit_offsets(self.consumer, batch.offsets), "committing offsets")
+        if self.transactions is not None:
+            commit: Callable[[], object] = lambda: self._commit_transaction(batch, predictions)  # noqa: E731
         else:
-            commit_offsets(self.consumer, batch.offsets)
+            commit = lambda: commit_offsets(self.consumer, batch.offsets)  # noqa: E731
+        if retry:
+            self._retry(commit, "committing offsets")
+        else:
+            commit()
         self._count(batch, predictions)
         self.lag.observe(self.consumer, batch.offsets)
         self.stats.lag = self.lag.lag()
 
+    def _commit_transaction(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> bool:
+        """Commit the batch's transaction with its offsets; produce it again if the broker aborted it."""
+        assert self.transactions is not None
+        try:
+            return self.transactions.commit(self.consumer, batch.offsets)
+        except TransactionAborted:
+            self._deliver(batch, predictions)  # a fresh transaction; the retry commits it
+            raise
+
     def _deliver(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> None:
         """Write and flush every sink and the DLQ (idempotent: safe to call again on retry)."""
+        if self.transactions is not None:
+            self.transactions.begin()  # aborts a failed attempt's transaction first
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max(1, len(self.sinks)), thread_name_prefix="fraudguard-sink")
         deliver(self.sinks, self.dlq, predictions, batch.dead_letters, batch.batch_id, self._pool)
@@ -350,6 +372,11 @@ class LocalEngine:
         for pool in (self._writer, self._pool):
             if pool is not None:
                 pool.shutdown(wait=True)
+        if self.transactions is not None:
+            try:
+                self.transactions.abort()  # an uncommitted batch: its outputs are never shown
+            except FraudGuardError as e:
+                log.warning("aborting the open transaction at close: %s", e)
         self._writer = self._pool = None
         if self.reporter is not None:
             self.reporter.maybe_print(force=True)

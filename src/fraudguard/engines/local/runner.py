@@ -44,6 +44,8 @@ class EngineOptions:
     model_check_s: float = 3.0
     max_seconds: float | None = None
     """Stop by itself after this long (demo, tests)."""
+    exactly_once: bool = False
+    """Kafka outputs in transactions committed with the consumed offsets (``io/kafka_txn.py``)."""
 
 
 def install_stop_handlers(stop: threading.Event) -> None:
@@ -100,7 +102,17 @@ def build_engine(
         shared=shared,
     )
 
-    producer = make_producer(bootstrap, **{"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES})
+    group = options.group or settings.consumer_group
+    producer_conf: dict[str, object] = {"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES}
+    transactions = None
+    if options.exactly_once:
+        from fraudguard.io.kafka_txn import KafkaTransactions, transactional_id
+
+        producer_conf["transactional.id"] = transactional_id(group, settings.worker_slot)
+        producer_conf["transaction.timeout.ms"] = 120_000  # >= message.timeout.ms, as librdkafka requires
+    producer = make_producer(bootstrap, **producer_conf)
+    if options.exactly_once:
+        transactions = KafkaTransactions(producer)
     sinks = [
         PostgresSink(database_url),
         ParquetSink(settings.parquet_dir),
@@ -111,7 +123,7 @@ def build_engine(
     sinks += shadow_sinks
     for sink in sinks:
         sink.setup()
-    consumer = make_consumer(bootstrap, options.group or settings.consumer_group)
+    consumer = make_consumer(bootstrap, group)
     stats = EngineStats(model_version=watcher.version)
     reporter = StatusReporter(stats, options.status_every_s, printer, label=f"[{os.getpid()}] ")
     return LocalEngine(
@@ -126,6 +138,7 @@ def build_engine(
         rebalance=processor.partition_state,
         reporter=reporter,
         stats=stats,
+        transactions=transactions,
     )
 
 
@@ -166,6 +179,8 @@ def worker_argv(options: EngineOptions) -> list[str]:
         argv += ["--max-wait-ms", str(options.max_wait_ms)]
     if options.group:
         argv += ["--group", options.group]
+    if options.exactly_once:
+        argv += ["--exactly-once"]
     return argv
 
 
@@ -188,7 +203,11 @@ def run_workers(
     env = {**os.environ, "FRAUDGUARD_DATABASE_URL": url}
     if settings.kafka_bootstrap_servers:
         env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
-    procs = [spawn(worker_argv(options), env=env, inherit_output=True) for _ in range(workers)]
+    # each child its own slot: a stable transactional.id per slot under --exactly-once
+    procs = [
+        spawn(worker_argv(options), env={**env, "FRAUDGUARD_WORKER_SLOT": str(i)}, inherit_output=True)
+        for i in range(workers)
+    ]
     started = time.monotonic()
     try:
         while not stop.wait(0.5):

@@ -1,0 +1,132 @@
+"""Benchmark: the local engine on Apache Kafka through a real consumer group.
+
+Tansu caps group reads near 8.5k msg/s, so on it the group figure measures the broker.
+Here a 1-node Apache Kafka cluster (the pinned jars, ``io/kafka_cluster.py``) is started
+in the run's state directory and the engine reads through ``subscribe`` as in production:
+
+- 1 and 2 workers, each a separate ``fraudguard stream`` process in one group, every sink
+  on (PostgreSQL, Parquet, Kafka predictions + alerts), from a pre-filled topic. Two rates
+  are reported: overall (start of the processes to the last row in PostgreSQL, so process
+  start, model load and group join are inside) and steady (first row to last row);
+- produce -> decision latency at the configured rates, read through the group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from fraudguard.bench.env import BenchEnv, Payloads
+from fraudguard.bench.latency import run_latency_once
+from fraudguard.errors import FraudGuardError
+
+
+def _pg_count(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        try:
+            return int(conn.execute("SELECT count(*) FROM fraud_predictions").fetchone()[0])  # type: ignore[index]
+        except psycopg.errors.UndefinedTable:
+            return 0
+
+
+def _worker_env(settings: Any, url: str, slot: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+        "FRAUDGUARD_DATABASE_URL": url,
+        "FRAUDGUARD_STATE_DIR": str(settings.state_dir),
+        "FRAUDGUARD_TOPIC_TRANSACTIONS": settings.topic_transactions,
+        "FRAUDGUARD_TOPIC_PREDICTIONS": settings.topic_predictions,
+        "FRAUDGUARD_TOPIC_ALERTS": settings.topic_alerts,
+        "FRAUDGUARD_TOPIC_DLQ": settings.topic_dlq,
+        "FRAUDGUARD_TOPIC_LABELS": settings.topic_labels,
+        "FRAUDGUARD_CONSUMER_GROUP": settings.consumer_group,
+        "FRAUDGUARD_WORKER_SLOT": str(slot),
+    }
+
+
+def run_group_workers(
+    env: BenchEnv, payloads: Payloads, *, workers: int, batch: int, timeout_s: float
+) -> dict[str, Any]:
+    """``workers`` engine processes in one group drain a pre-filled topic; rates and counts."""
+    from fraudguard.bench.engine import count_outputs
+
+    settings = env.settings(env.fresh_schema(f"kafka{workers}"))
+    env.fill(settings.topic_transactions, payloads)
+    url = settings.database_dsn or ""
+    argv = [sys.executable, "-m", "fraudguard", "stream", "--batch-size", str(batch), "--status-every", "60"]
+    n = len(payloads)
+    t0 = time.perf_counter()
+    procs = [
+        subprocess.Popen(argv, env=_worker_env(settings, url, i), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for i in range(workers)
+    ]
+    first = None
+    try:
+        while (done := _pg_count(url)) < n:
+            if first is None and done > 0:
+                first = time.perf_counter()
+            if time.perf_counter() - t0 > timeout_s or all(p.poll() is not None for p in procs):
+                raise FraudGuardError(f"{workers} worker(s) scored {done:,} of {n:,} rows within {timeout_s:.0f}s")
+            time.sleep(0.05)
+        end = time.perf_counter()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    first = first or end
+    return {
+        "workers": workers,
+        "path": "consumer group (subscribe), one process per worker",
+        "rows": n,
+        "batch": batch,
+        "seconds": round(end - t0, 3),
+        "rows_s": n / (end - t0),
+        "steady_rows_s": n / (end - first) if end > first else None,
+        **count_outputs(settings),
+    }
+
+
+def run_kafka(
+    env: BenchEnv,
+    payloads: Payloads,
+    *,
+    rates: list[float],
+    latency_seconds: float,
+    batch: int,
+    rows: int,
+    timeout_s: float = 600.0,
+) -> dict[str, Any]:
+    """Start a 1-node Apache Kafka, run the group scenarios and the latency runs on it, stop it."""
+    from fraudguard.io.kafka_cluster import KAFKA_VERSION, KafkaCluster, default_kafka_lib
+
+    cluster = KafkaCluster(env.state_dir / "kafka", default_kafka_lib(), brokers=1).start(timeout=180)
+    try:
+        kenv = dataclasses.replace(env, bootstrap=cluster.bootstrap_servers, _broker=None, _pg=None, _own_dir=False)
+        group = [
+            run_group_workers(kenv, payloads.head(rows), workers=w, batch=batch, timeout_s=timeout_s) for w in (1, 2)
+        ]
+        latency = [
+            run_latency_once(
+                kenv, payloads.head(int(tps * latency_seconds)), tps, batch=2_000, max_wait_ms=50, group=True
+            )
+            for tps in rates
+        ]
+    finally:
+        cluster.stop()
+    return {
+        "broker": f"Apache Kafka {KAFKA_VERSION}, 1 KRaft node on loopback",
+        "group": group,
+        "latency": latency,
+        "rows_s": group[0]["rows_s"],
+    }

@@ -1,0 +1,65 @@
+"""Shared steps of the Apache Kafka exactly-once and failover tests: run ``fraudguard stream
+--exactly-once`` as a child process, and read a topic back under an isolation level."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import IO
+
+import msgspec
+from confluent_kafka import TopicPartition
+
+from fraudguard.io.kafka import make_consumer, partition_count
+from tests.fixtures.engine import EngineEnv
+
+
+def start_engine(
+    env: EngineEnv, log: IO[bytes], *, exactly_once: bool = True, workers: int = 1
+) -> subprocess.Popen[bytes]:
+    """``fraudguard stream`` in its own process group, small batches so a kill lands mid-stream."""
+    argv = [sys.executable, "-m", "fraudguard", "stream", "--batch-size", "500", "--max-wait-ms", "100"]
+    argv += ["--workers", str(workers)]
+    argv += ["--status-every", "1"] + (["--exactly-once"] if exactly_once else [])
+    return subprocess.Popen(
+        argv, env={**os.environ, **env.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def kill9(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the whole process group: no flush, no commit, no abort."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+
+
+def stop(proc: subprocess.Popen[bytes], log_path: os.PathLike[str]) -> None:
+    """SIGTERM and require a clean exit (the last transaction committed)."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(90)
+        assert code == 0, Path(log_path).read_text(encoding="utf-8", errors="replace")[-3000:]
+    finally:
+        if proc.poll() is None:
+            kill9(proc)
+
+
+def transaction_ids(bootstrap: str, topic: str, isolation: str, idle_s: float = 3.0) -> Counter[str]:
+    """How often each ``transaction_id`` appears on ``topic`` to a reader with ``isolation.level``."""
+    consumer = make_consumer(bootstrap, None, **{"isolation.level": isolation})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partition_count(bootstrap, topic))])
+    seen: Counter[str] = Counter()
+    try:
+        while True:
+            msgs = consumer.consume(10_000, timeout=idle_s)
+            if not msgs:
+                return seen
+            for m in msgs:
+                if m.error() is None:
+                    seen[msgspec.json.decode(m.value())["transaction_id"]] += 1
+    finally:
+        consumer.close()
