@@ -35,6 +35,7 @@ from fraudguard.frames import (
     from_frame,
     prediction_records,
 )
+from fraudguard.json_guard import decode_guarded
 
 Channel = Literal["pos", "online", "atm"]
 Decision = Literal["fraud", "legit"]
@@ -204,7 +205,7 @@ def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transac
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValidationError("$", f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        tx = _decoder.decode(payload)
+        tx = decode_guarded(_decoder.decode, payload)
     except msgspec.ValidationError as e:
         msg = str(e)
         raise ValidationError(_field_of(msg), msg.split(" - at ")[0]) from e
@@ -219,8 +220,10 @@ def decode_batch(
 ) -> tuple[list[Transaction], list[tuple[int, Rejection]]]:
     """Decode many messages; return the good ones and ``(index, rejection)`` for the rest.
 
-    Nothing raises: a stream must go on past a bad message, so each rejection is kept
-    with its position for the caller to send, with the original bytes, to the DLQ.
+    Nothing raises, for any bytes: a stream must go on past a bad message, so each
+    rejection is kept with its position for the caller to send, with the original bytes,
+    to the DLQ. An unforeseen decoder failure is a rejection too (``undecodable message``),
+    never an exception: one poison message must not stop the stream.
     """
     good: list[Transaction] = []
     bad: list[tuple[int, Rejection]] = []
@@ -229,6 +232,8 @@ def decode_batch(
             good.append(decode_transaction(p))
         except ValidationError as e:
             bad.append((i, Rejection(field=e.field, reason=e.reason)))
+        except Exception as e:
+            bad.append((i, Rejection(field="$", reason=f"undecodable message ({type(e).__name__})")))
     return good, bad
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fraudguard.api.deps import NO_MODEL, ServicesDep, WriteKey
 from fraudguard.api.schemas import MAX_BATCH, ScoreBatchOut, ScoreOut, transaction_openapi
 from fraudguard.errors import ValidationError
+from fraudguard.json_guard import MAX_JSON_DEPTH, decode_guarded
 from fraudguard.schema import Prediction, Transaction, check_transaction
 
 router = APIRouter(tags=["scoring"])
@@ -35,12 +36,16 @@ def decode_body(body: bytes) -> tuple[list[Transaction], bool]:
     """Transactions of a request body and whether it was a single object; field-named errors."""
     if not body.strip():
         raise ValidationError("$", "request body must be a transaction or a list of transactions")
-    try:
-        decoded = _decoder.decode(body)
+    try:  # one level more than the stream: the body may be a list of transactions
+        decoded = decode_guarded(_decoder.decode, body, MAX_JSON_DEPTH + 1)
     except msgspec.ValidationError as e:
         raise ValidationError(*_field(str(e))) from e
     except msgspec.DecodeError as e:
         raise ValidationError("$", f"malformed JSON: {e}") from e
+    except (ValidationError, HTTPException):
+        raise
+    except Exception as e:
+        raise ValidationError("$", f"undecodable request body ({type(e).__name__})") from e
     single = isinstance(decoded, Transaction)
     txs = [decoded] if single else decoded
     if not txs:

@@ -64,6 +64,8 @@ class DecodedBatch:
     """Valid, de-duplicated transactions (:data:`schema.FRAME_COLUMNS` + ``produced_at``)."""
     partitions: np.ndarray
     """Source partition of each frame row (card state follows partitions)."""
+    row_messages: list[Message] = field(default_factory=list)
+    """The message of each frame row (a row failing after decoding is dead-lettered with it)."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -191,6 +193,7 @@ def decode_messages(messages: list[Message], recent: RecentIds | None = None) ->
         messages=messages,
         frame=frame,
         partitions=partitions,
+        row_messages=ok_msgs,
         dead_letters=letters,
         duplicates=duplicates,
         offsets=offsets,

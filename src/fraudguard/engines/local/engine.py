@@ -37,6 +37,7 @@ from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch, poll_while_busy
 from fraudguard.engines.local.delivery import deliver
+from fraudguard.engines.local.isolate import score_isolating
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
@@ -209,7 +210,13 @@ class LocalEngine:
             self._report()
             return None
         batch = decode_messages(messages, self.recent)
-        predictions = self.processor.process(batch.frame, batch.partitions) if len(batch.frame) else None
+        predictions = (
+            score_isolating(
+                self.processor.process, batch.frame, batch.partitions, batch.row_messages, batch.dead_letters, RETRYABLE
+            )
+            if len(batch.frame)
+            else None
+        )
         self.finish_pending()  # batch N flushed and committed before N+1 reaches the sinks
         if self.pipeline:
             if self._writer is None:

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from fraudguard.engines.local.isolate import StageFailure
 from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
 from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
@@ -83,8 +84,18 @@ class PipelineProcessor:
 
     def process(self, frame: pd.DataFrame, partitions: Sequence[int]) -> pd.DataFrame:
         """Prediction frame for the batch; updates feature state once per transaction."""
-        features = self.pipeline.transform(frame, update=True)
-        predictions = self.watcher.scorer.score_frame(frame, features)
+        from fraudguard.engines.local.engine import RETRYABLE
+
+        try:
+            features = self.pipeline.transform(frame, update=True)
+        except RETRYABLE:
+            raise
+        except Exception as e:
+            raise StageFailure("features", e) from e
+        try:
+            predictions = self.watcher.scorer.score_frame(frame, features)
+        except Exception as e:
+            raise StageFailure("model", e) from e
         if self.shadow is not None:
             self.shadow.score(predictions, features, frame)
         if self.partition_state is not None:
