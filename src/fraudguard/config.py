@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # --- Engine -----------------------------------------------------------------------
     batch_size: int = Field(default=2000, ge=1, le=1_000_000)
     batch_max_wait_ms: int = Field(default=200, ge=1, le=60_000)
+    max_event_skew_s: float = Field(default=600.0, ge=0.0, le=366 * 86400.0)
+    """Events dated more than this ahead of the wall clock are refused (DLQ, API 422)."""
+    max_extras: int = Field(default=64, ge=0, le=256)
+    """Most ``extras`` names kept per transaction; the rest are dropped and counted."""
 
     # --- API --------------------------------------------------------------------------
     api_keys: SecretStr | None = None

@@ -98,7 +98,7 @@ class ScoreFastPath:
         from fraudguard.api.routes.score import decode_body
 
         try:
-            txs, single = decode_body(body)
+            txs, single = decode_body(body, services.settings.max_event_skew_s)
         except Exception:
             await self.app(scope, _replay(body, None, receive), send)
             return

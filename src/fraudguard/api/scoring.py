@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from fraudguard import schema
+from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
 from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.models.scorer import Scorer
 
@@ -117,8 +118,12 @@ class ScoringService:
         producer: Any | None = None,
         predictions_topic: str = "predictions",
         alerts_topic: str = "fraud_alerts",
+        max_extras: int = DEFAULT_MAX_EXTRAS,
     ) -> None:
         self.scorer, self.pipeline, self.sink, self.producer = scorer, pipeline, sink, producer
+        self.max_extras = max_extras
+        self.extras_dropped = 0
+        """Extras pairs dropped so far: over ``max_extras`` or unknown to the model (admission.py)."""
         self.predictions_topic, self.alerts_topic = predictions_topic, alerts_topic
         self._lock = threading.Lock()
         self.shadow: Any | None = None
@@ -132,6 +137,7 @@ class ScoringService:
         ``update=False`` pass, so it sees the recorded state and its own rows, never
         another request's. Features are cheap; the model call, shared by all, is not.
         """
+        groups = [(self._bound(txs), rec) for txs, rec in groups]
         frames: list[pd.DataFrame] = []
         features: list[pd.DataFrame] = []
         now = pd.Timestamp.now(tz="UTC")
@@ -161,6 +167,12 @@ class ScoringService:
         out: list[list[schema.Prediction]] = []
         for txs, rec in groups:
             out.append([next(rec_iter) for _ in txs] if rec else [by_id[id(tx)] for tx in txs])
+        return out
+
+    def _bound(self, txs: Sequence[schema.Transaction]) -> list[schema.Transaction]:
+        known = known_extras(getattr(self.scorer, "extras", ()))
+        out, dropped = bound_extras(txs, self.max_extras, known)
+        self.extras_dropped += dropped
         return out
 
     def _write(self, preds: pd.DataFrame) -> None:

@@ -196,4 +196,5 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
     return ScoringService(
         scorer, pipeline_for(scorer, **stores), sink=sink, producer=producer,
         predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
+        max_extras=settings.max_extras,
     )  # fmt: skip

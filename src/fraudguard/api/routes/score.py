@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import msgspec
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from fraudguard.admission import DEFAULT_MAX_EVENT_SKEW_S, check_event_skew
 from fraudguard.api.deps import NO_MODEL, ServicesDep, WriteKey
 from fraudguard.api.schemas import MAX_BATCH, ScoreBatchOut, ScoreOut, transaction_openapi
 from fraudguard.errors import ValidationError
@@ -32,8 +34,12 @@ def _field(message: str) -> tuple[str, str]:
     return path or "$", reason
 
 
-def decode_body(body: bytes) -> tuple[list[Transaction], bool]:
-    """Transactions of a request body and whether it was a single object; field-named errors."""
+def decode_body(body: bytes, max_skew_s: float | None = DEFAULT_MAX_EVENT_SKEW_S) -> tuple[list[Transaction], bool]:
+    """Transactions of a request body and whether it was a single object; field-named errors.
+
+    Never raises anything but :class:`ValidationError` (422) or a 413 ``HTTPException``,
+    whatever the bytes; events more than ``max_skew_s`` ahead of the wall clock are refused.
+    """
     if not body.strip():
         raise ValidationError("$", "request body must be a transaction or a list of transactions")
     try:  # one level more than the stream: the body may be a list of transactions
@@ -52,9 +58,12 @@ def decode_body(body: bytes) -> tuple[list[Transaction], bool]:
         raise ValidationError("$", "the list of transactions is empty")
     if len(txs) > MAX_BATCH:
         raise HTTPException(413, TOO_MANY)
+    now = datetime.now(UTC)
     for i, tx in enumerate(txs):
         try:
             check_transaction(tx)
+            if max_skew_s is not None:
+                check_event_skew(tx, now, max_skew_s)
         except ValidationError as e:
             raise ValidationError(e.field if single else f"{i}.{e.field}", e.reason) from e
     return txs, single
@@ -88,7 +97,7 @@ async def score(
     ),
 ) -> ScoreOut | ScoreBatchOut:
     """Score one transaction (object) or up to 1,000 (array); concurrent calls share model calls."""
-    txs, single = decode_body(await request.body())
+    txs, single = decode_body(await request.body(), services.settings.max_event_skew_s)
     if services.batcher is None:
         raise HTTPException(503, NO_MODEL)
     preds = await services.batcher.submit(txs, record)

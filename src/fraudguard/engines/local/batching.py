@@ -26,6 +26,7 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaError, Message
 
 from fraudguard import schema
+from fraudguard.admission import AdmissionPolicy, bound_extras
 from fraudguard.io.dlq import DeadLetter
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class DecodedBatch:
     """The message of each frame row (a row failing after decoding is dead-lettered with it)."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
+    extras_dropped: int = 0
+    """Extras (name, value) pairs dropped by the admission policy (admission.py)."""
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     """Next offset to commit per (topic, partition): last offset in the batch + 1."""
     first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -141,8 +144,16 @@ def _produced_at(timestamps_ms: list[int]) -> pd.Series:
     return pd.Series(ts.where(arr > 0, pd.NaT), dtype="datetime64[ns, UTC]")
 
 
-def decode_messages(messages: list[Message], recent: RecentIds | None = None) -> DecodedBatch:
+def decode_messages(
+    messages: list[Message],
+    recent: RecentIds | None = None,
+    policy: AdmissionPolicy | None = None,
+    known_extras: frozenset[str] | None = None,
+) -> DecodedBatch:
     """Decode, validate and de-duplicate a batch of raw messages.
+
+    ``policy`` refuses events too far ahead of the wall clock and bounds the extras (to
+    ``known_extras``, the current model's, when given); see :mod:`fraudguard.admission`.
 
     Every message ends up either in ``frame`` or in ``dead_letters``, with the same count
     (``len(frame) + len(dead_letters) == len(messages)``), which the tests check.
@@ -166,7 +177,8 @@ def decode_messages(messages: list[Message], recent: RecentIds | None = None) ->
         else:
             payloads.append(value)
             kept.append(m)
-    good, bad = schema.decode_batch(payloads)
+    policy = policy or AdmissionPolicy()
+    good, bad = schema.decode_batch(payloads, max_skew_s=policy.max_skew_s)
     bad_index = {i for i, _ in bad}
     for i, rejection in bad:
         letters.append(DeadLetter.from_message(kept[i], rejection.field, rejection.reason))
@@ -186,6 +198,7 @@ def decode_messages(messages: list[Message], recent: RecentIds | None = None) ->
     if recent is not None:
         recent.add_many([t.transaction_id for t in good])
 
+    good, extras_dropped = bound_extras(good, policy.max_extras, known_extras)
     frame = schema.to_frame(good)
     frame["produced_at"] = _produced_at([m.timestamp()[1] if m.timestamp()[0] else -1 for m in ok_msgs]).array
     partitions = np.fromiter((m.partition() for m in ok_msgs), np.int32, len(ok_msgs))
@@ -196,6 +209,7 @@ def decode_messages(messages: list[Message], recent: RecentIds | None = None) ->
         row_messages=ok_msgs,
         dead_letters=letters,
         duplicates=duplicates,
+        extras_dropped=extras_dropped,
         offsets=offsets,
         first_offsets=first,
     )

@@ -35,6 +35,7 @@ from typing import Protocol, TypeVar
 import pandas as pd
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch, poll_while_busy
 from fraudguard.engines.local.delivery import deliver
 from fraudguard.engines.local.isolate import score_isolating
@@ -100,6 +101,8 @@ class LocalEngine:
     assign:
         Read these partitions with ``assign()`` instead of joining the group (benchmarks:
         Tansu serves group reads ~50x slower than assigned ones).
+    admission:
+        Event-time skew and extras bounds (``fraudguard.admission``); defaults otherwise.
     pipeline:
         Write batch N to the sinks in a background thread while batch N+1 is scored
         (False: every step writes, flushes and commits before it returns).
@@ -129,6 +132,7 @@ class LocalEngine:
         assign: list[TopicPartition] | None = None,
         pipeline: bool = True,
         transactions: KafkaTransactions | None = None,
+        admission: AdmissionPolicy | None = None,
     ) -> None:
         self.consumer = consumer
         self.processor = processor
@@ -144,6 +148,7 @@ class LocalEngine:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.recent = RecentIds(recent_ids)
+        self.admission = admission or AdmissionPolicy()
         self.lag = LagTracker()
         self.assign = assign
         self._carry: list[Message] = []
@@ -209,7 +214,7 @@ class LocalEngine:
             self.finish_pending()
             self._report()
             return None
-        batch = decode_messages(messages, self.recent)
+        batch = decode_messages(messages, self.recent, self.admission, getattr(self.processor, "known_extras", None))
         predictions = (
             score_isolating(
                 self.processor.process, batch.frame, batch.partitions, batch.row_messages, batch.dead_letters, RETRYABLE
@@ -309,6 +314,7 @@ class LocalEngine:
         s.consumed += len(batch.messages)
         s.dead_letters += len(batch.dead_letters)
         s.duplicates += batch.duplicates
+        s.extras_dropped += batch.extras_dropped
         if predictions is not None:
             s.scored += len(predictions)
             s.alerts += int((predictions["decision"].to_numpy() == "fraud").sum())

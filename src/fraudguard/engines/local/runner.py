@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
 from fraudguard.engines.local.engine import LocalEngine
 from fraudguard.engines.local.models import ModelWatcher
@@ -139,6 +140,7 @@ def build_engine(
         reporter=reporter,
         stats=stats,
         transactions=transactions,
+        admission=AdmissionPolicy(settings.max_event_skew_s, settings.max_extras),
     )
 
 

@@ -66,6 +66,13 @@ class PipelineProcessor:
     def version(self) -> str:
         return self.watcher.version
 
+    @property
+    def known_extras(self) -> frozenset[str]:
+        """Extras names the model in service uses; others are dropped at decoding."""
+        from fraudguard.admission import known_extras
+
+        return known_extras(getattr(self.watcher.scorer, "extras", ()))
+
     def at_batch_boundary(self) -> bool:
         """Switch models if ``CURRENT`` changed; keep feature state unless the config differs."""
         switched = self.watcher.check()

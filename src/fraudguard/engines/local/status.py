@@ -58,6 +58,7 @@ class EngineStats:
     alerts: int = 0
     dead_letters: int = 0
     duplicates: int = 0
+    extras_dropped: int = 0
     batches: int = 0
     commits: int = 0
     retries: int = 0
@@ -76,6 +77,7 @@ class EngineStats:
             "alerts": self.alerts,
             "dead_letters": self.dead_letters,
             "duplicates": self.duplicates,
+            "extras_dropped": self.extras_dropped,
             "batches": self.batches,
             "commits": self.commits,
             "retries": self.retries,
