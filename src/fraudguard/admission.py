@@ -77,6 +77,15 @@ class AdmissionPolicy:
     max_extras: int = DEFAULT_MAX_EXTRAS
 
 
+def content_key(tx: Transaction) -> tuple[object, ...]:
+    """What makes two postings of one ``transaction_id`` the same transaction.
+
+    The fields every stored decision keeps (card, time, amount, merchant), so the API can
+    compare a re-post with a row read back from PostgreSQL as well as with one in memory.
+    """
+    return (tx.card_id, tx.event_time.timestamp(), float(tx.amount), tx.merchant_id, tx.merchant_category)
+
+
 def known_extras(model_extras: Sequence[str], prefix: str = "x_") -> frozenset[str]:
     """Extras names (without the ``x_`` column prefix) a loaded model uses (empty: it uses none)."""
     return frozenset(e[len(prefix) :] if e.startswith(prefix) else e for e in model_extras)
@@ -88,5 +97,6 @@ __all__ = [
     "AdmissionPolicy",
     "bound_extras",
     "check_event_skew",
+    "content_key",
     "known_extras",
 ]

@@ -38,6 +38,8 @@ class ScoreOut(BaseModel):
     reasons: list[str]
     model_version: str
     recorded: bool
+    duplicate: bool = False
+    """True when this id was recorded before: the stored decision, nothing applied again."""
 
 
 class ScoreBatchOut(BaseModel):

@@ -18,6 +18,7 @@ import pandas as pd
 
 from fraudguard import schema
 from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
+from fraudguard.api.idempotency import RecordedLog, assemble, triage
 from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.models.scorer import Scorer
 
@@ -122,6 +123,7 @@ class ScoringService:
     ) -> None:
         self.scorer, self.pipeline, self.sink, self.producer = scorer, pipeline, sink, producer
         self.max_extras = max_extras
+        self.recorded_log = RecordedLog()
         self.extras_dropped = 0
         """Extras pairs dropped so far: over ``max_extras`` or unknown to the model (admission.py)."""
         self.predictions_topic, self.alerts_topic = predictions_topic, alerts_topic
@@ -129,7 +131,26 @@ class ScoringService:
         self.shadow: Any | None = None
         """Optional :class:`~fraudguard.api.shadow.ApiShadow`: challengers score recorded calls."""
 
-    def process(self, groups: list[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
+    def process(
+        self, groups: list[tuple[Sequence[schema.Transaction], bool]]
+    ) -> list[list[schema.Prediction] | Exception]:
+        """Answers for the submissions of one micro-batch: ids already recorded are not scored again.
+
+        See :mod:`fraudguard.api.idempotency`: a recorded id re-posted with the same content
+        gets its stored decision (a :class:`StoredPrediction`), with other content a 409
+        (an exception in its slot, which the batcher raises to that caller only).
+        """
+        lookup = self._lookup if self.sink is not None and hasattr(self.sink, "stored") else None
+        scored_groups, slots, errors = triage(groups, self.recorded_log, lookup)
+        preds = self._score(scored_groups) if any(txs for txs, _ in scored_groups) else [[] for _ in scored_groups]
+        self.recorded_log.add_many([p for (_, rec), ps in zip(scored_groups, preds, strict=True) if rec for p in ps])
+        return assemble(slots, preds, errors)
+
+    def _lookup(self, ids: list[str]) -> dict[str, schema.Prediction]:
+        frame = self.sink.stored(ids)  # type: ignore[union-attr]
+        return {p.transaction_id: p for p in prediction_records(frame)} if len(frame) else {}
+
+    def _score(self, groups: list[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
         """Score the submissions of one micro-batch with one model call.
 
         Recorded submissions go through the pipeline together with ``update=True`` (the

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 
 from fraudguard.admission import DEFAULT_MAX_EVENT_SKEW_S, check_event_skew
 from fraudguard.api.deps import NO_MODEL, ServicesDep, WriteKey
+from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.api.schemas import MAX_BATCH, ScoreBatchOut, ScoreOut, transaction_openapi
 from fraudguard.errors import ValidationError
 from fraudguard.json_guard import MAX_JSON_DEPTH, decode_guarded
@@ -70,9 +71,11 @@ def decode_body(body: bytes, max_skew_s: float | None = DEFAULT_MAX_EVENT_SKEW_S
 
 
 def _out(p: Prediction, recorded: bool) -> ScoreOut:
+    dup = isinstance(p, StoredPrediction)
     return ScoreOut(
         transaction_id=p.transaction_id, card_id=p.card_id, scores=p.scores, ensemble_score=p.ensemble_score,
-        threshold=p.threshold, decision=p.decision, reasons=p.reasons, model_version=p.model_version, recorded=recorded,
+        threshold=p.threshold, decision=p.decision, reasons=p.reasons, model_version=p.model_version,
+        recorded=recorded and not dup, duplicate=dup,
     )  # fmt: skip
 
 
@@ -85,6 +88,7 @@ _body, _ = transaction_openapi()
     response_model=ScoreOut | ScoreBatchOut,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _body}}}},
     responses={
+        409: {"description": "record=true for a transaction_id already recorded with other content"},
         413: {"description": "body over the size limit or more than 1,000 transactions"},
         503: {"description": NO_MODEL},
     },

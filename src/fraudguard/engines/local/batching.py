@@ -6,11 +6,12 @@ it into a transaction frame for the scoring core plus dead letters for the DLQ; 
 in a batch stops the stream.
 
 Duplicates: within a batch the first occurrence of a ``transaction_id`` is kept. Across
-batches a bounded set of recently seen ids (:class:`RecentIds`) catches replays by the
-producer; a duplicate goes to the DLQ with reason ``duplicate transaction_id`` so every
-input message is accounted for (a prediction or a dead letter). Ids older than the set's
-capacity, or seen by another worker before a rebalance, reach the sinks again and are
-absorbed there (the PostgreSQL upsert on ``transaction_id``).
+batches a bounded map of recently seen ids and their content (:class:`RecentIds`)
+catches replays by the producer; a duplicate goes to the DLQ with reason ``duplicate
+transaction_id`` when its content is the same, ``duplicate_conflict`` when it differs
+(the first version is kept), so every input message is accounted for (a prediction or a
+dead letter). Ids older than the map's capacity, or seen by another worker before a
+rebalance, reach the sinks again and are absorbed there (PostgreSQL: ``DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -26,20 +27,21 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaError, Message
 
 from fraudguard import schema
-from fraudguard.admission import AdmissionPolicy, bound_extras
+from fraudguard.admission import AdmissionPolicy, bound_extras, content_key
 from fraudguard.io.dlq import DeadLetter
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_REASON = "duplicate transaction_id"
+CONFLICT_REASON = "duplicate_conflict"
 
 
 class RecentIds:
-    """An insertion-ordered set of the last ``capacity`` transaction ids (oldest evicted first)."""
+    """The last ``capacity`` transaction ids with a hash of their content (oldest evicted first)."""
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
-        self._ids: dict[str, None] = {}
+        self._ids: dict[str, int] = {}
 
     def __contains__(self, tid: object) -> bool:
         return tid in self._ids
@@ -47,9 +49,13 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add_many(self, ids: list[str]) -> None:
-        """Remember ``ids``, evicting the oldest beyond capacity."""
-        self._ids.update(dict.fromkeys(ids))
+    def content(self, tid: str) -> int | None:
+        """Content hash the id was first seen with (``None``: not seen)."""
+        return self._ids.get(tid)
+
+    def add_many(self, ids: list[str], contents: list[int] | None = None) -> None:
+        """Remember ``ids`` (and their content hashes), evicting the oldest beyond capacity."""
+        self._ids.update(zip(ids, contents, strict=True) if contents is not None else dict.fromkeys(ids, 0))
         excess = len(self._ids) - self.capacity
         if excess > 0:
             for k in list(islice(self._ids, excess)):
@@ -185,18 +191,26 @@ def decode_messages(
     ok_msgs = [m for i, m in enumerate(kept) if i not in bad_index] if bad_index else kept
 
     ids = [t.transaction_id for t in good]
+    contents = [hash(content_key(t)) for t in good]
     dup = pd.Index(ids).duplicated(keep="first") if ids else np.zeros(0, bool)
     if recent is not None and ids:
         dup |= np.fromiter((i in recent for i in ids), bool, len(ids))
     duplicates = int(dup.sum())
     if duplicates:
+        first_seen: dict[str, int] = {}
+        for tid, c, d in zip(ids, contents, dup.tolist(), strict=True):
+            if not d:
+                first_seen.setdefault(tid, c)
         for i in np.flatnonzero(dup).tolist():
-            letters.append(DeadLetter.from_message(ok_msgs[i], "transaction_id", f"{DUPLICATE_REASON} {ids[i]!r}"))
+            seen = recent.content(ids[i]) if recent is not None and ids[i] in recent else first_seen.get(ids[i])
+            reason = DUPLICATE_REASON if seen == contents[i] else CONFLICT_REASON
+            letters.append(DeadLetter.from_message(ok_msgs[i], "transaction_id", f"{reason} {ids[i]!r}"))
         keep = ~dup
         good = [t for t, k in zip(good, keep.tolist(), strict=True) if k]
+        contents = [c for c, k in zip(contents, keep.tolist(), strict=True) if k]
         ok_msgs = [m for m, k in zip(ok_msgs, keep.tolist(), strict=True) if k]
     if recent is not None:
-        recent.add_many([t.transaction_id for t in good])
+        recent.add_many([t.transaction_id for t in good], contents)
 
     good, extras_dropped = bound_extras(good, policy.max_extras, known_extras)
     frame = schema.to_frame(good)
