@@ -28,7 +28,7 @@ def _one_merchant_requests() -> list[schema.Transaction]:
             merchant_id="wi-merchant",
             event_time=base.event_time + pd.Timedelta(hours=i).to_pytimedelta(),
             amount=50.0 + 400 * (i % 2),
-        )  # fmt: skip
+        )
         for i in range(12)
     ]
     return reqs
