@@ -113,9 +113,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         """In production an API without keys would let anyone post labels and drive the generator."""
-        if self.environment == "production" and not self.api_key_list:
-            raise ConfigError("FRAUDGUARD_API_KEYS must be set when FRAUDGUARD_ENVIRONMENT=production")
+        if self.environment == "production" and not self.api_key_list and not self._stored_keys():
+            raise ConfigError(
+                "FRAUDGUARD_API_KEYS must be set (or a key created with `fraudguard api-key create`) "
+                "when FRAUDGUARD_ENVIRONMENT=production"
+            )
         return self
+
+    def _stored_keys(self) -> int:
+        """How many hashed keys ``fraudguard api-key create`` stored under ``state_dir``."""
+        from fraudguard.api.auth import load_stored
+
+        return len(load_stored(self.state_dir))
 
     @property
     def api_key_list(self) -> list[str]:

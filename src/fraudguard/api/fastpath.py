@@ -121,8 +121,6 @@ class ScoreFastPath:
 
 def _key_ok(services: Any, scope: Scope) -> bool:
     """True when :func:`fraudguard.api.deps.check_key` would let the call through."""
-    if not len(services.keys):
-        return bool(services.settings.environment != "production")
     for name, value in scope["headers"]:
         if name == b"x-api-key":
             return bool(value) and bool(services.keys.accepts(value.decode("latin-1")))
