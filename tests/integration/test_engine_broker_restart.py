@@ -58,7 +58,10 @@ def test_engine_resumes_after_the_broker_is_killed_and_restarted(engine_env: Eng
         ids = after["transaction_id"].tolist()
         query = f"SELECT count(*) FROM fraud_predictions WHERE transaction_id = ANY(ARRAY{ids!r})"
         wait_for(lambda: pg_count(url, query) == len(after), 90, "every message produced after the restart")
-        print(f"\nbroker restart -> all {len(after)} new messages stored in {time.monotonic() - restarted:.1f}s")
+        print(
+            f"\nbroker restart -> all {len(after)} new messages stored in {time.monotonic() - restarted:.1f}s "
+            f"(outages {engine.stats.broker_outages}, re-subscribes {engine.stats.resubscribes})"
+        )
         assert engine.stats.broker_outages >= 1
         assert any("broker unreachable" in line for line in lines), lines[-5:]
     finally:

@@ -89,10 +89,13 @@ class DecodedBatch:
         return f"{topic}-{'_'.join(parts)}"
 
 
-def poll_batch(consumer: Consumer, max_messages: int, max_wait_s: float) -> list[Message]:
+def poll_batch(
+    consumer: Consumer, max_messages: int, max_wait_s: float, on_error: Callable[[KafkaError], None] | None = None
+) -> list[Message]:
     """Up to ``max_messages`` messages within about ``max_wait_s`` (fewer when the topic is idle).
 
-    Broker-side error events (``msg.error()``) are logged and dropped: they are not records.
+    Broker-side error events (``msg.error()``) are not records: they are logged and given
+    to ``on_error`` (the engine's outage watch, ``recovery.py``).
     """
     out: list[Message] = []
     deadline = time.monotonic() + max_wait_s
@@ -107,6 +110,8 @@ def poll_batch(consumer: Consumer, max_messages: int, max_wait_s: float) -> list
                 out.append(m)
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error: %s", err)
+                if on_error is not None:
+                    on_error(err)
         if not msgs:
             break
     return out
@@ -118,6 +123,7 @@ def poll_while_busy(
     max_wait_s: float,
     busy: Callable[[], bool],
     slice_s: float = 0.005,
+    on_error: Callable[[KafkaError], None] | None = None,
 ) -> list[Message]:
     """Like :func:`poll_batch`, but sized by the sinks instead of by the clock.
 
@@ -139,6 +145,8 @@ def poll_while_busy(
                 out.append(m)
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error: %s", err)
+                if on_error is not None:
+                    on_error(err)
         if out and not busy():
             break
     return out

@@ -40,6 +40,7 @@ from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_me
 from fraudguard.engines.local.delivery import deliver
 from fraudguard.engines.local.isolate import score_isolating
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
+from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
 from fraudguard.io.dlq import DeadLetterWriter
@@ -150,6 +151,7 @@ class LocalEngine:
         self.recent = RecentIds(recent_ids)
         self.admission = admission or AdmissionPolicy()
         self.lag = LagTracker()
+        self.watch = BrokerWatch(self.stats, topic)
         self.assign = assign
         self._carry: list[Message] = []
         self._paused = False
@@ -181,6 +183,16 @@ class LocalEngine:
             [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
         )
 
+    def _resubscribe(self) -> None:
+        """Leave and rejoin: a restarted broker forgot the group, topics and offsets (recovery.py)."""
+        self.finish_pending()
+        try:
+            self.consumer.unsubscribe()
+        except KafkaException as e:
+            log.warning("unsubscribing after the outage: %s", e)
+        self._carry = []  # positions are re-read: carried messages come again
+        self.subscribe()
+
     # --- the loop -----------------------------------------------------------------
     def run(self, max_messages: int | None = None) -> EngineStats:
         """Process batches until stopped (or ``max_messages`` consumed); then close cleanly."""
@@ -199,13 +211,15 @@ class LocalEngine:
 
     def step(self) -> DecodedBatch | None:
         """One micro-batch: poll, decode, score, write, flush, commit. None when idle."""
+        if self.watch.maybe_recover(self.consumer, self._resubscribe):
+            self.stats.lag = 0
         want = self.batch_size - len(self._carry)
         if want <= 0:
             polled = []
         elif self.pipeline:
-            polled = poll_while_busy(self.consumer, want, self.max_wait_s, self._writing)
+            polled = poll_while_busy(self.consumer, want, self.max_wait_s, self._writing, on_error=self.watch.on_error)
         else:
-            polled = poll_batch(self.consumer, want, self.max_wait_s)
+            polled = poll_batch(self.consumer, want, self.max_wait_s, on_error=self.watch.on_error)
         messages, self._carry = self._carry + polled, []
         if self.processor.at_batch_boundary():
             self.stats.model_switches += 1
@@ -248,7 +262,12 @@ class LocalEngine:
             return
         batch, predictions, future = self._pending
         try:
-            future.result()
+            while True:  # keep the status line going while the sinks wait (an outage shows)
+                try:
+                    future.result(timeout=0.5)
+                    break
+                except TimeoutError:
+                    self._report()
         except RETRYABLE as e:
             self.stats.retries += 1
             log.warning("writing the batch to the sinks failed: %s; retrying", e)
@@ -371,6 +390,9 @@ class LocalEngine:
             msg = self.consumer.poll(min(remaining, 0.5))
             if msg is not None and msg.error() is None:
                 self._carry.append(msg)
+            elif msg is not None:
+                self.watch.on_error(msg.error())
+            self._report()  # the status line keeps saying what is going on (an outage, retries)
 
     def close(self) -> None:
         """Close sinks and leave the group (the final commit already happened per batch)."""
