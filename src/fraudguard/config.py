@@ -10,6 +10,7 @@ are printed or logged.
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from fraudguard.errors import ConfigError
 
 Environment = Literal["development", "production"]
+API_KEY_FILE = "api_keys.json"
+"""Hashed keys of ``fraudguard api-key create``, under the state directory (``api/auth.py``)."""
 
 
 class Settings(BaseSettings):
@@ -122,9 +125,13 @@ class Settings(BaseSettings):
 
     def _stored_keys(self) -> int:
         """How many hashed keys ``fraudguard api-key create`` stored under ``state_dir``."""
-        from fraudguard.api.auth import load_stored
-
-        return len(load_stored(self.state_dir))
+        path = self.state_dir / API_KEY_FILE
+        if not path.is_file():
+            return 0
+        try:
+            return len(json.loads(path.read_text())["keys"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path}: not a FraudGuard API key file") from e
 
     @property
     def api_key_list(self) -> list[str]:
