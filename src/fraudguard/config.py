@@ -10,6 +10,7 @@ are printed or logged.
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -20,6 +21,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from fraudguard.errors import ConfigError
 
 Environment = Literal["development", "production"]
+API_KEY_FILE = "api_keys.json"
+"""Hashed keys of ``fraudguard api-key create``, under the state directory (``api/auth.py``)."""
 
 
 class Settings(BaseSettings):
@@ -88,6 +91,10 @@ class Settings(BaseSettings):
     # --- Engine -----------------------------------------------------------------------
     batch_size: int = Field(default=2000, ge=1, le=1_000_000)
     batch_max_wait_ms: int = Field(default=200, ge=1, le=60_000)
+    max_event_skew_s: float = Field(default=600.0, ge=0.0, le=366 * 86400.0)
+    """Events dated more than this ahead of the wall clock are refused (DLQ, API 422)."""
+    max_extras: int = Field(default=64, ge=0, le=256)
+    """Most ``extras`` names kept per transaction; the rest are dropped and counted."""
 
     # --- API --------------------------------------------------------------------------
     api_keys: SecretStr | None = None
@@ -109,9 +116,22 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         """In production an API without keys would let anyone post labels and drive the generator."""
-        if self.environment == "production" and not self.api_key_list:
-            raise ConfigError("FRAUDGUARD_API_KEYS must be set when FRAUDGUARD_ENVIRONMENT=production")
+        if self.environment == "production" and not self.api_key_list and not self._stored_keys():
+            raise ConfigError(
+                "FRAUDGUARD_API_KEYS must be set (or a key created with `fraudguard api-key create`) "
+                "when FRAUDGUARD_ENVIRONMENT=production"
+            )
         return self
+
+    def _stored_keys(self) -> int:
+        """How many hashed keys ``fraudguard api-key create`` stored under ``state_dir``."""
+        path = self.state_dir / API_KEY_FILE
+        if not path.is_file():
+            return 0
+        try:
+            return len(json.loads(path.read_text())["keys"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise ConfigError(f"{path}: not a FraudGuard API key file") from e
 
     @property
     def api_key_list(self) -> list[str]:

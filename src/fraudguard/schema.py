@@ -24,6 +24,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
+from fraudguard.admission import DEFAULT_MAX_EVENT_SKEW_S, bound_extras, check_event_skew
 from fraudguard.errors import ValidationError
 from fraudguard.frames import (
     ENSEMBLE,
@@ -35,6 +36,7 @@ from fraudguard.frames import (
     from_frame,
     prediction_records,
 )
+from fraudguard.json_guard import decode_guarded
 
 Channel = Literal["pos", "online", "atm"]
 Decision = Literal["fraud", "legit"]
@@ -204,7 +206,7 @@ def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transac
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValidationError("$", f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        tx = _decoder.decode(payload)
+        tx = decode_guarded(_decoder.decode, payload)
     except msgspec.ValidationError as e:
         msg = str(e)
         raise ValidationError(_field_of(msg), msg.split(" - at ")[0]) from e
@@ -216,19 +218,31 @@ def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transac
 
 def decode_batch(
     payloads: Iterable[bytes | bytearray | memoryview | str],
+    *,
+    max_skew_s: float | None = DEFAULT_MAX_EVENT_SKEW_S,
+    now: datetime | None = None,
 ) -> tuple[list[Transaction], list[tuple[int, Rejection]]]:
     """Decode many messages; return the good ones and ``(index, rejection)`` for the rest.
 
-    Nothing raises: a stream must go on past a bad message, so each rejection is kept
-    with its position for the caller to send, with the original bytes, to the DLQ.
+    Nothing raises, for any bytes: a stream must go on past a bad message, so each
+    rejection is kept with its position for the caller to send, with the original bytes,
+    to the DLQ. ``max_skew_s`` (``None``: no limit) refuses events dated further ahead
+    of ``now`` (default: the wall clock) than that. An unforeseen decoder failure is a rejection too (``undecodable message``),
+    never an exception: one poison message must not stop the stream.
     """
     good: list[Transaction] = []
     bad: list[tuple[int, Rejection]] = []
+    clock = now or datetime.now(UTC)
     for i, p in enumerate(payloads):
         try:
-            good.append(decode_transaction(p))
+            tx = decode_transaction(p)
+            if max_skew_s is not None:
+                check_event_skew(tx, clock, max_skew_s)
+            good.append(tx)
         except ValidationError as e:
             bad.append((i, Rejection(field=e.field, reason=e.reason)))
+        except Exception as e:
+            bad.append((i, Rejection(field="$", reason=f"undecodable message ({type(e).__name__})")))
     return good, bad
 
 
@@ -278,13 +292,21 @@ def to_frame(transactions: Sequence[Transaction]) -> pd.DataFrame:
     }
     frame = pd.DataFrame(cols)
     extra_names = sorted({k for t in transactions for k in t.extras})
-    for name in extra_names:
-        frame[EXTRA_PREFIX + name] = np.fromiter((t.extras.get(name, nan) for t in transactions), np.float64, n)
-    return frame
+    if not extra_names:
+        return frame
+    # one block for every extras column: inserting them one by one cost quadratic time
+    col = {name: j for j, name in enumerate(extra_names)}
+    block = np.full((n, len(extra_names)), nan)
+    for i, t in enumerate(transactions):
+        for name, value in t.extras.items():
+            block[i, col[name]] = value
+    extras = pd.DataFrame(block, columns=[EXTRA_PREFIX + name for name in extra_names], index=frame.index)
+    return pd.concat([frame, extras], axis=1)
 
 
 __all__ = [
     "CHANNELS",
+    "DEFAULT_MAX_EVENT_SKEW_S",
     "ENSEMBLE",
     "EXTRA_PREFIX",
     "FRAME_COLUMNS",
@@ -304,6 +326,8 @@ __all__ = [
     "Prediction",
     "Rejection",
     "Transaction",
+    "bound_extras",
+    "check_event_skew",
     "check_transaction",
     "decode_batch",
     "decode_transaction",

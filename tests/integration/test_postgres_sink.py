@@ -77,30 +77,33 @@ def test_row_values_round_trip_exactly(sink: PostgresSink, pg_db: str) -> None:
             assert got["is_fraud"] == (None if np.isnan(src["is_fraud"]) else bool(src["is_fraud"]))
 
 
-def test_replaying_a_batch_keeps_one_row_per_transaction_and_takes_new_values(sink: PostgresSink, pg_db: str) -> None:
+def test_replaying_a_batch_keeps_one_row_per_transaction_and_the_first_decision(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(1000, seed=1)
     assert sink.upsert(frame, batch_id="b1") == 1000
     assert sink.upsert(frame, batch_id="b1") == 0  # identical replay: nothing rewritten
     assert count(pg_db) == 1000
     rescored = frame.assign(ensemble_score=0.99, decision="fraud", model_version="v2")
-    sink.write(rescored, batch_id="b1")
+    sink.write(rescored, batch_id="b1")  # before: DO UPDATE rewrote every decision
     assert count(pg_db) == 1000
     with connect(pg_db) as conn:
-        versions = conn.execute("SELECT DISTINCT model_version, decision FROM fraud_predictions").fetchall()
+        versions = conn.execute("SELECT DISTINCT model_version FROM fraud_predictions").fetchall()
         (changed,) = conn.execute(
             "SELECT count(*) FROM fraud_predictions WHERE updated_at > inserted_at"
         ).fetchone() or (0,)
-    assert versions == [("v2", "fraud")]
-    assert changed == 1000
+    assert versions == [(frame["model_version"].iloc[0],)]
+    assert changed == 0
+    stored = sink.stored([frame["transaction_id"].iloc[5], "no-such-id"])
+    assert stored["transaction_id"].tolist() == [frame["transaction_id"].iloc[5]]
+    assert stored["ensemble_score"].iloc[0] == frame["ensemble_score"].iloc[5]
 
 
-def test_duplicate_ids_within_one_batch_keep_the_last(sink: PostgresSink, pg_db: str) -> None:
+def test_duplicate_ids_within_one_batch_keep_the_first(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(10)
     dup = frame.iloc[[3]].assign(amount=12345.0)
     assert sink.upsert(pd.concat([frame, dup], ignore_index=True), batch_id="d") == 10
     with connect(pg_db) as conn:
         got = get_prediction(conn, frame.iloc[3]["transaction_id"])
-    assert got is not None and got["amount"] == 12345.0
+    assert got is not None and got["amount"] == frame.iloc[3]["amount"]
 
 
 def test_replay_does_not_erase_a_late_label(sink: PostgresSink, pg_db: str) -> None:
@@ -191,13 +194,13 @@ def test_new_batches_take_the_plain_insert_and_overlapping_ones_the_upsert(sink:
     first = prediction_frame(200, prefix="a")
     assert sink.upsert(first, batch_id="a") == 200
     assert sink.fast_inserts == 1
-    # half old ids (re-scored), half new: the plain INSERT fails on the old ones, the upsert takes all
+    # half old ids (re-scored), half new: the plain INSERT fails on the old ones, the upsert adds the new
     overlap = pd.concat([first.iloc[100:].assign(ensemble_score=0.99), prediction_frame(100, prefix="b")])
-    assert sink.upsert(overlap, batch_id="ab") == 200
+    assert sink.upsert(overlap, batch_id="ab") == 100
     assert sink.fast_inserts == 1, "a batch with an existing id must not take the fast path"
     assert count(pg_db) == 300
     with connect(pg_db) as conn:
         row = conn.execute(
             "SELECT count(*) FILTER (WHERE ensemble_score = 0.99), count(DISTINCT transaction_id) FROM fraud_predictions"
         ).fetchone()
-    assert row == (100, 300)
+    assert row == (0, 300)  # the stored decisions were kept

@@ -16,9 +16,10 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fraudguard.config import API_KEY_FILE
 from fraudguard.errors import ConfigError
 
-KEY_FILE = "api_keys.json"
+KEY_FILE = API_KEY_FILE
 
 
 def digest(key: str) -> str:

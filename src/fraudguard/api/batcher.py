@@ -107,5 +107,9 @@ class MicroBatcher(Generic[T, R]):
             self.batches += 1
             self.items += size
             for g, r in zip(group, results, strict=True):
-                if not g[2].done():
+                if g[2].done():
+                    continue
+                if isinstance(r, Exception):  # this submission alone was refused (e.g. 409)
+                    g[2].set_exception(r)
+                else:
                     g[2].set_result(r)

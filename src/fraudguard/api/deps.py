@@ -33,11 +33,11 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def check_key(services: Services, key: str | None) -> None:
-    """401 without a key, 403 with a wrong one; open when no key is configured at all."""
-    if not len(services.keys):
-        if services.settings.environment == "production":
-            raise HTTPException(403, BAD_KEY)
-        return
+    """401 without a key, 403 with a wrong one. Never open: with no key configured nothing passes.
+
+    ``build_services`` makes sure a development API has a key (generated at start when
+    none is configured), so "no key configured" only happens to hand-built services.
+    """
     if not key:
         raise HTTPException(401, NO_KEY, headers={"WWW-Authenticate": "ApiKey"})
     if not services.keys.accepts(key):
@@ -50,7 +50,8 @@ def require_write_key(services: ServicesDep, key: Annotated[str | None, Security
 
 
 def require_read_key(services: ServicesDep, key: Annotated[str | None, Security(_header)]) -> None:
-    """Reads need a key only when ``api_read_requires_key`` is set."""
+    """Reads (REST, ``/metrics``, ``/readyz``; WebSockets check the same) need a key only
+    when ``api_read_requires_key`` is set. ``/healthz`` is always open."""
     if services.settings.api_read_requires_key:
         check_key(services, key)
 

@@ -10,9 +10,13 @@
 from __future__ import annotations
 
 import logging
+import math
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,8 +34,43 @@ def validation_detail(field: str, reason: str, where: str = "body") -> list[dict
     return [{"loc": loc, "msg": reason, "type": "value_error"}]
 
 
+def check_query_time(name: str, value: datetime | None) -> datetime | None:
+    """A time filter PostgreSQL can take: with an offset, a real one (-12:00..+14:00), years 1..9999.
+
+    Anything else is the client's mistake (422), never a database error (was a 503).
+    """
+    if value is None:
+        return None
+    off = value.utcoffset()
+    if off is None:
+        raise ValidationError(name, "must include a UTC offset (e.g. 2026-01-01T00:00:00Z)")
+    if not (timedelta(hours=-12) <= off <= timedelta(hours=14)):
+        raise ValidationError(name, "UTC offset must lie between -12:00 and +14:00")
+    try:
+        value.astimezone(UTC)
+    except OverflowError as e:
+        raise ValidationError(name, "out of range") from e
+    return value
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN/Infinity (not JSON) as strings, recursively: an error must be encodable."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the input; NaN/Infinity made that a 500 (not JSON)
+        return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(ValidationError)
     async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:

@@ -17,8 +17,10 @@ import logging
 from typing import Any
 
 import msgspec
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, ModelError
 from fraudguard.schema import Prediction
 
@@ -42,6 +44,7 @@ class ScoreBody(msgspec.Struct):
     reasons: list[str]
     model_version: str
     recorded: bool
+    duplicate: bool = False
 
 
 class ScoreBatchBody(msgspec.Struct):
@@ -63,7 +66,8 @@ def encode_predictions(preds: list[Prediction], recorded: bool, single: bool) ->
             p.decision,
             p.reasons,
             p.model_version,
-            recorded,
+            recorded and not isinstance(p, StoredPrediction),
+            isinstance(p, StoredPrediction),
         )
         for p in preds
     ]
@@ -98,12 +102,15 @@ class ScoreFastPath:
         from fraudguard.api.routes.score import decode_body
 
         try:
-            txs, single = decode_body(body)
+            txs, single = decode_body(body, services.settings.max_event_skew_s)
         except Exception:
             await self.app(scope, _replay(body, None, receive), send)
             return
         try:
             preds = await services.batcher.submit(txs, record)
+        except HTTPException as e:  # 409: an id recorded before with other content
+            await _respond(send, e.status_code, _encode({"detail": e.detail}))
+            return
         except FraudGuardError as e:  # the same answer as the app's handler
             kind = {DatabaseError: "database", BrokerError: "broker", ModelError: "model"}.get(type(e), "service")
             log.warning("%s unavailable: %s", kind, e)
@@ -114,8 +121,6 @@ class ScoreFastPath:
 
 def _key_ok(services: Any, scope: Scope) -> bool:
     """True when :func:`fraudguard.api.deps.check_key` would let the call through."""
-    if not len(services.keys):
-        return bool(services.settings.environment != "production")
     for name, value in scope["headers"]:
         if name == b"x-api-key":
             return bool(value) and bool(services.keys.accepts(value.decode("latin-1")))

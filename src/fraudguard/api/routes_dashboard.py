@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from fraudguard.api.deps import ConnDep, ReadKey
-from fraudguard.errors import ValidationError
+from fraudguard.api.errors import check_query_time
 from fraudguard.io import pg_analytics
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -45,8 +45,7 @@ def dashboard() -> FileResponse:
 def analytics(conn: ConnDep, since: datetime | None = None, until: datetime | None = None) -> Any:
     """Aggregates over stored predictions for the dashboard (``since`` inclusive, ``until`` exclusive)."""
     for name, value in (("since", since), ("until", until)):
-        if value is not None and value.tzinfo is None:
-            raise ValidationError(name, "must include a UTC offset (e.g. 2026-01-01T00:00:00Z)")
+        check_query_time(name, value)
     return {
         "by_category": pg_analytics.fraud_by_category(conn, since=since, until=until),
         "by_hour": pg_analytics.fraud_by_hour(conn, since=since, until=until),

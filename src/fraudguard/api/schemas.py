@@ -7,11 +7,11 @@ Transactions are decoded with the same msgspec struct and checks as the stream
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import msgspec
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fraudguard.schema import Transaction
 
@@ -38,6 +38,8 @@ class ScoreOut(BaseModel):
     reasons: list[str]
     model_version: str
     recorded: bool
+    duplicate: bool = False
+    """True when this id was recorded before: the stored decision, nothing applied again."""
 
 
 class ScoreBatchOut(BaseModel):
@@ -110,6 +112,19 @@ class LabelIn(BaseModel):
     is_fraud: bool
     source: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00]+$")] = "analyst"
     labelled_at: datetime | None = None
+
+    @field_validator("labelled_at")
+    @classmethod
+    def _real_offset(cls, v: datetime | None) -> datetime | None:
+        """Offsets beyond -12:00..+14:00 exist in no time zone (PostgreSQL refused +17:45: was a 503)."""
+        if v is None:
+            return v
+        off = v.utcoffset()
+        if off is not None and not (timedelta(hours=-12) <= off <= timedelta(hours=14)):
+            raise ValueError("UTC offset must lie between -12:00 and +14:00")
+        if not (datetime(1970, 1, 1) <= v.replace(tzinfo=None) < datetime(2200, 1, 1)):
+            raise ValueError("must lie between 1970 and 2200")
+        return v
 
 
 class LabelsIn(BaseModel):

@@ -130,11 +130,28 @@ class Services:
             await asyncio.to_thread(self.pool.close)
 
 
+def development_key() -> str:
+    """A key for this run only (not stored), printed once on stderr for the operator."""
+    import secrets
+    import sys
+
+    key = "fg_dev_" + secrets.token_urlsafe(24)
+    print(
+        "no API key configured (FRAUDGUARD_API_KEYS or `fraudguard api-key create`): writes need one, "
+        f"so this run accepts the development key\n\n    {key}\n\n(enter it in the dashboard's API key field)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return key
+
+
 def build_services(settings: Settings) -> Services:
     """Connect what ``settings`` configures; missing pieces stay ``None`` (reported by /readyz)."""
     from fraudguard.io.kafka import ensure_topics, make_producer
 
     keys = KeyRing.from_settings(settings.api_key_list, settings.state_dir)
+    if not len(keys):  # writes always need a key: a development API makes one for this run
+        keys = KeyRing([development_key()])
     thresholds: dict[str, float] = {}
     services = Services(settings=settings, keys=keys)
     scorer = None
@@ -196,4 +213,5 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
     return ScoringService(
         scorer, pipeline_for(scorer, **stores), sink=sink, producer=producer,
         predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
+        max_extras=settings.max_extras,
     )  # fmt: skip

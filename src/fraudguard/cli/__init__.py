@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "bench",
     "lifecycle",
     "retrain",
+    "fuzz",
 )
 
 for _name in _COMMAND_MODULES:

@@ -29,6 +29,9 @@ def api(
     from fraudguard.api.app import create_app
 
     settings = settings_from_flags(api_host=host, api_port=port)
+    from fraudguard.redact import install, url_password
+
+    install(url_password(settings.database_dsn or ""), *settings.api_key_list)
     console.print(f"FraudGuard API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
     uvicorn.run(
         create_app(settings),
@@ -39,7 +42,21 @@ def api(
         loop="uvloop",  # both from uvicorn[standard]: the C event loop and HTTP parser
         http="httptools",
         access_log=False,  # one log line per scored request costs more than the scoring
+        log_config=_log_config(),
     )
+
+
+def _log_config() -> dict:
+    """uvicorn's logging with every line passed through the redacting filter (no secret in logs)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    cfg = copy.deepcopy(LOGGING_CONFIG)
+    cfg["filters"] = {"redact": {"()": "fraudguard.redact.RedactingFilter"}}
+    for handler in cfg["handlers"].values():
+        handler.setdefault("filters", []).append("redact")
+    return cfg
 
 
 @key_app.command("create")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -12,6 +13,7 @@ from rich.console import Console
 
 from fraudguard.config import Settings, load_settings
 from fraudguard.errors import ConfigError, FraudGuardError
+from fraudguard.redact import redact
 
 console = Console(stderr=False, highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -44,6 +46,18 @@ def fail(message: str, code: int = 1) -> None:
     raise SystemExit(code)
 
 
+def _secrets() -> list[str]:
+    """Secret values of this process's environment, masked in every error line."""
+    from fraudguard.redact import url_password
+
+    out = []
+    for name in ("FRAUDGUARD_DATABASE_URL", "FRAUDGUARD_REDIS_URL"):
+        pw = url_password(os.environ.get(name, ""))
+        if pw:
+            out.append(pw)
+    return out
+
+
 def clean_errors(fn: Callable[P, R]) -> Callable[P, R]:
     """Turn FraudGuard errors (and Ctrl-C) into a one-line message and an exit code.
 
@@ -59,7 +73,7 @@ def clean_errors(fn: Callable[P, R]) -> Callable[P, R]:
             if logging.getLogger().isEnabledFor(logging.DEBUG):
                 err_console.print_exception()
             cause = f" ({e.__cause__})" if e.__cause__ and str(e.__cause__) not in str(e) else ""
-            fail(f"{e}{cause}")
+            fail(redact(f"{e}{cause}", *_secrets()))
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)

@@ -116,6 +116,12 @@ def demo(
         if stop.is_set():
             return
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FRAUDGUARD_DATABASE_URL": url, "COLUMNS": "200"}
+        demo_key = None
+        if not settings.api_key_list and not os.environ.get("FRAUDGUARD_API_KEYS"):
+            import secrets  # writes always need a key: the demo makes one and shows it here
+
+            demo_key = "fg_demo_" + secrets.token_urlsafe(18)
+            env["FRAUDGUARD_API_KEYS"] = demo_key
         py = [sys.executable, "-m", "fraudguard"]
         procs.append(spawn([*py, "stream", "--status-every", "5"], env=env, log_path=logs / "engine.log"))
         if api and importlib.util.find_spec("fraudguard.api.app") is not None:
@@ -127,6 +133,8 @@ def demo(
                 )
             )
             console.print(f"dashboard: http://127.0.0.1:{settings.api_port}/  (API docs at /docs)")
+            if demo_key:
+                console.print(f"API key for this demo (dashboard field, X-API-Key header): {demo_key}")
         gen_seconds = str(duration or 30 * 86_400)
         procs.append(
             spawn(

@@ -35,6 +35,7 @@ from fraudguard.features.state import (
     encode_merchants,
 )
 from fraudguard.features.stateless import SMALL_BATCH, US_PER_S, Prepared, prepare, stateless_features
+from fraudguard.features.watermark import QuorumWatermark
 from fraudguard.schema import EXTRA_PREFIX
 
 _NO_TIME = np.iinfo(np.int64).min
@@ -123,6 +124,7 @@ class FeaturePipeline:
             raise ValidationError("merchant_store", "must not be the same store as card_store (keys would collide)")
         self._counters = {"rows": 0, "batches": 0, "late_events": 0, "late_dropped": 0, "expired": 0, "labels": 0}
         self._watermark_us = _NO_TIME
+        self._clock = QuorumWatermark()  # expiry clock: no single event can jump it (watermark.py)
         self._last_sweep_us = _NO_TIME
 
     def feature_names(self, extras: Sequence[str] = ()) -> list[str]:
@@ -156,7 +158,7 @@ class FeaturePipeline:
 
     def _commit(self, b: Prepared, cards: _Overlay, merchants: _Overlay, inserted: np.ndarray, late: int) -> None:
         cfg = self.config
-        wm = max(self._watermark_us, int(b.t_us.max()))
+        wm = self._clock.advance(b.t_us)
         self._watermark_us = wm
         slack = cfg.allowed_lateness_s
         cards.flush(expire_at=wm / US_PER_S + cfg.card_ttl_s + slack)

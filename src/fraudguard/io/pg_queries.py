@@ -13,7 +13,7 @@ import base64
 import binascii
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
 import psycopg
@@ -21,7 +21,7 @@ from psycopg.rows import dict_row
 
 from fraudguard.errors import ValidationError
 from fraudguard.io.postgres import db_errors
-from fraudguard.schema import MODEL_NAMES, Label
+from fraudguard.schema import MAX_EVENT_TIME, MIN_EVENT_TIME, MODEL_NAMES, Label
 
 MAX_PAGE = 1000
 _SCORE_COLS = tuple(f"score_{m}" for m in MODEL_NAMES)
@@ -151,7 +151,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         at = datetime.fromisoformat(when)
     except (binascii.Error, UnicodeDecodeError, ValueError) as e:
         raise ValidationError("cursor", "not a cursor returned by a previous page") from e
-    if at.tzinfo is None:
+    # a cursor is the key of a stored row: anything else (NUL, year 1, offset +17:45) is
+    # the client's mistake, and PostgreSQL would refuse it as a server error (was a 503)
+    off = at.utcoffset()
+    if (
+        off is None
+        or abs(off) > timedelta(hours=14)
+        or not (MIN_EVENT_TIME <= at < MAX_EVENT_TIME)
+        or "\x00" in tx
+        or not 0 < len(tx) <= 128
+    ):
         raise ValidationError("cursor", "not a cursor returned by a previous page")
     return at, tx
 

@@ -5,10 +5,11 @@ A batch becomes CSV in Arrow's C++ writer (no Python loop over rows) and is stre
 then moves it into ``fraud_predictions`` when none of its rows exists yet (the normal case,
 and the cheapest for the server). If that hits an existing ``transaction_id`` (a replay)
 it is rolled back to a savepoint and the batch is merged with ``INSERT ... SELECT ... ON
-CONFLICT (transaction_id) DO UPDATE``: a replayed batch never duplicates rows; identical
-rows are left untouched (no new row version, no index writes), changed ones (a re-scored
-batch) are updated. A label that arrived before its prediction is picked up from
-``labels`` by either statement.
+CONFLICT (transaction_id) DO NOTHING``: a replayed batch never duplicates rows, and a
+decision, once stored, is never rewritten (the first version wins: a re-posted id with
+other content must not turn a confirmed fraud legit). Labels live in their own columns,
+updated by :func:`fraudguard.io.pg_queries.record_labels`. A label that arrived before
+its prediction is picked up from ``labels`` by either statement.
 
 Each ``write`` is one transaction and is durable when it returns; on any driver error the
 transaction is rolled back, a broken connection is dropped (the next call reconnects) and
@@ -36,8 +37,6 @@ from fraudguard.schema import PREDICTION_COLUMNS
 
 STAGE = "fg_stage_predictions"
 _COLS = ", ".join(PREDICTION_COLUMNS)
-_DATA = tuple(c for c in PREDICTION_COLUMNS if c != "transaction_id")
-_UPDATE = ",\n    ".join(f"{c} = EXCLUDED.{c}" for c in _DATA)
 _STAGE_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {STAGE}
     (LIKE fraud_predictions INCLUDING DEFAULTS EXCLUDING CONSTRAINTS EXCLUDING INDEXES)
@@ -47,10 +46,7 @@ _UPSERT = f"""
 INSERT INTO fraud_predictions ({_COLS}, label, label_source, labelled_at)
 SELECT {", ".join(f"s.{c}" for c in PREDICTION_COLUMNS)}, l.is_fraud, l.source, l.labelled_at
 FROM {STAGE} s LEFT JOIN labels l ON l.transaction_id = s.transaction_id
-ON CONFLICT (transaction_id) DO UPDATE SET
-    {_UPDATE},
-    updated_at = now()
-WHERE ({", ".join(f"fraud_predictions.{c}" for c in _DATA)}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{c}" for c in _DATA)})"""
+ON CONFLICT (transaction_id) DO NOTHING"""
 
 _INSERT_NEW = f"""
 INSERT INTO fraud_predictions ({_COLS}, label, label_source, labelled_at)
@@ -182,13 +178,13 @@ class PostgresSink:
     def upsert(self, frame: pd.DataFrame, *, batch_id: str) -> int:
         """Upsert the batch; return the number of rows inserted or changed (identical replays: 0).
 
-        Rows repeating a ``transaction_id`` within the batch keep the last one (a single
-        upsert cannot touch a row twice). Raises :class:`ValidationError` for a malformed
+        Rows repeating a ``transaction_id`` within the batch keep the first one, and an id
+        already stored keeps its stored row (``DO NOTHING``): the first decision wins. Raises :class:`ValidationError` for a malformed
         frame and :class:`DatabaseError` when PostgreSQL fails; both leave the table as it was.
         """
         if frame.empty:
             return 0
-        frame = frame.drop_duplicates("transaction_id", keep="last") if "transaction_id" in frame else frame
+        frame = frame.drop_duplicates("transaction_id", keep="first") if "transaction_id" in frame else frame
         payload = frame_to_csv(frame)
         conn = self._connection()
         try:
@@ -209,6 +205,18 @@ class PostgresSink:
             raise
         self.rows_written += written
         return written
+
+    def stored(self, transaction_ids: list[str]) -> pd.DataFrame:
+        """The stored prediction rows (:data:`PREDICTION_COLUMNS`) of those ids that exist.
+
+        The API's idempotency check reads it before recording (``api/idempotency.py``).
+        """
+        conn = self._connection()
+        query = f"SELECT {_COLS} FROM fraud_predictions WHERE transaction_id = ANY(%s)"
+        with db_errors(conn, "reading stored predictions"), conn.transaction(), conn.cursor() as cur:
+            cur.execute(query, (transaction_ids,))  # type: ignore[arg-type]
+            rows = cur.fetchall()
+        return pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS))
 
     def flush(self) -> None:
         """Nothing pending: every ``write`` commits before it returns."""

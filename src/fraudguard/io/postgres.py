@@ -31,6 +31,7 @@ from psycopg import conninfo
 from psycopg_pool import ConnectionPool
 
 from fraudguard.errors import DatabaseError
+from fraudguard.redact import redact as redact_text
 
 T = TypeVar("T")
 
@@ -55,8 +56,12 @@ def _options(url: str, statement_timeout_ms: int) -> str:
     """Server options: the URL's own (``search_path`` in tests) plus the statement timeout."""
     try:
         own = conninfo.conninfo_to_dict(url).get("options") or ""
-    except psycopg.ProgrammingError as e:
-        raise DatabaseError(f"malformed database URL: {e}") from e
+    except psycopg.ProgrammingError:
+        # the driver's message quotes the bad part, often the password: never chain it
+        raise DatabaseError(
+            f"malformed database URL {redact_text(url)}: percent-encode spaces and special characters "
+            "in the password (%20 for a space)"
+        ) from None
     return f"{own} -c statement_timeout={int(statement_timeout_ms)}".strip()
 
 

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from fraudguard.api.app import create_app
 from fraudguard.api.auth import KeyRing, create_key, key_file
 from fraudguard.api.deps import BAD_KEY, NO_KEY
+from fraudguard.api.routes.ws import key_protocols
 from fraudguard.api.services import Services
 from fraudguard.config import Settings
 from fraudguard.errors import ConfigError
@@ -42,8 +43,13 @@ def test_env_keys_and_read_protection(tmp_path) -> None:
         assert c.get("/healthz").status_code == 200
         with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/metrics") as ws:
             ws.receive_text()
-        with c.websocket_connect("/ws/metrics?api_key=a") as ws:
+        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/metrics?api_key=a") as ws:
+            ws.receive_text()  # never in the URL: URLs end up in access logs
+        with c.websocket_connect("/ws/metrics", subprotocols=key_protocols("a")) as ws:
+            assert ws.accepted_subprotocol == "fraudguard"  # the key itself is never echoed
             assert "windows" in json.loads(ws.receive_text())
+        with pytest.raises(WebSocketDisconnect), c.websocket_connect("/ws/metrics", subprotocols=key_protocols("z")):
+            pass
     with client(tmp_path, api_keys="a") as c:
         assert c.get("/v1/stats").status_code == 200  # reads open by default
 

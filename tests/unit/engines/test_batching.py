@@ -7,7 +7,7 @@ import pandas as pd
 from confluent_kafka import Message
 
 from fraudguard import schema
-from fraudguard.engines.local.batching import DUPLICATE_REASON, RecentIds, decode_messages
+from fraudguard.engines.local.batching import CONFLICT_REASON, DUPLICATE_REASON, RecentIds, decode_messages
 from fraudguard.engines.local.offsets import LagTracker
 from fraudguard.engines.local.status import LatencyWindow
 from fraudguard.io.dlq import HEADER_FIELD, HEADER_OFFSET, HEADER_REASON, DeadLetter
@@ -45,9 +45,11 @@ def test_duplicates_within_and_across_batches_keep_the_first():
     first = decode_messages([msg(tx(1), 0), msg(tx(1, amount=99.0), 1), msg(tx(2), 2)], recent)
     assert first.duplicates == 1
     assert first.frame["amount"].tolist() == [11.0, 12.0]
-    assert first.dead_letters[0].reason.startswith(DUPLICATE_REASON)
-    second = decode_messages([msg(tx(2), 3), msg(tx(3), 4)], recent)
-    assert second.duplicates == 1 and second.frame["transaction_id"].tolist() == ["t3"]
+    assert first.dead_letters[0].reason.startswith(CONFLICT_REASON)  # other content: the first version stays
+    second = decode_messages([msg(tx(2), 3), msg(tx(3), 4), msg(tx(3, amount=1.0), 5)], recent)
+    assert second.duplicates == 2 and second.frame["transaction_id"].tolist() == ["t3"]
+    assert second.dead_letters[0].reason.startswith(DUPLICATE_REASON)  # the same content again
+    assert second.dead_letters[1].reason.startswith(CONFLICT_REASON)
 
 
 def test_recent_ids_evict_the_oldest_beyond_capacity():

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from fraudguard.api.deps import ServicesDep
+from fraudguard.api.deps import ReadKey, ServicesDep
 from fraudguard.api.schemas import ReadyOut
 from fraudguard.metrics.prometheus import CONTENT_TYPE, exposition, make_registry
 
@@ -48,7 +48,7 @@ def _check_broker(services: Any) -> tuple[bool, str]:
     return True, "ok"
 
 
-@router.get("/readyz", response_model=ReadyOut, responses={503: {"model": ReadyOut}})
+@router.get("/readyz", dependencies=[ReadKey], response_model=ReadyOut, responses={503: {"model": ReadyOut}})
 async def readyz(services: ServicesDep) -> Any:
     """200 when broker, database and model are all usable; 503 naming what is not."""
     db, broker = await asyncio.gather(
@@ -67,7 +67,9 @@ async def readyz(services: ServicesDep) -> Any:
     return JSONResponse(out, status_code=200 if out["ready"] else 503)
 
 
-@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+@router.get(
+    "/metrics", dependencies=[ReadKey], response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}}
+)
 def metrics(services: ServicesDep) -> Response:
     """Prometheus exposition of the live metrics (custom registry)."""
     registry = getattr(services, "_registry", None)

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 
 from fraudguard.api.deps import ConnDep, ReadKey, ServicesDep
+from fraudguard.api.errors import check_query_time
 from fraudguard.api.schemas import AlertPage, CardRiskOut, PredictionOut, StatsOut, Velocity
-from fraudguard.errors import ValidationError
 from fraudguard.io import pg_analytics, pg_queries
 
 router = APIRouter(dependencies=[ReadKey], tags=["reads"])
@@ -19,9 +19,7 @@ CARD_NOT_FOUND = "card not found"
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise ValidationError(name, "must include a UTC offset (e.g. 2026-01-01T00:00:00Z)")
-    return value
+    return check_query_time(name, value)
 
 
 @router.get(

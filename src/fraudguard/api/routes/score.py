@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import msgspec
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from fraudguard.admission import DEFAULT_MAX_EVENT_SKEW_S, check_event_skew
 from fraudguard.api.deps import NO_MODEL, ServicesDep, WriteKey
+from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.api.schemas import MAX_BATCH, ScoreBatchOut, ScoreOut, transaction_openapi
 from fraudguard.errors import ValidationError
+from fraudguard.json_guard import MAX_JSON_DEPTH, decode_guarded
 from fraudguard.schema import Prediction, Transaction, check_transaction
 
 router = APIRouter(tags=["scoring"])
@@ -31,34 +35,47 @@ def _field(message: str) -> tuple[str, str]:
     return path or "$", reason
 
 
-def decode_body(body: bytes) -> tuple[list[Transaction], bool]:
-    """Transactions of a request body and whether it was a single object; field-named errors."""
+def decode_body(body: bytes, max_skew_s: float | None = DEFAULT_MAX_EVENT_SKEW_S) -> tuple[list[Transaction], bool]:
+    """Transactions of a request body and whether it was a single object; field-named errors.
+
+    Never raises anything but :class:`ValidationError` (422) or a 413 ``HTTPException``,
+    whatever the bytes; events more than ``max_skew_s`` ahead of the wall clock are refused.
+    """
     if not body.strip():
         raise ValidationError("$", "request body must be a transaction or a list of transactions")
-    try:
-        decoded = _decoder.decode(body)
+    try:  # one level more than the stream: the body may be a list of transactions
+        decoded = decode_guarded(_decoder.decode, body, MAX_JSON_DEPTH + 1)
     except msgspec.ValidationError as e:
         raise ValidationError(*_field(str(e))) from e
     except msgspec.DecodeError as e:
         raise ValidationError("$", f"malformed JSON: {e}") from e
+    except (ValidationError, HTTPException):
+        raise
+    except Exception as e:
+        raise ValidationError("$", f"undecodable request body ({type(e).__name__})") from e
     single = isinstance(decoded, Transaction)
     txs = [decoded] if single else decoded
     if not txs:
         raise ValidationError("$", "the list of transactions is empty")
     if len(txs) > MAX_BATCH:
         raise HTTPException(413, TOO_MANY)
+    now = datetime.now(UTC)
     for i, tx in enumerate(txs):
         try:
             check_transaction(tx)
+            if max_skew_s is not None:
+                check_event_skew(tx, now, max_skew_s)
         except ValidationError as e:
             raise ValidationError(e.field if single else f"{i}.{e.field}", e.reason) from e
     return txs, single
 
 
 def _out(p: Prediction, recorded: bool) -> ScoreOut:
+    dup = isinstance(p, StoredPrediction)
     return ScoreOut(
         transaction_id=p.transaction_id, card_id=p.card_id, scores=p.scores, ensemble_score=p.ensemble_score,
-        threshold=p.threshold, decision=p.decision, reasons=p.reasons, model_version=p.model_version, recorded=recorded,
+        threshold=p.threshold, decision=p.decision, reasons=p.reasons, model_version=p.model_version,
+        recorded=recorded and not dup, duplicate=dup,
     )  # fmt: skip
 
 
@@ -71,6 +88,7 @@ _body, _ = transaction_openapi()
     response_model=ScoreOut | ScoreBatchOut,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _body}}}},
     responses={
+        409: {"description": "record=true for a transaction_id already recorded with other content"},
         413: {"description": "body over the size limit or more than 1,000 transactions"},
         503: {"description": NO_MODEL},
     },
@@ -83,7 +101,7 @@ async def score(
     ),
 ) -> ScoreOut | ScoreBatchOut:
     """Score one transaction (object) or up to 1,000 (array); concurrent calls share model calls."""
-    txs, single = decode_body(await request.body())
+    txs, single = decode_body(await request.body(), services.settings.max_event_skew_s)
     if services.batcher is None:
         raise HTTPException(503, NO_MODEL)
     preds = await services.batcher.submit(txs, record)

@@ -6,11 +6,12 @@ it into a transaction frame for the scoring core plus dead letters for the DLQ; 
 in a batch stops the stream.
 
 Duplicates: within a batch the first occurrence of a ``transaction_id`` is kept. Across
-batches a bounded set of recently seen ids (:class:`RecentIds`) catches replays by the
-producer; a duplicate goes to the DLQ with reason ``duplicate transaction_id`` so every
-input message is accounted for (a prediction or a dead letter). Ids older than the set's
-capacity, or seen by another worker before a rebalance, reach the sinks again and are
-absorbed there (the PostgreSQL upsert on ``transaction_id``).
+batches a bounded map of recently seen ids and their content (:class:`RecentIds`)
+catches replays by the producer; a duplicate goes to the DLQ with reason ``duplicate
+transaction_id`` when its content is the same, ``duplicate_conflict`` when it differs
+(the first version is kept), so every input message is accounted for (a prediction or a
+dead letter). Ids older than the map's capacity, or seen by another worker before a
+rebalance, reach the sinks again and are absorbed there (PostgreSQL: ``DO NOTHING``).
 """
 
 from __future__ import annotations
@@ -26,19 +27,21 @@ import pandas as pd
 from confluent_kafka import Consumer, KafkaError, Message
 
 from fraudguard import schema
+from fraudguard.admission import AdmissionPolicy, bound_extras, content_key
 from fraudguard.io.dlq import DeadLetter
 
 log = logging.getLogger(__name__)
 
 DUPLICATE_REASON = "duplicate transaction_id"
+CONFLICT_REASON = "duplicate_conflict"
 
 
 class RecentIds:
-    """An insertion-ordered set of the last ``capacity`` transaction ids (oldest evicted first)."""
+    """The last ``capacity`` transaction ids with a hash of their content (oldest evicted first)."""
 
     def __init__(self, capacity: int = 200_000) -> None:
         self.capacity = capacity
-        self._ids: dict[str, None] = {}
+        self._ids: dict[str, int] = {}
 
     def __contains__(self, tid: object) -> bool:
         return tid in self._ids
@@ -46,9 +49,13 @@ class RecentIds:
     def __len__(self) -> int:
         return len(self._ids)
 
-    def add_many(self, ids: list[str]) -> None:
-        """Remember ``ids``, evicting the oldest beyond capacity."""
-        self._ids.update(dict.fromkeys(ids))
+    def content(self, tid: str) -> int | None:
+        """Content hash the id was first seen with (``None``: not seen)."""
+        return self._ids.get(tid)
+
+    def add_many(self, ids: list[str], contents: list[int] | None = None) -> None:
+        """Remember ``ids`` (and their content hashes), evicting the oldest beyond capacity."""
+        self._ids.update(zip(ids, contents, strict=True) if contents is not None else dict.fromkeys(ids, 0))
         excess = len(self._ids) - self.capacity
         if excess > 0:
             for k in list(islice(self._ids, excess)):
@@ -64,8 +71,12 @@ class DecodedBatch:
     """Valid, de-duplicated transactions (:data:`schema.FRAME_COLUMNS` + ``produced_at``)."""
     partitions: np.ndarray
     """Source partition of each frame row (card state follows partitions)."""
+    row_messages: list[Message] = field(default_factory=list)
+    """The message of each frame row (a row failing after decoding is dead-lettered with it)."""
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
+    extras_dropped: int = 0
+    """Extras (name, value) pairs dropped by the admission policy (admission.py)."""
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     """Next offset to commit per (topic, partition): last offset in the batch + 1."""
     first_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
@@ -78,10 +89,13 @@ class DecodedBatch:
         return f"{topic}-{'_'.join(parts)}"
 
 
-def poll_batch(consumer: Consumer, max_messages: int, max_wait_s: float) -> list[Message]:
+def poll_batch(
+    consumer: Consumer, max_messages: int, max_wait_s: float, on_error: Callable[[KafkaError], None] | None = None
+) -> list[Message]:
     """Up to ``max_messages`` messages within about ``max_wait_s`` (fewer when the topic is idle).
 
-    Broker-side error events (``msg.error()``) are logged and dropped: they are not records.
+    Broker-side error events (``msg.error()``) are not records: they are logged and given
+    to ``on_error`` (the engine's outage watch, ``recovery.py``).
     """
     out: list[Message] = []
     deadline = time.monotonic() + max_wait_s
@@ -96,6 +110,8 @@ def poll_batch(consumer: Consumer, max_messages: int, max_wait_s: float) -> list
                 out.append(m)
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error: %s", err)
+                if on_error is not None:
+                    on_error(err)
         if not msgs:
             break
     return out
@@ -107,6 +123,7 @@ def poll_while_busy(
     max_wait_s: float,
     busy: Callable[[], bool],
     slice_s: float = 0.005,
+    on_error: Callable[[KafkaError], None] | None = None,
 ) -> list[Message]:
     """Like :func:`poll_batch`, but sized by the sinks instead of by the clock.
 
@@ -128,6 +145,8 @@ def poll_while_busy(
                 out.append(m)
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error: %s", err)
+                if on_error is not None:
+                    on_error(err)
         if out and not busy():
             break
     return out
@@ -139,8 +158,16 @@ def _produced_at(timestamps_ms: list[int]) -> pd.Series:
     return pd.Series(ts.where(arr > 0, pd.NaT), dtype="datetime64[ns, UTC]")
 
 
-def decode_messages(messages: list[Message], recent: RecentIds | None = None) -> DecodedBatch:
+def decode_messages(
+    messages: list[Message],
+    recent: RecentIds | None = None,
+    policy: AdmissionPolicy | None = None,
+    known_extras: frozenset[str] | None = None,
+) -> DecodedBatch:
     """Decode, validate and de-duplicate a batch of raw messages.
+
+    ``policy`` refuses events too far ahead of the wall clock and bounds the extras (to
+    ``known_extras``, the current model's, when given); see :mod:`fraudguard.admission`.
 
     Every message ends up either in ``frame`` or in ``dead_letters``, with the same count
     (``len(frame) + len(dead_letters) == len(messages)``), which the tests check.
@@ -164,26 +191,36 @@ def decode_messages(messages: list[Message], recent: RecentIds | None = None) ->
         else:
             payloads.append(value)
             kept.append(m)
-    good, bad = schema.decode_batch(payloads)
+    policy = policy or AdmissionPolicy()
+    good, bad = schema.decode_batch(payloads, max_skew_s=policy.max_skew_s)
     bad_index = {i for i, _ in bad}
     for i, rejection in bad:
         letters.append(DeadLetter.from_message(kept[i], rejection.field, rejection.reason))
     ok_msgs = [m for i, m in enumerate(kept) if i not in bad_index] if bad_index else kept
 
     ids = [t.transaction_id for t in good]
+    contents = [hash(content_key(t)) for t in good]
     dup = pd.Index(ids).duplicated(keep="first") if ids else np.zeros(0, bool)
     if recent is not None and ids:
         dup |= np.fromiter((i in recent for i in ids), bool, len(ids))
     duplicates = int(dup.sum())
     if duplicates:
+        first_seen: dict[str, int] = {}
+        for tid, c, d in zip(ids, contents, dup.tolist(), strict=True):
+            if not d:
+                first_seen.setdefault(tid, c)
         for i in np.flatnonzero(dup).tolist():
-            letters.append(DeadLetter.from_message(ok_msgs[i], "transaction_id", f"{DUPLICATE_REASON} {ids[i]!r}"))
+            seen = recent.content(ids[i]) if recent is not None and ids[i] in recent else first_seen.get(ids[i])
+            reason = DUPLICATE_REASON if seen == contents[i] else CONFLICT_REASON
+            letters.append(DeadLetter.from_message(ok_msgs[i], "transaction_id", f"{reason} {ids[i]!r}"))
         keep = ~dup
         good = [t for t, k in zip(good, keep.tolist(), strict=True) if k]
+        contents = [c for c, k in zip(contents, keep.tolist(), strict=True) if k]
         ok_msgs = [m for m, k in zip(ok_msgs, keep.tolist(), strict=True) if k]
     if recent is not None:
-        recent.add_many([t.transaction_id for t in good])
+        recent.add_many([t.transaction_id for t in good], contents)
 
+    good, extras_dropped = bound_extras(good, policy.max_extras, known_extras)
     frame = schema.to_frame(good)
     frame["produced_at"] = _produced_at([m.timestamp()[1] if m.timestamp()[0] else -1 for m in ok_msgs]).array
     partitions = np.fromiter((m.partition() for m in ok_msgs), np.int32, len(ok_msgs))
@@ -191,8 +228,10 @@ def decode_messages(messages: list[Message], recent: RecentIds | None = None) ->
         messages=messages,
         frame=frame,
         partitions=partitions,
+        row_messages=ok_msgs,
         dead_letters=letters,
         duplicates=duplicates,
+        extras_dropped=extras_dropped,
         offsets=offsets,
         first_offsets=first,
     )

@@ -35,9 +35,12 @@ from typing import Protocol, TypeVar
 import pandas as pd
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch, poll_while_busy
 from fraudguard.engines.local.delivery import deliver
+from fraudguard.engines.local.isolate import score_isolating
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
+from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
 from fraudguard.io.dlq import DeadLetterWriter
@@ -99,6 +102,8 @@ class LocalEngine:
     assign:
         Read these partitions with ``assign()`` instead of joining the group (benchmarks:
         Tansu serves group reads ~50x slower than assigned ones).
+    admission:
+        Event-time skew and extras bounds (``fraudguard.admission``); defaults otherwise.
     pipeline:
         Write batch N to the sinks in a background thread while batch N+1 is scored
         (False: every step writes, flushes and commits before it returns).
@@ -128,6 +133,7 @@ class LocalEngine:
         assign: list[TopicPartition] | None = None,
         pipeline: bool = True,
         transactions: KafkaTransactions | None = None,
+        admission: AdmissionPolicy | None = None,
     ) -> None:
         self.consumer = consumer
         self.processor = processor
@@ -143,7 +149,9 @@ class LocalEngine:
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
         self.recent = RecentIds(recent_ids)
+        self.admission = admission or AdmissionPolicy()
         self.lag = LagTracker()
+        self.watch = BrokerWatch(self.stats, topic)
         self.assign = assign
         self._carry: list[Message] = []
         self._paused = False
@@ -175,6 +183,16 @@ class LocalEngine:
             [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
         )
 
+    def _resubscribe(self) -> None:
+        """Leave and rejoin: a restarted broker forgot the group, topics and offsets (recovery.py)."""
+        self.finish_pending()
+        try:
+            self.consumer.unsubscribe()
+        except KafkaException as e:
+            log.warning("unsubscribing after the outage: %s", e)
+        self._carry = []  # positions are re-read: carried messages come again
+        self.subscribe()
+
     # --- the loop -----------------------------------------------------------------
     def run(self, max_messages: int | None = None) -> EngineStats:
         """Process batches until stopped (or ``max_messages`` consumed); then close cleanly."""
@@ -193,13 +211,15 @@ class LocalEngine:
 
     def step(self) -> DecodedBatch | None:
         """One micro-batch: poll, decode, score, write, flush, commit. None when idle."""
+        if self.watch.maybe_recover(self.consumer, self._resubscribe):
+            self.stats.lag = 0
         want = self.batch_size - len(self._carry)
         if want <= 0:
             polled = []
         elif self.pipeline:
-            polled = poll_while_busy(self.consumer, want, self.max_wait_s, self._writing)
+            polled = poll_while_busy(self.consumer, want, self.max_wait_s, self._writing, on_error=self.watch.on_error)
         else:
-            polled = poll_batch(self.consumer, want, self.max_wait_s)
+            polled = poll_batch(self.consumer, want, self.max_wait_s, on_error=self.watch.on_error)
         messages, self._carry = self._carry + polled, []
         if self.processor.at_batch_boundary():
             self.stats.model_switches += 1
@@ -208,8 +228,14 @@ class LocalEngine:
             self.finish_pending()
             self._report()
             return None
-        batch = decode_messages(messages, self.recent)
-        predictions = self.processor.process(batch.frame, batch.partitions) if len(batch.frame) else None
+        batch = decode_messages(messages, self.recent, self.admission, getattr(self.processor, "known_extras", None))
+        predictions = (
+            score_isolating(
+                self.processor.process, batch.frame, batch.partitions, batch.row_messages, batch.dead_letters, RETRYABLE
+            )
+            if len(batch.frame)
+            else None
+        )
         self.finish_pending()  # batch N flushed and committed before N+1 reaches the sinks
         if self.pipeline:
             if self._writer is None:
@@ -236,7 +262,12 @@ class LocalEngine:
             return
         batch, predictions, future = self._pending
         try:
-            future.result()
+            while True:  # keep the status line going while the sinks wait (an outage shows)
+                try:
+                    future.result(timeout=0.5)
+                    break
+                except TimeoutError:
+                    self._report()
         except RETRYABLE as e:
             self.stats.retries += 1
             log.warning("writing the batch to the sinks failed: %s; retrying", e)
@@ -302,6 +333,7 @@ class LocalEngine:
         s.consumed += len(batch.messages)
         s.dead_letters += len(batch.dead_letters)
         s.duplicates += batch.duplicates
+        s.extras_dropped += batch.extras_dropped
         if predictions is not None:
             s.scored += len(predictions)
             s.alerts += int((predictions["decision"].to_numpy() == "fraud").sum())
@@ -356,8 +388,12 @@ class LocalEngine:
             if remaining <= 0:
                 return
             msg = self.consumer.poll(min(remaining, 0.5))
-            if msg is not None and msg.error() is None:
+            err = msg.error() if msg is not None else None
+            if msg is not None and err is None:
                 self._carry.append(msg)
+            elif err is not None:
+                self.watch.on_error(err)
+            self._report()  # the status line keeps saying what is going on (an outage, retries)
 
     def close(self) -> None:
         """Close sinks and leave the group (the final commit already happened per batch)."""

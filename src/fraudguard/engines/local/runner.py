@@ -17,7 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
+from typing import Any
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
 from fraudguard.engines.local.engine import LocalEngine
 from fraudguard.engines.local.models import ModelWatcher
@@ -102,8 +104,16 @@ def build_engine(
         shared=shared,
     )
 
+    # librdkafka reports broker loss through error_cb, not as consumed messages: forward
+    # those (consumer's and producer's) to the engine's outage watch once it exists (recovery.py)
+    error_sinks: list[Callable[[Any], None]] = []
+
+    def on_error(err: Any) -> None:
+        for f in error_sinks:
+            f(err)
+
     group = options.group or settings.consumer_group
-    producer_conf: dict[str, object] = {"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES}
+    producer_conf: dict[str, object] = {"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES, "error_cb": on_error}
     transactions = None
     if options.exactly_once:
         from fraudguard.io.kafka_txn import KafkaTransactions, transactional_id
@@ -123,10 +133,10 @@ def build_engine(
     sinks += shadow_sinks
     for sink in sinks:
         sink.setup()
-    consumer = make_consumer(bootstrap, group)
+    consumer = make_consumer(bootstrap, group, error_cb=on_error)
     stats = EngineStats(model_version=watcher.version)
     reporter = StatusReporter(stats, options.status_every_s, printer, label=f"[{os.getpid()}] ")
-    return LocalEngine(
+    engine = LocalEngine(
         consumer,
         processor,
         sinks,
@@ -139,7 +149,10 @@ def build_engine(
         reporter=reporter,
         stats=stats,
         transactions=transactions,
+        admission=AdmissionPolicy(settings.max_event_skew_s, settings.max_extras),
     )
+    error_sinks.append(engine.watch.on_error)
+    return engine
 
 
 def run_worker(

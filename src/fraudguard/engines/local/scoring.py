@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from fraudguard.engines.local.isolate import StageFailure
 from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
 from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
@@ -65,6 +66,13 @@ class PipelineProcessor:
     def version(self) -> str:
         return self.watcher.version
 
+    @property
+    def known_extras(self) -> frozenset[str]:
+        """Extras names the model in service uses; others are dropped at decoding."""
+        from fraudguard.admission import known_extras
+
+        return known_extras(getattr(self.watcher.scorer, "extras", ()))
+
     def at_batch_boundary(self) -> bool:
         """Switch models if ``CURRENT`` changed; keep feature state unless the config differs."""
         switched = self.watcher.check()
@@ -83,8 +91,18 @@ class PipelineProcessor:
 
     def process(self, frame: pd.DataFrame, partitions: Sequence[int]) -> pd.DataFrame:
         """Prediction frame for the batch; updates feature state once per transaction."""
-        features = self.pipeline.transform(frame, update=True)
-        predictions = self.watcher.scorer.score_frame(frame, features)
+        from fraudguard.engines.local.engine import RETRYABLE
+
+        try:
+            features = self.pipeline.transform(frame, update=True)
+        except RETRYABLE:
+            raise
+        except Exception as e:
+            raise StageFailure("features", e) from e
+        try:
+            predictions = self.watcher.scorer.score_frame(frame, features)
+        except Exception as e:
+            raise StageFailure("model", e) from e
         if self.shadow is not None:
             self.shadow.score(predictions, features, frame)
         if self.partition_state is not None:

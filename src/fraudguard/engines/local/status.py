@@ -58,12 +58,17 @@ class EngineStats:
     alerts: int = 0
     dead_letters: int = 0
     duplicates: int = 0
+    extras_dropped: int = 0
     batches: int = 0
     commits: int = 0
     retries: int = 0
     model_switches: int = 0
     model_version: str = ""
     lag: int = 0
+    broker_outages: int = 0
+    broker_down_since: float | None = None
+    """``time.monotonic()`` when the current broker outage began; ``None`` while connected."""
+    resubscribes: int = 0
     latency: LatencyWindow = field(default_factory=LatencyWindow)
     started: float = field(default_factory=time.monotonic)
 
@@ -76,12 +81,16 @@ class EngineStats:
             "alerts": self.alerts,
             "dead_letters": self.dead_letters,
             "duplicates": self.duplicates,
+            "extras_dropped": self.extras_dropped,
             "batches": self.batches,
             "commits": self.commits,
             "retries": self.retries,
             "model_switches": self.model_switches,
             "model_version": self.model_version,
             "lag": self.lag,
+            "broker_outages": self.broker_outages,
+            "broker_down": self.broker_down_since is not None,
+            "resubscribes": self.resubscribes,
             "latency_ms": {"p50": p50, "p95": p95, "p99": p99},
         }
 
@@ -107,9 +116,15 @@ class StatusReporter:
         p50, p95, p99 = s.latency.percentiles()
         self._last_t, self._last_scored = now, s.scored
         lat = "-" if np.isnan(p50) else f"{p50:,.0f}/{p95:,.0f}/{p99:,.0f} ms"
+        # never "lag 0" while disconnected: the lag is unknown then
+        lag = (
+            f"[bold red]broker unreachable for {now - s.broker_down_since:,.0f}s[/]"
+            if s.broker_down_since is not None
+            else f"lag {s.lag:,}"
+        )
         return (
             f"{self.label}[bold]{rate:,.0f} tx/s[/] scored {s.scored:,} alerts {s.alerts:,} "
-            f"dlq {s.dead_letters:,} dup {s.duplicates:,} lag {s.lag:,} "
+            f"dlq {s.dead_letters:,} dup {s.duplicates:,} {lag} "
             f"latency p50/p95/p99 {lat} model {s.model_version or '-'} retries {s.retries}"
         )
 

@@ -59,6 +59,10 @@ export async function api(path, { method = "GET", body, query, signal } = {}) {
       data = text;
     }
   }
+  if (res.status === 401 || res.status === 403) {
+    // the dashboard asks for a key (main.js): writes always need one
+    window.dispatchEvent(new CustomEvent("fraudguard:needs-key", { detail: { status: res.status } }));
+  }
   if (!res.ok) throw new ApiError(res.status, detailOf(data) || res.statusText);
   return data;
 }

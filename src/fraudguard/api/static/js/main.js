@@ -14,11 +14,20 @@ function apiKeyField(onChange) {
   const input = document.getElementById("api-key");
   const status = document.getElementById("api-key-status");
   input.value = getApiKey();
-  status.textContent = input.value ? "key set" : "no key";
+  status.textContent = input.value ? "key set" : "no key (changes need one)";
+  window.addEventListener("fraudguard:needs-key", (e) => {
+    status.textContent =
+      e.detail.status === 401
+        ? "this needs an API key: the one `fraudguard api` printed at start, or FRAUDGUARD_API_KEYS"
+        : "the API key was refused";
+    status.dataset.state = "needs-key";
+    if (document.activeElement !== input) input.focus();
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     setApiKey(input.value.trim());
     status.textContent = input.value.trim() ? "key saved for this tab" : "key cleared";
+    delete status.dataset.state;
     onChange();
   });
 }

@@ -1,8 +1,9 @@
 // A WebSocket that reconnects with exponential backoff and jitter.
 //
-// Browsers cannot set headers on a WebSocket, so the API key (when set) travels as the
-// ``api_key`` query parameter. Messages are JSON; a frame holding a list is delivered item
-// by item so panels see one record per call.
+// Browsers cannot set headers on a WebSocket, so the API key (when set) travels as a
+// subprotocol, ``fg-key.<base64url(key)>`` next to ``fraudguard`` (the one the server
+// picks), never in the URL: URLs end up in access logs. Messages are JSON; a frame
+// holding a list is delivered item by item so panels see one record per call.
 
 import { getApiKey } from "./api.js";
 
@@ -12,9 +13,18 @@ const MAX_DELAY_MS = 30_000;
 export function wsUrl(path) {
   const url = new URL(path, document.baseURI);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const key = getApiKey();
-  if (key) url.searchParams.set("api_key", key);
   return url;
+}
+
+/** The subprotocols to offer: "fraudguard", plus the key as base64url when one is set. */
+export function wsProtocols() {
+  const key = getApiKey();
+  if (!key) return ["fraudguard"];
+  const bytes = new TextEncoder().encode(key);
+  let bin = "";
+  bytes.forEach((b) => (bin += String.fromCharCode(b)));
+  const token = btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return ["fraudguard", `fg-key.${token}`];
 }
 
 /** An envelope ({type, data} or {items}) gives its payload; a bare record or list is itself. */
@@ -48,7 +58,7 @@ export function keepOpen(path, onMessage, onState = () => {}) {
   function open() {
     if (stopped) return;
     onState("connecting", "connecting…");
-    socket = new WebSocket(wsUrl(path));
+    socket = new WebSocket(wsUrl(path), wsProtocols());
     socket.onopen = () => {
       attempt = 0;
       onState("open", "live");

@@ -1,0 +1,96 @@
+"""No bytes can make the stream's or the API's decoder raise (issue 11, failure 1).
+
+Before the fix, invalid UTF-8 inside a JSON string raised ``UnicodeDecodeError`` and an
+unknown field nested ~1,000 levels raised ``RecursionError`` out of ``decode_batch``: the
+engine died on every restart. Hypothesis explores a bounded sample here; ``fraudguard
+bench-fuzz`` runs a million inputs from the same generators.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from fastapi import HTTPException
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fraudguard.api.routes.score import decode_body
+from fraudguard.bench.fuzz import TOKENS, VALID, deep, mutate, run_fuzz
+from fraudguard.errors import ValidationError
+from fraudguard.json_guard import json_depth
+from fraudguard.schema import decode_batch
+
+POISON = [
+    b'{"transaction_id":"\xff"}',
+    VALID.replace(b'"t-1"', b'"t-\xff\xfe"'),
+    VALID.replace(b'"V1"', b'"V\xc3"'),
+    deep(1_000),
+    deep(1_000, b'{"a":', b"}"),
+    deep(100_000)[:60_000],
+]
+
+
+def _api_outcome(body: bytes) -> str:
+    try:
+        decode_body(body)
+    except ValidationError:
+        return "rejected"
+    except HTTPException as e:
+        assert 400 <= e.status_code < 500
+        return "rejected"
+    return "accepted"
+
+
+@pytest.mark.parametrize("payload", POISON, ids=range(len(POISON)))
+def test_known_poison_is_rejected_with_a_reason(payload: bytes) -> None:
+    good, bad = decode_batch([VALID, payload, VALID.replace(b"t-1", b"t-2")])
+    assert [t.transaction_id for t in good] == ["t-1", "t-2"]
+    assert [i for i, _ in bad] == [1]
+    assert bad[0][1].reason
+    assert _api_outcome(payload) == "rejected"
+
+
+def test_depth_is_checked_before_parsing() -> None:
+    assert json_depth(VALID) == 2
+    assert json_depth(b'{"a":"[[[[{{{{"}') == 1  # brackets in strings do not count
+    assert json_depth(b'{"a":"\\"[[[["}') == 1  # nor after an escaped quote
+    _, bad = decode_batch([deep(17)])
+    assert "nested" in bad[0][1].reason
+    good, _ = decode_batch([deep(10)])  # unknown nested fields within the limit are ignored
+    assert len(good) == 1
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(payload: bytes) -> None:
+    good, bad = decode_batch([payload])
+    assert len(good) + len(bad) == 1
+    _api_outcome(payload)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, len(VALID)), st.sampled_from(TOKENS)), min_size=1, max_size=6))
+def test_valid_message_with_hostile_tokens_never_raises(edits: list[tuple[int, bytes]]) -> None:
+    data = bytearray(VALID)
+    for pos, token in edits:
+        data[pos:pos] = token
+    good, bad = decode_batch([bytes(data)])
+    assert len(good) + len(bad) == 1
+    _api_outcome(bytes(data))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32))
+def test_mutations_never_raise(seed: int) -> None:
+    rng = random.Random(seed)
+    batch = [mutate(rng) for _ in range(20)]
+    good, bad = decode_batch(batch)
+    assert len(good) + len(bad) == len(batch)
+
+
+def test_fuzz_runner_counts_every_input() -> None:
+    totals = run_fuzz(3_000, seed=1, chunk=1_000)
+    assert totals["inputs"] == 3_000
+    assert totals["accepted"] + totals["rejected"] == 3_000
+    assert totals["rejected"] > 0 and totals["accepted"] > 0
