@@ -65,9 +65,18 @@ def require_bootstrap(settings: Settings, override: str | None = None) -> str:
     return servers
 
 
-def make_producer(bootstrap: str, **overrides: Any) -> Producer:
-    """A producer tuned for throughput (lz4, 5 ms linger, large queue)."""
+def make_producer(bootstrap: str, *, renew_on_fatal: bool = False, **overrides: Any) -> Producer:
+    """A producer tuned for throughput (lz4, 5 ms linger, large queue).
+
+    ``renew_on_fatal`` returns a :class:`~fraudguard.io.renewing_producer.RenewingProducer`
+    (same interface) that replaces itself after a fatal error, such as a restarted broker
+    that forgot the idempotent producer's id: long-running engines use it.
+    """
     conf = {"bootstrap.servers": bootstrap, "logger": CLIENT_LOG, **PRODUCER_DEFAULTS, **overrides}
+    if renew_on_fatal:
+        from fraudguard.io.renewing_producer import RenewingProducer
+
+        return RenewingProducer(conf)  # type: ignore[return-value]  # same interface
     return Producer(conf)
 
 

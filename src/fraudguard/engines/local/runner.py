@@ -120,7 +120,9 @@ def build_engine(
 
         producer_conf["transactional.id"] = transactional_id(group, settings.worker_slot)
         producer_conf["transaction.timeout.ms"] = 120_000  # >= message.timeout.ms, as librdkafka requires
-    producer = make_producer(bootstrap, **producer_conf)
+    # a fatal producer error (a restarted broker forgot the idempotent producer) replaces the
+    # producer; a transactional one is never replaced (fatal there means fenced)
+    producer = make_producer(bootstrap, renew_on_fatal=not options.exactly_once, **producer_conf)
     if options.exactly_once:
         transactions = KafkaTransactions(producer)
     sinks = [

@@ -1,0 +1,122 @@
+"""A Kafka producer that replaces itself after a fatal error.
+
+Why: every producer is idempotent (``enable.idempotence``). When the broker loses the
+producer's id and sequence numbers — a memory-only broker restarted, or a cluster whose
+partitions were recreated — librdkafka raises a *fatal* error (for example
+``OUT_OF_ORDER_SEQUENCE_NUMBER``) and refuses every later ``produce``. The remedy
+librdkafka documents is a new producer instance. Sinks hold this object, so after the
+engine's usual retry of a failed delivery they write through a fresh producer and nothing
+is lost: the batch's offsets are only committed after every sink flushed.
+
+Transactional producers are not wrapped: a fatal error there means this worker was fenced
+by another one with the same ``transactional.id``, which must not be papered over.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from fraudguard.errors import BrokerError
+
+log = logging.getLogger(__name__)
+
+
+def is_fatal(error: Any) -> bool:
+    """True for a librdkafka error after which the producer instance is unusable."""
+    if isinstance(error, KafkaException) and error.args:
+        error = error.args[0]
+    if not isinstance(error, KafkaError):
+        return False
+    return bool(error.fatal()) or error.code() == KafkaError._FATAL
+
+
+class RenewingProducer:
+    """Delegates to a :class:`confluent_kafka.Producer` and builds a new one after a fatal error.
+
+    Parameters
+    ----------
+    conf
+        The producer configuration. Its ``error_cb`` (if any) still receives every error.
+    factory
+        Builds a producer from a configuration (``confluent_kafka.Producer`` by default).
+    """
+
+    def __init__(self, conf: dict[str, Any], factory: Callable[[dict[str, Any]], Any] = Producer) -> None:
+        if "transactional.id" in conf:
+            raise ValueError("RenewingProducer is for non-transactional producers")
+        self._user_error_cb = conf.get("error_cb")
+        self._conf = {**conf, "error_cb": self._on_error}
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._fatal: Any = None
+        self.renewals = 0
+        self._producer = factory(self._conf)
+
+    def _on_error(self, err: KafkaError) -> None:
+        if is_fatal(err):
+            self._fatal = err
+        if self._user_error_cb is not None:
+            self._user_error_cb(err)
+
+    def _current(self) -> Any:
+        if self._fatal is not None:
+            with self._lock:
+                if self._fatal is not None:
+                    self._renew()
+        return self._producer
+
+    def _renew(self) -> None:
+        old, reason = self._producer, self._fatal
+        log.warning("Kafka producer hit a fatal error (%s): replacing it with a new one", reason)
+        try:
+            # Drop what the dead instance still holds without serving its callbacks: the
+            # sinks already count those messages as failed and deliver them again.
+            old.purge(in_queue=True, in_flight=True, blocking=False)
+        except Exception:  # noqa: BLE001  # best effort on an instance we are discarding
+            log.debug("purge of the failed producer failed", exc_info=True)
+        self._producer = self._factory(self._conf)
+        self._fatal = None
+        self.renewals += 1
+
+    def produce(self, *args: Any, **kwargs: Any) -> None:
+        """``Producer.produce`` on the current instance; a fatal refusal marks it for renewal."""
+        try:
+            self._current().produce(*args, **kwargs)
+        except KafkaException as e:
+            if is_fatal(e):
+                self._fatal = e.args[0]
+            raise
+
+    def _serve(self, method: str, timeout: float) -> int:
+        try:
+            return int(getattr(self._current(), method)(timeout))
+        except (KafkaException, SystemError) as e:
+            # a fatal error can surface from inside a delivery callback (as a SystemError
+            # whose cause is the KafkaException) before error_cb has seen it
+            # (or as a bare SystemError: the C client reports a failed callback after a fatal
+            # error without the cause); either way this instance is done for
+            cause = e.__cause__ or e.__context__
+            if not (isinstance(e, SystemError) or is_fatal(e) or is_fatal(cause) or self._fatal is not None):
+                raise
+            self._fatal = self._fatal or cause or e
+            raise BrokerError(f"the Kafka producer failed fatally ({cause or e}); a new one delivers again") from e
+
+    def poll(self, timeout: float = 0) -> int:
+        """``Producer.poll`` on the current instance."""
+        return self._serve("poll", timeout)
+
+    def flush(self, timeout: float = -1) -> int:
+        """``Producer.flush`` on the current instance; messages still queued are returned."""
+        return self._serve("flush", timeout)
+
+    def __len__(self) -> int:
+        return len(self._current())
+
+    def __getattr__(self, name: str) -> Any:
+        # Everything else (list_topics, purge, ...) goes to the current instance.
+        return getattr(self._current(), name)
