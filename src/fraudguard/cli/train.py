@@ -105,7 +105,9 @@ def train(
     fpr_target: Annotated[
         float, typer.Option(help="False positive budget of the target_fpr threshold.", min=0.0, max=0.5)
     ] = 0.01,
-    xgb_trees: Annotated[int, typer.Option(help="XGBoost boosting rounds.", min=1, max=5000)] = 80,
+    xgb_trees: Annotated[
+        int, typer.Option(help="Most XGBoost rounds (early stopping on validation picks fewer).", min=1, max=5000)
+    ] = 150,
     rf_trees: Annotated[int, typer.Option(help="Random Forest trees.", min=1, max=2000)] = 30,
     if_trees: Annotated[int, typer.Option(help="Isolation Forest trees.", min=1, max=2000)] = 20,
     cost_ratio: Annotated[
@@ -186,6 +188,14 @@ def train(
             ),
         )
     console.print(table)
+    for warning in card.get("warnings", []):
+        console.print(f"[bold yellow]WARNING[/]: {warning}")
+    iso = card.get("selection", {}).get("isolation_forest")
+    if iso:
+        console.print(
+            f"Isolation Forest {'kept in' if iso['kept_in_ensemble'] else 'left out of'} the ensemble: "
+            f"validation PR-AUC with {iso['validation_pr_auc_with']:.4f}, without {iso['validation_pr_auc_without']:.4f}"
+        )
     ab = card["metrics"]["stateful_ablation"]
     without = ab["pr_auc_without_stateful"]
     console.print(

@@ -67,7 +67,18 @@ def build_card(
             "thresholds": "chosen on validation: best F1, lowest threshold with FPR <= fpr_target, "
             "minimum of cost_ratio*missed_frauds + alerts",
             "stacker_weights": result.stacker.to_dict(),
+            "label_delay_s": features_meta.get("config", {}).get("label_delay_s"),
+            "label_delay": "a fraud label counts in merchant features only label_delay_s after its transaction, "
+            "in training exactly as in the stream",
+            "class_weights": {
+                "xgboost_scale_pos_weight": result.selection.get("xgboost", {}).get("scale_pos_weight"),
+                "random_forest": "balanced_subsample",
+            },
+            "calibration": "the ensemble score is a logistic regression fitted on validation "
+            "(Platt scaling of the base models' logits): a calibrated probability on validation",
         },
+        "selection": result.selection,
+        "warnings": result.warnings,
         "hyperparameters": asdict(cfg),
         "libraries": library_versions(),
     }

@@ -19,7 +19,8 @@ versions without it use the libraries, which stay the source of truth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import xgboost as xgb
@@ -52,9 +53,13 @@ class TrainConfig:
     12 on full bootstraps, 60 Isolation trees: 0.943) and fits in seconds instead of minutes.
     """
 
-    xgb_trees: int = 80
+    xgb_trees: int = 150
+    """Most boosting rounds; early stopping on validation PR-AUC usually stops sooner."""
     xgb_depth: int = 5
     xgb_eta: float = 0.25
+    xgb_search_depths: tuple[int, ...] = (4, 6)
+    """Depths tried by :func:`select_xgboost` (empty: only ``xgb_depth``), chosen on validation."""
+    xgb_early_stopping: int = 20
     rf_trees: int = 30
     rf_depth: int = 10
     rf_min_leaf: int = 5
@@ -69,8 +74,7 @@ class TrainConfig:
     cost_ratio: float = 20.0
 
 
-def fit_xgboost(x: np.ndarray, y: np.ndarray, cfg: TrainConfig) -> xgb.Booster:
-    """Gradient-boosted trees with the class weight set from the training split."""
+def _xgb_params(y: np.ndarray, cfg: TrainConfig) -> tuple[dict[str, Any], int]:
     pos = int(y.sum())
     if pos == 0 or pos == y.size:
         raise ModelError("the training split needs both fraud and legitimate rows")
@@ -89,7 +93,49 @@ def fit_xgboost(x: np.ndarray, y: np.ndarray, cfg: TrainConfig) -> xgb.Booster:
         "nthread": threads,
         "seed": cfg.seed,
     }
+    return params, threads
+
+
+def fit_xgboost(x: np.ndarray, y: np.ndarray, cfg: TrainConfig) -> xgb.Booster:
+    """Gradient-boosted trees with the class weight set from the training split."""
+    params, threads = _xgb_params(y, cfg)
     return xgb.train(params, xgb.DMatrix(x, label=y, nthread=threads), num_boost_round=cfg.xgb_trees)
+
+
+def select_xgboost(
+    xt: np.ndarray, yt: np.ndarray, xv: np.ndarray, yv: np.ndarray, cfg: TrainConfig
+) -> tuple[xgb.Booster, dict[str, Any]]:
+    """A small search on the time-ordered validation split, never on test.
+
+    One booster per depth in ``xgb_search_depths``, each stopped early when validation
+    PR-AUC has not improved for ``xgb_early_stopping`` rounds; the best is cut to its best
+    round (so serving uses exactly the trees that were selected).
+    """
+    depths = cfg.xgb_search_depths or (cfg.xgb_depth,)
+    params, threads = _xgb_params(yt, cfg)
+    dtrain = xgb.DMatrix(xt, label=yt, nthread=threads)
+    dval = xgb.DMatrix(xv, label=yv, nthread=threads)
+    tried: list[dict[str, Any]] = []
+    best: xgb.Booster | None = None
+    for depth in depths:
+        booster = xgb.train(
+            {**params, "max_depth": depth},
+            dtrain,
+            num_boost_round=cfg.xgb_trees,
+            evals=[(dval, "validation")],
+            early_stopping_rounds=cfg.xgb_early_stopping,
+            verbose_eval=False,
+        )
+        rounds = int(booster.best_iteration) + 1
+        tried.append({"max_depth": depth, "rounds": rounds, "validation_aucpr": float(booster.best_score)})
+        if best is None or tried[-1]["validation_aucpr"] > max(t["validation_aucpr"] for t in tried[:-1]):
+            best = booster[:rounds]
+    assert best is not None
+    chosen = max(tried, key=lambda t: t["validation_aucpr"])
+    return best, {
+        "xgboost": {"tried": tried, "chosen": chosen, "eta": cfg.xgb_eta, "scale_pos_weight": params["scale_pos_weight"]},
+        "config": replace(cfg, xgb_depth=chosen["max_depth"], xgb_trees=chosen["rounds"]),
+    }
 
 
 def fit_random_forest(x: np.ndarray, y: np.ndarray, cfg: TrainConfig) -> RandomForestClassifier:
