@@ -216,6 +216,7 @@ def merchant_block(
         frauds = np.bincount(prow[ok], lab["n"][ok], len(qkeys))
         share = np.where(total > 0, np.minimum(frauds / np.maximum(total, 1), 1.0), 0.0)
         feats[f"merchant_fraud_share_{window_label(w)}"] = share[qinv]
+        feats[f"merchant_fraud_known_{window_label(w)}"] = frauds[qinv]
     delay_d = cfg.fraud_risk_delay_s // 86400
     for w in cfg.fraud_risk_windows_s:
         a, b = day - delay_d - w // 86400, day - delay_d

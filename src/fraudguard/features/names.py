@@ -55,7 +55,8 @@ def merchant_names(config: FeatureConfig) -> list[str]:
     for w in config.merchant_windows_s:
         label = window_label(w)
         names += [f"merchant_count_{label}", f"merchant_amount_{label}"]
-    names += [f"merchant_fraud_share_{window_label(w)}" for w in config.fraud_share_windows_s]
+    for w in config.fraud_share_windows_s:
+        names += [f"merchant_fraud_share_{window_label(w)}", f"merchant_fraud_known_{window_label(w)}"]
     for w in config.fraud_risk_windows_s:
         names += [f"merchant_fraud_risk_{window_label(w)}", f"merchant_fraud_count_{window_label(w)}"]
     return names
