@@ -113,6 +113,17 @@ def train(
     cost_ratio: Annotated[
         float, typer.Option(help="Average fraud loss / cost of one review (cost threshold).", min=0.001)
     ] = 20.0,
+    merchant_lag_s: Annotated[
+        int,
+        typer.Option(
+            help="Merchant windows end this many seconds (multiple of 300) before the row: same merchant "
+            "features under any partition interleaving up to the lag, at some cost in detection.",
+            min=0,
+        ),
+    ] = 0,
+    label_delay_days: Annotated[
+        float, typer.Option(help="Days after a transaction its label counts in features (also in the stream).", min=0)
+    ] = 7.0,
 ) -> None:
     """Train every model on a time-ordered split, report test metrics and register a new version."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -153,7 +164,14 @@ def train(
             fpr_target=fpr_target,
             cost_ratio=cost_ratio,
         )
-        version, card = train_and_register(frame, registry, source=source, cfg=cfg, step=step, on_chunk=chunk)
+        from dataclasses import replace
+
+        from fraudguard.models.trainer import TRAINING_FEATURES
+
+        features = replace(TRAINING_FEATURES, merchant_lag_s=merchant_lag_s, label_delay_s=label_delay_days * 86400)
+        version, card = train_and_register(
+            frame, registry, source=source, feature_config=features, cfg=cfg, step=step, on_chunk=chunk
+        )
 
     table = Table(
         title=f"test split ({card['data']['splits']['test']['rows']:,} rows, {card['data']['splits']['test']['frauds']:,} frauds)"

@@ -10,7 +10,9 @@ A transaction on day ``D`` sees, for a window of ``d`` days, the buckets of days
 transactions (so the window is exact to one day at its far edge). From them come count,
 sum, mean and standard deviation of amounts, the ratio of the current amount to the mean
 (a card whose spending is suddenly inflated several-fold), a z-score against the longest
-window, and the card's age. A row too late to enter state (see ``card.py``) gets the
+window, the card's age, and its known frauds: fraud labels of the card's transactions of the
+days ``[D - 30, D - delay)``, whose labels have arrived (``delay`` = the label delay rounded up
+to whole days; labels come with the rows in ``label_delay_s`` mode). A row too late to enter state (see ``card.py``) gets the
 features of the state it meets and changes nothing.
 
 Batch-size invariance: in a block no card goes back in time after an earlier row (see
@@ -37,12 +39,18 @@ def history_names(cfg: FeatureConfig) -> list[str]:
         names += [f"card_hist_count_{d}d", f"card_hist_amount_{d}d", f"card_hist_mean_{d}d", f"card_hist_std_{d}d"]
         names.append(f"card_amount_ratio_{d}d")
     if cfg.card_history_days:
-        names += [f"card_amount_z_{max(cfg.card_history_days)}d", "card_age_days"]
+        names += [f"card_amount_z_{max(cfg.card_history_days)}d", "card_age_days", "card_known_frauds"]
     return names
 
 
 def history_block(
-    t_us: np.ndarray, amount: np.ndarray, codes: np.ndarray, inserted: np.ndarray, state: CardState, cfg: FeatureConfig
+    t_us: np.ndarray,
+    amount: np.ndarray,
+    fraud: np.ndarray,
+    codes: np.ndarray,
+    inserted: np.ndarray,
+    state: CardState,
+    cfg: FeatureConfig,
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
     """Features of a block's rows and the cards' new ``(days, day_counts, first)``."""
     n, k = len(t_us), len(state.day_counts)
@@ -59,6 +67,7 @@ def history_block(
     keys = np.concatenate([(s_codes * width + (s_day - lo)) * 2, (codes * width + (day - lo)) * 2 + 1])
     order = np.argsort(keys, kind="stable")
     cnt = np.concatenate([state.days["n"].astype(np.float64), w])[order]
+    frd = np.concatenate([state.days["f"].astype(np.float64), w * fraud])[order]
     sm = np.concatenate([state.days["s"], amount * w])[order]
     sq = np.concatenate([state.days["ss"], amount * amount * w])[order]
     cum = [np.concatenate([[0.0], np.cumsum(v)]) for v in (cnt, sm, sq)]
@@ -67,10 +76,13 @@ def history_block(
     hi = pos[len(s_day) :]
     skeys = keys[order]
 
+    def lower(days_back: np.ndarray | int) -> np.ndarray:
+        return np.searchsorted(skeys, (codes * width + (day - days_back - lo)) * 2, "left")
+
     feats: dict[str, np.ndarray] = {}
     nan = np.nan
     for d in cfg.card_history_days:
-        lo_i = np.searchsorted(skeys, (codes * width + (day - d - lo)) * 2, "left")
+        lo_i = lower(d)
         c, s, q = (cu[hi] - cu[lo_i] for cu in cum)
         mean = np.where(c > 0, s / np.maximum(c, 1), nan)
         var = np.where(c > 1, np.maximum(q - s * s / np.maximum(c, 1), 0.0) / np.maximum(c - 1, 1), nan)
@@ -84,6 +96,14 @@ def history_block(
             floor = np.maximum(std, cfg.zscore_std_floor)
             feats[f"card_amount_z_{d}d"] = np.where(c > 1, (amount - mean) / floor, nan)
 
+    delay_d = -(-int(cfg.label_delay_s or 0) // 86400)
+    cum_f = np.concatenate([[0.0], np.cumsum(frd)])
+    horizon = max(cfg.card_history_days)
+    if delay_d < horizon:
+        feats["card_known_frauds"] = cum_f[lower(delay_d)] - cum_f[lower(horizon)]
+    else:
+        feats["card_known_frauds"] = np.zeros(n)
+
     # First event seen before each row: stored, or the card's first inserted earlier block row.
     first = state.first.copy()
     ins_idx = np.flatnonzero(inserted)
@@ -95,7 +115,9 @@ def history_block(
     has_new = first_row < n
     first[has_new] = np.minimum(first[has_new], t_us[first_row[has_new]])
 
-    days, day_counts = _new_buckets(k, state, s_codes, s_day, codes[ins_idx], day[ins_idx], amount[ins_idx], cfg)
+    days, day_counts = _new_buckets(
+        k, state, s_codes, s_day, codes[ins_idx], day[ins_idx], amount[ins_idx], fraud[ins_idx], cfg
+    )
     return feats, days, day_counts, first
 
 
@@ -107,6 +129,7 @@ def _new_buckets(
     codes: np.ndarray,
     day: np.ndarray,
     amount: np.ndarray,
+    fraud: np.ndarray,
     cfg: FeatureConfig,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stored buckets plus inserted rows (added in arrival order), trimmed to the history span."""
@@ -119,11 +142,14 @@ def _new_buckets(
     uniq, inv = np.unique(all_codes * width + (all_day - lo), return_inverse=True)
     m = len(s_day)
     n_ = np.zeros(len(uniq), np.int64)
+    f_ = np.zeros(len(uniq), np.int64)
     s_ = np.zeros(len(uniq))
     q_ = np.zeros(len(uniq))
     # Stored buckets are distinct keys: plain assignment; then rows are added one after another.
     n_[inv[:m]], s_[inv[:m]], q_[inv[:m]] = state.days["n"], state.days["s"], state.days["ss"]
+    f_[inv[:m]] = state.days["f"]
     np.add.at(n_, inv[m:], 1)
+    np.add.at(f_, inv[m:], fraud.astype(np.int64))
     np.add.at(s_, inv[m:], amount)
     np.add.at(q_, inv[m:], amount * amount)
     ucode, uday = uniq // width, uniq % width + lo
@@ -131,5 +157,5 @@ def _new_buckets(
     np.maximum.at(newest, ucode, uday)
     keep = uday >= newest[ucode] - max(cfg.card_history_days)
     out = np.empty(int(keep.sum()), DAY_DTYPE)
-    out["d"], out["n"], out["s"], out["ss"] = uday[keep], n_[keep], s_[keep], q_[keep]
+    out["d"], out["n"], out["f"], out["s"], out["ss"] = uday[keep], n_[keep], f_[keep], s_[keep], q_[keep]
     return out, np.bincount(ucode[keep], minlength=k)

@@ -184,9 +184,11 @@ class FeaturePipeline:
         st = decode_cards(overlay.get_many(keys))
         smax = last_times(columns(st.events), st.counts)
         rows = batch_records(b)
+        # Rows bring their own labels only in simulated-chargeback mode (label_delay_s).
+        fraud = (b.is_fraud == 1) if cfg.label_delay_s is not None else np.zeros(len(b), bool)
         cuts = cut_points(codes, b.t_us, smax)
         if len(cuts) == 1:
-            feats, inserted = self._card_block(rows, codes, keys, st, overlay)
+            feats, inserted = self._card_block(rows, fraud, codes, keys, st, overlay)
             return feats, inserted, int((inserted & (b.t_us < smax[codes])).sum())
         feats = {name: np.empty(len(b)) for name in card_names(cfg)}
         inserted, late = np.empty(len(b), bool), 0
@@ -194,7 +196,8 @@ class FeaturePipeline:
             sub_codes, sub_uniq = _factorize(codes[block])
             sub_keys = [keys[i] for i in sub_uniq]
             sub = decode_cards(overlay.get_many(sub_keys))
-            f, ins = self._card_block({f: v[block] for f, v in rows.items()}, sub_codes, sub_keys, sub, overlay)
+            sub_rows = {f: v[block] for f, v in rows.items()}
+            f, ins = self._card_block(sub_rows, fraud[block], sub_codes, sub_keys, sub, overlay)
             for name, v in f.items():
                 feats[name][block] = v
             inserted[block] = ins
@@ -202,11 +205,19 @@ class FeaturePipeline:
         return feats, inserted, late
 
     def _card_block(
-        self, rows: dict[str, np.ndarray], codes: np.ndarray, keys: list[str], st: CardState, overlay: _Overlay
+        self,
+        rows: dict[str, np.ndarray],
+        fraud: np.ndarray,
+        codes: np.ndarray,
+        keys: list[str],
+        st: CardState,
+        overlay: _Overlay,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Event-list and daily-bucket card features of one block; new card state into ``overlay``."""
         feats, inserted, ns, nc = card_block(rows, codes, columns(st.events), st.counts, self.config)
-        hist, days, day_counts, first = history_block(rows["t"], rows["amount"], codes, inserted, st, self.config)
+        hist, days, day_counts, first = history_block(
+            rows["t"], rows["amount"], fraud, codes, inserted, st, self.config
+        )
         feats.update(hist)
         overlay.put_many(keys, encode_cards(CardState(records(ns), nc, days, day_counts, first)))
         return feats, inserted

@@ -109,3 +109,19 @@ def test_long_windows_do_not_depend_on_batch_size(long_stream: pd.DataFrame, siz
     assert ref["card_hist_count_30d"].max() > 10  # the stream really fills long windows
     np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-6, atol=1e-6, equal_nan=True)
     assert state == ref_state
+
+
+def test_known_frauds_count_only_labels_past_the_delay() -> None:
+    cfg = FeatureConfig(label_delay_s=7 * DAY)
+    rows = [
+        tx(-40 * DAY, amount=5, is_fraud=1.0),  # older than 30 days
+        tx(-20 * DAY, amount=5, is_fraud=1.0),
+        tx(-9 * DAY, amount=5, is_fraud=1.0),
+        tx(-9 * DAY + 60, amount=5, is_fraud=0.0),
+        tx(-3 * DAY, amount=5, is_fraud=1.0),  # label not in yet
+        tx(0, amount=5),
+    ]
+    f = FeaturePipeline(cfg).transform(frame(rows))
+    assert f["card_known_frauds"].iloc[-1] == 2
+    unlabelled = FeaturePipeline(FeatureConfig(label_delay_s=None)).transform(frame(rows))
+    assert (unlabelled["card_known_frauds"] == 0).all()
