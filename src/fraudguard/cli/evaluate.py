@@ -41,7 +41,7 @@ def _plots(out: Path, rows: Any, base: Any, ens: Any, threshold: float) -> list[
     fig.savefig(pr, dpi=110, bbox_inches="tight")
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(6, 4.5))
-    bins = np.linspace(0, 1, 51)
+    bins = np.linspace(0, 1, 51).tolist()
     ax.hist(ens[y == 0], bins=bins, alpha=0.6, label="legitimate", density=True, log=True)
     ax.hist(ens[y == 1], bins=bins, alpha=0.6, label="fraud", density=True, log=True)
     ax.axvline(threshold, color="k", ls="--", label=f"threshold {threshold:.3f}")
@@ -59,8 +59,12 @@ def evaluate(
     model: Annotated[str, typer.Option("--model", help="Registry version, or 'current'.")] = "current",
     data: Annotated[Path | None, typer.Option("--data", help="Transaction frame as Parquet.")] = None,
     fmt: Annotated[InputFormat | None, typer.Option("--format", help="Layout of --input.")] = None,
-    input_path: Annotated[Path | None, typer.Option("--input", help="Dataset file (CSV, or Parquet for table).")] = None,
-    mapping: Annotated[str | None, typer.Option("--map", help="table format: field=COLUMN pairs (as for train).")] = None,
+    input_path: Annotated[
+        Path | None, typer.Option("--input", help="Dataset file (CSV, or Parquet for table).")
+    ] = None,
+    mapping: Annotated[
+        str | None, typer.Option("--map", help="table format: field=COLUMN pairs (as for train).")
+    ] = None,
     start: Annotated[str | None, typer.Option(help="ISO-8601 time that relative times count from.")] = None,
     warmup_until: Annotated[
         str | None, typer.Option("--warmup-until", help="ISO-8601 time: earlier rows only build state.")

@@ -115,7 +115,9 @@ class FeatureConfig:
         if any(int(d) != d or d <= 0 for d in self.card_history_days) or len(set(self.card_history_days)) != len(
             self.card_history_days
         ):
-            raise ConfigError(f"FeatureConfig.card_history_days must be distinct positive days, got {self.card_history_days!r}")
+            raise ConfigError(
+                f"FeatureConfig.card_history_days must be distinct positive days, got {self.card_history_days!r}"
+            )
         if self.merchant_lag_s < 0 or self.merchant_lag_s % self.merchant_bucket_s:
             raise ConfigError("FeatureConfig.merchant_lag_s must be >= 0 and a multiple of merchant_bucket_s")
         if any(w <= 0 or w % 86400 for w in self.fraud_risk_windows_s) or self.fraud_risk_delay_s % 86400:

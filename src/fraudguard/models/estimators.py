@@ -133,7 +133,12 @@ def select_xgboost(
     assert best is not None
     chosen = max(tried, key=lambda t: t["validation_aucpr"])
     return best, {
-        "xgboost": {"tried": tried, "chosen": chosen, "eta": cfg.xgb_eta, "scale_pos_weight": params["scale_pos_weight"]},
+        "xgboost": {
+            "tried": tried,
+            "chosen": chosen,
+            "eta": cfg.xgb_eta,
+            "scale_pos_weight": params["scale_pos_weight"],
+        },
         "config": replace(cfg, xgb_depth=chosen["max_depth"], xgb_trees=chosen["rounds"]),
     }
 

@@ -104,7 +104,7 @@ def build_report(
         models[m]["recall_at_1pct_fpr"] = recall_at_fpr(y, s, 0.01)
     report: dict[str, Any] = {
         "model_version": scorer.version,
-        "rows": int(len(y)),
+        "rows": len(y),
         "frauds": int(y.sum()),
         "start": rows["event_time"].min().isoformat(),
         "end": rows["event_time"].max().isoformat(),

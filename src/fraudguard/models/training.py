@@ -184,7 +184,10 @@ def _stacker_with_or_without_if(
     without_if = Stacker(models=schema.MODEL_NAMES, weights=weights, bias=sup.bias)
     val = {"with": average_precision_score(ys["validation"], oof_with)}
     val["without"] = average_precision_score(ys["validation"], oof_without)
-    test = {k: average_precision_score(ys["test"], st(base["test"])) for k, st in (("with", with_if), ("without", without_if))}
+    test = {
+        k: average_precision_score(ys["test"], st(base["test"]))
+        for k, st in (("with", with_if), ("without", without_if))
+    }
     kept = bool(val["with"] > val["without"])
     info = {
         "kept_in_ensemble": kept,

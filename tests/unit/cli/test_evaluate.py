@@ -27,8 +27,15 @@ def _table(path: Path, n: int = 6000, seed: int = 3) -> Path:
     amt = np.round(base * rng.uniform(0.5, 1.5, n) * np.where(y == 1, np.where(scen == "big", 8, 4), 1), 2)
     t = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.sort(rng.uniform(0, 60 * 86400, n)), unit="s")
     pd.DataFrame(
-        {"tid": np.arange(n), "ts": t.strftime("%Y-%m-%d %H:%M:%S"), "cust": cust, "term": rng.integers(0, 300, n),
-         "amt": amt, "y": y, "scen": scen}
+        {
+            "tid": np.arange(n),
+            "ts": t.strftime("%Y-%m-%d %H:%M:%S"),
+            "cust": cust,
+            "term": rng.integers(0, 300, n),
+            "amt": amt,
+            "y": y,
+            "scen": scen,
+        }
     ).to_csv(path, index=False)
     return path
 
@@ -38,7 +45,9 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     d = tmp_path_factory.mktemp("evaluate")
     csv = _table(d / "tx.csv")
     reg = d / "models"
-    res = runner.invoke(app, ["train", "--format", "table", "--input", str(csv), "--map", MAP, "--out", str(reg), *FAST])
+    res = runner.invoke(
+        app, ["train", "--format", "table", "--input", str(csv), "--map", MAP, "--out", str(reg), *FAST]
+    )
     assert res.exit_code == 0, res.output
     return csv, reg
 
@@ -57,7 +66,7 @@ def test_evaluate_writes_metrics_json_and_plots(trained: tuple[Path, Path], tmp_
     for key in ("pr_auc", "roc_auc", "recall_at_1pct_fpr", "recall_at_0_1pct_fpr", "precision_top_k_per_day"):
         assert 0.0 <= ens[key] <= 1.0
     assert ens["pr_auc"] > 0.5  # inflated amounts are easy to see against a card's own history
-    (tn, fp), (fn, tp) = ens["confusion_matrix"]
+    (_tn, fp), (fn, tp) = ens["confusion_matrix"]
     assert ens["expected_cost"] == pytest.approx(fn * report["cost_ratio"] + fp + tp)
     assert set(report["scenarios"]) == {"big", "inflated"}
     assert sum(s["frauds"] for s in report["scenarios"].values()) == report["frauds"]
@@ -87,15 +96,43 @@ def _fails(args: list[str]) -> str:
 
 def test_unknown_version_is_one_clear_line(trained: tuple[Path, Path], tmp_path: Path) -> None:
     csv, reg = trained
-    msg = _fails(["evaluate", "--registry", str(reg), "--model", "v20200101-000000-deadbeef", "--format", "table",
-                  "--input", str(csv), "--map", MAP, "--out", str(tmp_path)])
+    msg = _fails(
+        [
+            "evaluate",
+            "--registry",
+            str(reg),
+            "--model",
+            "v20200101-000000-deadbeef",
+            "--format",
+            "table",
+            "--input",
+            str(csv),
+            "--map",
+            MAP,
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert "v20200101-000000-deadbeef not found" in msg
 
 
 def test_column_missing_from_map_is_named(trained: tuple[Path, Path], tmp_path: Path) -> None:
     csv, reg = trained
-    msg = _fails(["evaluate", "--registry", str(reg), "--format", "table", "--input", str(csv),
-                  "--map", MAP.replace("amount=amt", "amount=AMOUNT"), "--out", str(tmp_path)])
+    msg = _fails(
+        [
+            "evaluate",
+            "--registry",
+            str(reg),
+            "--format",
+            "table",
+            "--input",
+            str(csv),
+            "--map",
+            MAP.replace("amount=amt", "amount=AMOUNT"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert "AMOUNT" in msg
 
 
@@ -104,6 +141,19 @@ def test_file_without_labels_is_refused(trained: tuple[Path, Path], tmp_path: Pa
     unlabelled = tmp_path / "nolabels.csv"
     pd.read_csv(csv).drop(columns=["y"]).to_csv(unlabelled, index=False)
     no_label_map = MAP.replace(",label=y", "")
-    msg = _fails(["evaluate", "--registry", str(reg), "--format", "table", "--input", str(unlabelled),
-                  "--map", no_label_map, "--out", str(tmp_path / "e")])
+    msg = _fails(
+        [
+            "evaluate",
+            "--registry",
+            str(reg),
+            "--format",
+            "table",
+            "--input",
+            str(unlabelled),
+            "--map",
+            no_label_map,
+            "--out",
+            str(tmp_path / "e"),
+        ]
+    )
     assert "no labels" in msg and "label=COLUMN" in msg

@@ -28,10 +28,7 @@ def _history() -> list[dict[str, object]]:
 def test_seven_and_thirty_day_windows_by_hand(one_by_one: bool) -> None:
     pipe = FeaturePipeline()
     rows = _history()
-    if one_by_one:
-        f = pd.concat([pipe.transform(frame([r])) for r in rows])
-    else:
-        f = pipe.transform(frame(rows))
+    f = pd.concat([pipe.transform(frame([r])) for r in rows]) if one_by_one else pipe.transform(frame(rows))
     last = f.iloc[-1]
     assert last["card_hist_count_7d"] == 3 and last["card_hist_amount_7d"] == 90
     assert last["card_hist_mean_7d"] == pytest.approx(30)
