@@ -107,7 +107,7 @@ def train(
     ] = 0.01,
     xgb_trees: Annotated[
         int, typer.Option(help="Most XGBoost rounds (early stopping on validation picks fewer).", min=1, max=5000)
-    ] = 150,
+    ] = 300,
     rf_trees: Annotated[int, typer.Option(help="Random Forest trees.", min=1, max=2000)] = 30,
     if_trees: Annotated[int, typer.Option(help="Isolation Forest trees.", min=1, max=2000)] = 20,
     cost_ratio: Annotated[

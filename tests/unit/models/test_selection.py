@@ -9,7 +9,7 @@ from .conftest import SMALL, make_frame_and_features
 
 def test_selection_is_recorded(trained: TrainResult) -> None:
     xgb = trained.selection["xgboost"]
-    assert [t["max_depth"] for t in xgb["tried"]] == list(SMALL.xgb_search_depths)
+    assert [(t["max_depth"], t["class_weight_power"]) for t in xgb["tried"]] == list(SMALL.xgb_search)
     assert 1 <= xgb["chosen"]["rounds"] <= SMALL.xgb_trees
     assert trained.models.xgboost.num_boosted_rounds() == xgb["chosen"]["rounds"]
     assert xgb["scale_pos_weight"] > 1  # explicit class weight: legit / fraud on train
