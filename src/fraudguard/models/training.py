@@ -23,8 +23,8 @@ from fraudguard.models.estimators import (
     TrainConfig,
     anomaly,
     fit_isolation_forest,
-    fit_random_forest,
     fit_xgboost,
+    select_random_forest,
     select_xgboost,
 )
 from fraudguard.models.metrics import evaluate
@@ -131,7 +131,9 @@ def train_models(
     say(f"XGBoost (up to {cfg.xgb_trees} trees, early stopping on validation) on {splits['train']['rows']:,} rows")
     booster, selection = select_xgboost(xs["train"], ys["train"], xs["validation"], ys["validation"], cfg)
     say(f"Random Forest ({cfg.rf_trees} trees)")
-    rf = fit_random_forest(xs["train"], ys["train"], cfg)
+    rf, selection["random_forest"] = select_random_forest(
+        xs["train"], ys["train"], xs["validation"], ys["validation"], cfg
+    )
     say(f"Isolation Forest ({cfg.if_trees} trees, no labels)")
     iforest = fit_isolation_forest(xs["train"], cfg)
     calibration = RankCalibration.fit(anomaly(iforest, xs["validation"]))
