@@ -6,7 +6,14 @@ import pytest
 
 from fraudguard.errors import BrokerError
 from fraudguard.io.broker import EmbeddedBroker, free_port
-from fraudguard.io.kafka import check_reachable, ensure_topics, flush_or_raise, make_consumer, make_producer, partition_count
+from fraudguard.io.kafka import (
+    check_reachable,
+    ensure_topics,
+    flush_or_raise,
+    make_consumer,
+    make_producer,
+    partition_count,
+)
 
 pytestmark = pytest.mark.integration
 

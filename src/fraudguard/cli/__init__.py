@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "generate",
     "replay",
     "train",
+    "evaluate",
     "stream",
     "demo",
     "api",

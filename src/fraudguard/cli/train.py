@@ -105,12 +105,25 @@ def train(
     fpr_target: Annotated[
         float, typer.Option(help="False positive budget of the target_fpr threshold.", min=0.0, max=0.5)
     ] = 0.01,
-    xgb_trees: Annotated[int, typer.Option(help="XGBoost boosting rounds.", min=1, max=5000)] = 80,
+    xgb_trees: Annotated[
+        int, typer.Option(help="Most XGBoost rounds (early stopping on validation picks fewer).", min=1, max=5000)
+    ] = 300,
     rf_trees: Annotated[int, typer.Option(help="Random Forest trees.", min=1, max=2000)] = 30,
     if_trees: Annotated[int, typer.Option(help="Isolation Forest trees.", min=1, max=2000)] = 20,
     cost_ratio: Annotated[
         float, typer.Option(help="Average fraud loss / cost of one review (cost threshold).", min=0.001)
     ] = 20.0,
+    merchant_lag_s: Annotated[
+        int,
+        typer.Option(
+            help="Merchant windows end this many seconds (multiple of 300) before the row: same merchant "
+            "features under any partition interleaving up to the lag, at some cost in detection.",
+            min=0,
+        ),
+    ] = 0,
+    label_delay_days: Annotated[
+        float, typer.Option(help="Days after a transaction its label counts in features (also in the stream).", min=0)
+    ] = 7.0,
 ) -> None:
     """Train every model on a time-ordered split, report test metrics and register a new version."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -151,7 +164,14 @@ def train(
             fpr_target=fpr_target,
             cost_ratio=cost_ratio,
         )
-        version, card = train_and_register(frame, registry, source=source, cfg=cfg, step=step, on_chunk=chunk)
+        from dataclasses import replace
+
+        from fraudguard.models.trainer import TRAINING_FEATURES
+
+        features = replace(TRAINING_FEATURES, merchant_lag_s=merchant_lag_s, label_delay_s=label_delay_days * 86400)
+        version, card = train_and_register(
+            frame, registry, source=source, feature_config=features, cfg=cfg, step=step, on_chunk=chunk
+        )
 
     table = Table(
         title=f"test split ({card['data']['splits']['test']['rows']:,} rows, {card['data']['splits']['test']['frauds']:,} frauds)"
@@ -186,6 +206,14 @@ def train(
             ),
         )
     console.print(table)
+    for warning in card.get("warnings", []):
+        console.print(f"[bold yellow]WARNING[/]: {warning}")
+    iso = card.get("selection", {}).get("isolation_forest")
+    if iso:
+        console.print(
+            f"Isolation Forest {'kept in' if iso['kept_in_ensemble'] else 'left out of'} the ensemble: "
+            f"validation PR-AUC with {iso['validation_pr_auc_with']:.4f}, without {iso['validation_pr_auc_without']:.4f}"
+        )
     ab = card["metrics"]["stateful_ablation"]
     without = ab["pr_auc_without_stateful"]
     console.print(

@@ -49,6 +49,23 @@ class FeatureConfig:
     min_speed_interval_s
         Implied speed is distance / max(interval, this): two swipes seconds apart would
         otherwise give absurd speeds.
+    card_history_days
+        Long card windows in whole days (count, sum, mean, std of amounts, amount ratios,
+        z-score; see ``card_history.py``). They come from per-card daily buckets, not from
+        the event list, so a card costs at most ``max(card_history_days) + 1`` buckets of
+        24 bytes whatever its volume. Empty: no long card windows.
+    merchant_lag_s
+        Merchant windows end this long before the transaction's own bucket (a multiple of
+        ``merchant_bucket_s``). Partitions of a stream are read in any interleaving; with
+        a lag, a merchant feature only counts buckets every partition has long passed, so
+        it does not depend on the order in which partitions were read (as long as they
+        are less than the lag apart in event time).
+    fraud_risk_windows_s
+        Label-delayed merchant fraud risk: share and count of known frauds among the
+        merchant's transactions of the ``w`` seconds (whole days) that ended
+        ``fraud_risk_delay_s`` ago, i.e. of transactions whose labels should be in.
+    fraud_risk_delay_s
+        How far back the risk windows end (whole days); normally the label delay.
     """
 
     card_windows_s: tuple[int, ...] = (60, 3600, 86400)
@@ -62,6 +79,10 @@ class FeatureConfig:
     max_merchant_labels: int = 1024
     zscore_std_floor: float = 1.0
     min_speed_interval_s: float = 60.0
+    card_history_days: tuple[int, ...] = (7, 30)
+    merchant_lag_s: int = 0
+    fraud_risk_windows_s: tuple[int, ...] = (86400, 7 * 86400, 28 * 86400)
+    fraud_risk_delay_s: int = 7 * 86400
 
     def __post_init__(self) -> None:
         """Refuse settings that would make features silently wrong."""
@@ -91,6 +112,29 @@ class FeatureConfig:
         if self.zscore_std_floor <= 0 or self.min_speed_interval_s <= 0:
             raise ConfigError("FeatureConfig.zscore_std_floor and min_speed_interval_s must be > 0")
 
+        if any(int(d) != d or d <= 0 for d in self.card_history_days) or len(set(self.card_history_days)) != len(
+            self.card_history_days
+        ):
+            raise ConfigError(
+                f"FeatureConfig.card_history_days must be distinct positive days, got {self.card_history_days!r}"
+            )
+        if self.merchant_lag_s < 0 or self.merchant_lag_s % self.merchant_bucket_s:
+            raise ConfigError("FeatureConfig.merchant_lag_s must be >= 0 and a multiple of merchant_bucket_s")
+        if any(w <= 0 or w % 86400 for w in self.fraud_risk_windows_s) or self.fraud_risk_delay_s % 86400:
+            raise ConfigError("FeatureConfig.fraud_risk_windows_s and fraud_risk_delay_s must be whole days")
+        if self.fraud_risk_delay_s < 0:
+            raise ConfigError("FeatureConfig.fraud_risk_delay_s must be >= 0")
+
+    @property
+    def lag_buckets(self) -> int:
+        """Merchant buckets between a transaction's bucket and the end of its merchant windows."""
+        return self.merchant_lag_s // self.merchant_bucket_s
+
+    @property
+    def card_state_ttl_s(self) -> int:
+        """How long a card's state must be kept after its latest event (event list or daily buckets)."""
+        return max(self.card_ttl_s, (max(self.card_history_days) + 1) * 86400 if self.card_history_days else 0)
+
     @property
     def buckets_per_day(self) -> int:
         """Merchant buckets in one day."""
@@ -99,7 +143,9 @@ class FeatureConfig:
     @property
     def merchant_days(self) -> int:
         """Days of daily merchant buckets the longest window needs."""
-        return max(1, max(*self.merchant_windows_s, *self.fraud_share_windows_s) // 86400)
+        risk = [w + self.fraud_risk_delay_s for w in self.fraud_risk_windows_s]
+        lag_days = -(-self.merchant_lag_s // 86400)
+        return max(1, max(*self.merchant_windows_s, *self.fraud_share_windows_s, *risk) // 86400) + lag_days
 
     def to_dict(self) -> dict[str, object]:
         """Plain values, for the model registry's metadata."""

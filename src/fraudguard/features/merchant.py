@@ -15,6 +15,14 @@ most 25 hourly + 29 daily buckets for a 28-day window whatever the merchant's vo
 The fraud share is (fraud labels of transactions in the window, known before hour ``H``)
 / (transactions in the window), 0 when there were none. A label that becomes known later
 is never counted, which is how labels behave in production (chargebacks come days later).
+So a short window right before ``H`` holds almost no labels yet; the *fraud risk* windows
+instead cover the ``w`` completed days that ended ``fraud_risk_delay_s`` (the label delay)
+before day ``D``: transactions whose labels should be in. Share and count are reported.
+
+With ``merchant_lag_s`` every window ends ``L`` buckets earlier: the query is made as if
+at bucket ``H - L``. Buckets are sums, so a feature then depends on which events of buckets
+before ``H - L`` arrived, not on their order: partitions read in any interleaving (less
+than ``L`` apart in event time) give the same values.
 """
 
 from __future__ import annotations
@@ -145,14 +153,18 @@ def merchant_block(
     bh = _batch_buckets(ins_c, ins_h, ins_a)
     bd = _batch_buckets(ins_c, ins_h // per_day, ins_a)
 
-    lo_h = int(min(hour.min(), state.hourly["h"].min() if len(state.hourly) else hour.min())) - 2 * per_day
+    lo_h = (
+        int(min(hour.min(), state.hourly["h"].min() if len(state.hourly) else hour.min()))
+        - 2 * per_day
+        - cfg.lag_buckets
+    )
     w_h = int(max(hour.max(), state.hourly["h"].max() if len(state.hourly) else hour.max())) - lo_h + 2
     lo_d = int(min(day.min(), state.daily["h"].min() if len(state.daily) else day.min())) - cfg.merchant_days - 1
     w_d = int(max(day.max(), state.daily["h"].max() if len(state.daily) else day.max())) - lo_d + 2
     # Every merchant feature depends only on (merchant, hour): compute once per distinct pair.
     qkeys, qinv = np.unique(codes * w_h + (hour - lo_h), return_inverse=True)
     row_codes = codes
-    codes, hour = qkeys // w_h, qkeys % w_h + lo_h
+    codes, hour = qkeys // w_h, qkeys % w_h + lo_h - cfg.lag_buckets
     day = hour // per_day
     hs = _RangeSum(_codes(state.hourly_count), state.hourly["h"], state.hourly["n"], state.hourly["amount"], lo_h, w_h)
     hb = _RangeSum(bh[0], bh[1], bh[2], bh[3], lo_h, w_h)
@@ -204,8 +216,22 @@ def merchant_block(
         frauds = np.bincount(prow[ok], lab["n"][ok], len(qkeys))
         share = np.where(total > 0, np.minimum(frauds / np.maximum(total, 1), 1.0), 0.0)
         feats[f"merchant_fraud_share_{window_label(w)}"] = share[qinv]
+        feats[f"merchant_fraud_known_{window_label(w)}"] = frauds[qinv]
+    delay_d = cfg.fraud_risk_delay_s // 86400
+    for w in cfg.fraud_risk_windows_s:
+        a, b = day - delay_d - w // 86400, day - delay_d
+        (n1, _), (n2, _) = ds(codes, a, b), db(codes, a, b)
+        total = n1 + n2
+        ok = known & (lab["eh"] >= a[prow] * per_day) & (lab["eh"] < b[prow] * per_day)
+        frauds = np.bincount(prow[ok], lab["n"][ok], len(qkeys))
+        feats[f"merchant_fraud_risk_{window_label(w)}"] = np.where(
+            total > 0, np.minimum(frauds / np.maximum(total, 1), 1.0), 0.0
+        )[qinv]
+        feats[f"merchant_fraud_count_{window_label(w)}"] = frauds[qinv]
 
-    hourly, hcount = _combine_buckets(k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], per_day + 1)
+    hourly, hcount = _combine_buckets(
+        k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], per_day + 1 + cfg.lag_buckets
+    )
     daily, dcount = _combine_buckets(
         k, state.daily, state.daily_count, bd[0], bd[1], bd[2], bd[3], cfg.merchant_days + 1
     )

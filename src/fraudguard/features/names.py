@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from fraudguard.features.card_history import history_names
 from fraudguard.features.config import FeatureConfig, window_label
 from fraudguard.schema import CHANNELS, EXTRA_PREFIX, MERCHANT_CATEGORIES
 
@@ -45,7 +46,7 @@ def card_names(config: FeatureConfig) -> list[str]:
         "card_device_seen",
         f"card_distinct_merchants_{window_label(max(config.card_windows_s))}",
     ]
-    return names
+    return names + history_names(config)
 
 
 def merchant_names(config: FeatureConfig) -> list[str]:
@@ -54,7 +55,10 @@ def merchant_names(config: FeatureConfig) -> list[str]:
     for w in config.merchant_windows_s:
         label = window_label(w)
         names += [f"merchant_count_{label}", f"merchant_amount_{label}"]
-    names += [f"merchant_fraud_share_{window_label(w)}" for w in config.fraud_share_windows_s]
+    for w in config.fraud_share_windows_s:
+        names += [f"merchant_fraud_share_{window_label(w)}", f"merchant_fraud_known_{window_label(w)}"]
+    for w in config.fraud_risk_windows_s:
+        names += [f"merchant_fraud_risk_{window_label(w)}", f"merchant_fraud_count_{window_label(w)}"]
     return names
 
 

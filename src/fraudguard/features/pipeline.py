@@ -22,11 +22,14 @@ import pandas as pd
 
 from fraudguard.errors import ValidationError
 from fraudguard.features.card import batch_records, card_block, columns, last_times, records
+from fraudguard.features.card_history import history_block
 from fraudguard.features.config import FeatureConfig
 from fraudguard.features.merchant import combine_labels, hour_of, label_records, merchant_block
 from fraudguard.features.names import card_names, feature_names, merchant_names
+from fraudguard.features.overlay import _Overlay
 from fraudguard.features.segments import cut_points
 from fraudguard.features.state import (
+    CardState,
     InMemoryStateStore,
     StateStore,
     decode_cards,
@@ -39,38 +42,6 @@ from fraudguard.features.watermark import QuorumWatermark
 from fraudguard.schema import EXTRA_PREFIX
 
 _NO_TIME = np.iinfo(np.int64).min
-
-
-class _Overlay:
-    """Read-through cache over a store: blocks of one batch see each other's writes, and the
-    store is written once at the end (or never, for a what-if)."""
-
-    def __init__(self, store: StateStore) -> None:
-        self.store = store
-        self.cache: dict[str, bytes | None] = {}
-        self.dirty: dict[str, bytes] = {}
-
-    def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        if not self.cache:
-            values = self.store.get_many(keys)
-            self.cache = dict(zip(keys, values, strict=True))
-            return values
-        missing = [k for k in keys if k not in self.cache]
-        if missing:
-            self.cache.update(zip(missing, self.store.get_many(missing), strict=True))
-        dirty, cache = self.dirty, self.cache
-        return [dirty[k] if k in dirty else cache[k] for k in keys]
-
-    def put_many(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
-        """Values for keys; empty values (nothing left to keep) are skipped."""
-        if not all(values):
-            pairs = [(k, v) for k, v in zip(keys, values, strict=True) if v]
-            keys, values = [k for k, _ in pairs], [v for _, v in pairs]
-        self.dirty.update(zip(keys, values, strict=True))
-
-    def flush(self, expire_at: float) -> None:
-        if self.dirty:
-            self.store.put_many(self.dirty, expire_at=expire_at)
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +132,7 @@ class FeaturePipeline:
         wm = self._clock.advance(b.t_us)
         self._watermark_us = wm
         slack = cfg.allowed_lateness_s
-        cards.flush(expire_at=wm / US_PER_S + cfg.card_ttl_s + slack)
+        cards.flush(expire_at=wm / US_PER_S + cfg.card_state_ttl_s + slack)
         span_s = cfg.merchant_days * 86400
         merchants.flush(expire_at=wm / US_PER_S + span_s + slack)
         c = self._counters
@@ -169,7 +140,7 @@ class FeaturePipeline:
         c["batches"] += 1
         c["late_events"] += late
         c["late_dropped"] += int((~inserted).sum())
-        if wm - self._last_sweep_us >= max(60.0, cfg.card_ttl_s / 100) * US_PER_S:
+        if wm - self._last_sweep_us >= max(60.0, cfg.card_state_ttl_s / 100) * US_PER_S:
             self._last_sweep_us = wm
             c["expired"] += self.card_store.expire(wm / US_PER_S)
             c["expired"] += self.merchant_store.expire(wm / US_PER_S)
@@ -179,29 +150,46 @@ class FeaturePipeline:
         cfg = self.config
         codes, uniq = _factorize(b.card_id)
         keys = [str(u) for u in uniq]
-        records_, counts = decode_cards(overlay.get_many(keys))
-        state = columns(records_)
-        smax = last_times(state, counts)
+        st = decode_cards(overlay.get_many(keys))
+        smax = last_times(columns(st.events), st.counts)
         rows = batch_records(b)
+        # Rows bring their own labels only in simulated-chargeback mode (label_delay_s).
+        fraud = (b.is_fraud == 1) if cfg.label_delay_s is not None else np.zeros(len(b), bool)
         cuts = cut_points(codes, b.t_us, smax)
         if len(cuts) == 1:
-            feats, inserted, ns, nc = card_block(rows, codes, state, counts, cfg)
-            overlay.put_many(keys, encode_cards(records(ns), nc))
+            feats, inserted = self._card_block(rows, fraud, codes, keys, st, overlay)
             return feats, inserted, int((inserted & (b.t_us < smax[codes])).sum())
         feats = {name: np.empty(len(b)) for name in card_names(cfg)}
         inserted, late = np.empty(len(b), bool), 0
         for block in _blocks(cuts, len(b)):
             sub_codes, sub_uniq = _factorize(codes[block])
             sub_keys = [keys[i] for i in sub_uniq]
-            rec, cn = decode_cards(overlay.get_many(sub_keys))
-            st = columns(rec)
-            f, ins, ns, nc = card_block({f: v[block] for f, v in rows.items()}, sub_codes, st, cn, cfg)
-            overlay.put_many(sub_keys, encode_cards(records(ns), nc))
+            sub = decode_cards(overlay.get_many(sub_keys))
+            sub_rows = {f: v[block] for f, v in rows.items()}
+            f, ins = self._card_block(sub_rows, fraud[block], sub_codes, sub_keys, sub, overlay)
             for name, v in f.items():
                 feats[name][block] = v
             inserted[block] = ins
-            late += int((ins & (b.t_us[block] < last_times(st, cn)[sub_codes])).sum())
+            late += int((ins & (b.t_us[block] < last_times(columns(sub.events), sub.counts)[sub_codes])).sum())
         return feats, inserted, late
+
+    def _card_block(
+        self,
+        rows: dict[str, np.ndarray],
+        fraud: np.ndarray,
+        codes: np.ndarray,
+        keys: list[str],
+        st: CardState,
+        overlay: _Overlay,
+    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Event-list and daily-bucket card features of one block; new card state into ``overlay``."""
+        feats, inserted, ns, nc = card_block(rows, codes, columns(st.events), st.counts, self.config)
+        hist, days, day_counts, first = history_block(
+            rows["t"], rows["amount"], fraud, codes, inserted, st, self.config
+        )
+        feats.update(hist)
+        overlay.put_many(keys, encode_cards(CardState(records(ns), nc, days, day_counts, first)))
+        return feats, inserted
 
     def _merchants(self, b: Prepared, inserted: np.ndarray, overlay: _Overlay) -> dict[str, np.ndarray]:
         """Merchant features of the batch, writing new merchant state into ``overlay``."""

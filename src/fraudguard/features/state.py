@@ -1,7 +1,8 @@
 """Where per-card and per-merchant state lives, and its byte layout.
 
-State values are bytes: a card's state is its recent events as a packed NumPy record
-array (:data:`CARD_DTYPE`, 41 bytes per event) and a merchant's state is three record
+State values are bytes: a card's state is a 16-byte header (events, days, first seen),
+its recent events as a packed NumPy record array (:data:`CARD_DTYPE`, 41 bytes per event)
+and its daily amount buckets (:data:`DAY_DTYPE`, 28 bytes per day), and a merchant's state is three record
 arrays (hourly buckets, daily buckets, fraud labels) behind a 12-byte header. Bytes, rather than
 Python objects, because the same state goes to Redis and into Spark's state store, and
 because ``len(value)`` is then the honest answer to "how many bytes per card".
@@ -31,6 +32,27 @@ CARD_DTYPE = np.dtype(
     ]
 )
 """One past card event: time (µs), amount, merchant/device hash (0 = none), merchant location, category."""
+
+DAY_DTYPE = np.dtype([("d", "<i4"), ("n", "<u4"), ("f", "<u4"), ("s", "<f8"), ("ss", "<f8")])
+"""A card's transactions of one UTC day (index since epoch): count, frauds (labels the rows
+brought, see ``label_delay_s``), sum and sum of squares of amounts."""
+
+NO_FIRST = np.iinfo(np.int64).max
+"""``first`` of a card never seen."""
+
+_CARD_HEADER = np.dtype([("ne", "<u4"), ("nd", "<u4"), ("first", "<i8")])
+
+
+class CardState(NamedTuple):
+    """Several cards' state: events and day buckets of card 0, then 1, ... with counts per card."""
+
+    events: np.ndarray
+    counts: np.ndarray
+    days: np.ndarray
+    day_counts: np.ndarray
+    first: np.ndarray
+    """Time (µs) of each card's first event, :data:`NO_FIRST` if none."""
+
 
 BUCKET_DTYPE = np.dtype([("h", "<i8"), ("n", "<f8"), ("amount", "<f8")])
 """Merchant transactions in one time bucket (``h`` = hour or day index since epoch)."""
@@ -129,24 +151,46 @@ class InMemoryStateStore:
         return dict(self._values)
 
 
-def decode_cards(values: Sequence[bytes | None]) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate card states into one record array; return it and events per card."""
+def decode_cards(values: Sequence[bytes | None]) -> CardState:
+    """Concatenate card states (``None``/empty: a new card) into one :class:`CardState`."""
+    h = _CARD_HEADER.itemsize
+    n = len(values)
+    present = [v for v in values if v]
+    has = np.fromiter(map(bool, values), bool, n)
     try:
-        blobs = [v or b"" for v in values]
-        lengths = np.fromiter(map(len, blobs), np.int64, len(blobs))
-        if (lengths % CARD_DTYPE.itemsize).any():
-            raise StateStoreError("card state has a size that is not a whole number of events")
-        return np.frombuffer(b"".join(blobs), CARD_DTYPE), lengths // CARD_DTYPE.itemsize
-    except TypeError as e:
-        raise StateStoreError(f"card state is not bytes: {e}") from e
+        heads = np.frombuffer(b"".join([v[:h] for v in present]), _CARD_HEADER)
+        ne, nd = heads["ne"].astype(np.int64), heads["nd"].astype(np.int64)
+        ends_e = h + ne * CARD_DTYPE.itemsize
+        if (np.fromiter(map(len, present), np.int64, len(present)) != ends_e + nd * DAY_DTYPE.itemsize).any():
+            raise StateStoreError("card state has a size that does not match its header")
+        ee = ends_e.tolist()
+        events = b"".join([v[h:e] for v, e in zip(present, ee, strict=True)])
+        days = b"".join([v[e:] for v, e in zip(present, ee, strict=True)])
+    except (TypeError, ValueError) as e:
+        raise StateStoreError(f"card state is not readable: {e}") from e
+    counts, day_counts, first = np.zeros(n, np.int64), np.zeros(n, np.int64), np.full(n, NO_FIRST, np.int64)
+    counts[has], day_counts[has], first[has] = ne, nd, heads["first"]
+    return CardState(np.frombuffer(events, CARD_DTYPE), counts, np.frombuffer(days, DAY_DTYPE), day_counts, first)
 
 
-def encode_cards(events: np.ndarray, counts: np.ndarray) -> list[bytes]:
-    """Split consecutive card events (``counts`` per card) into one bytes value per card."""
-    blob = np.ascontiguousarray(events, dtype=CARD_DTYPE).tobytes()
-    ends = np.cumsum(counts) * CARD_DTYPE.itemsize
-    starts = ends - counts * CARD_DTYPE.itemsize
-    return [blob[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+def encode_cards(state: CardState) -> list[bytes]:
+    """Bytes per card (inverse of :func:`decode_cards`)."""
+    heads = np.empty(len(state.counts), _CARD_HEADER)
+    heads["ne"], heads["nd"], heads["first"] = state.counts, state.day_counts, state.first
+    h = _CARD_HEADER.itemsize
+    hb = heads.tobytes()
+    parts = []
+    for arr, count, dtype in ((state.events, state.counts, CARD_DTYPE), (state.days, state.day_counts, DAY_DTYPE)):
+        blob = np.ascontiguousarray(arr, dtype=dtype).tobytes()
+        ends = (np.cumsum(count) * dtype.itemsize).tolist()
+        parts.append((blob, [0, *ends[:-1]], ends))
+    (b1, s1, e1), (b2, s2, e2) = parts
+    return [hb[i * h : (i + 1) * h] + b1[s1[i] : e1[i]] + b2[s2[i] : e2[i]] for i in range(len(heads))]
+
+
+def card_events(value: bytes | None) -> np.ndarray:
+    """The event records of one card's state (tests and tools inspect them)."""
+    return decode_cards([value]).events
 
 
 def decode_merchants(values: Sequence[bytes | None]) -> MerchantState:

@@ -30,7 +30,9 @@ class RedisStateStore:
     prefix
         Namespace of this store's keys; use distinct prefixes for cards and merchants.
     ttl_s
-        Time to live of every key written, in seconds (``None``: keys never expire).
+        Time to live of every key written, in seconds (``None``: keys never expire). The
+        default, 40 days, outlives the longest state a feature reads (31 days of card day
+        buckets, 35 days of merchant risk buckets).
     client
         An existing client to share a connection pool (``url`` is then ignored).
     """
@@ -40,7 +42,7 @@ class RedisStateStore:
         url: str = "redis://127.0.0.1:6379/0",
         *,
         prefix: str = "fraudguard:state:",
-        ttl_s: int | None = 8 * 86400,
+        ttl_s: int | None = 40 * 86400,
         client: redis.Redis | None = None,
     ) -> None:
         if not prefix:

@@ -58,7 +58,7 @@ def build_card(
             "split": "time-ordered by event_time: first 60% train, next 20% validation, last 20% test",
             "imbalance": {
                 "xgboost": "scale_pos_weight = legit/fraud on train",
-                "random_forest": "class_weight=balanced_subsample",
+                "random_forest": "class_weight {1: (legit/fraud) ** power}, power chosen on validation",
                 "isolation_forest": "unsupervised, fitted on train features without labels",
             },
             "isolation_forest_score": "empirical CDF of validation anomaly scores (1001 quantiles, linear interpolation)",
@@ -67,7 +67,20 @@ def build_card(
             "thresholds": "chosen on validation: best F1, lowest threshold with FPR <= fpr_target, "
             "minimum of cost_ratio*missed_frauds + alerts",
             "stacker_weights": result.stacker.to_dict(),
+            "label_delay_s": features_meta.get("config", {}).get("label_delay_s"),
+            "label_delay": "a fraud label counts in merchant features only label_delay_s after its transaction, "
+            "in training exactly as in the stream",
+            "class_weights": {
+                "xgboost_scale_pos_weight": result.selection.get("xgboost", {}).get("scale_pos_weight"),
+                "random_forest_weight_power": result.selection.get("random_forest", {})
+                .get("chosen", {})
+                .get("class_weight_power"),
+            },
+            "calibration": "the ensemble score is a logistic regression fitted on validation "
+            "(Platt scaling of the base models' logits): a calibrated probability on validation",
         },
+        "selection": result.selection,
+        "warnings": result.warnings,
         "hyperparameters": asdict(cfg),
         "libraries": library_versions(),
     }

@@ -120,7 +120,9 @@ class Scorer:
         another length give features the model never saw. Lists are returned as tuples.
         """
         raw = self._loaded.card["features"].get("config", {})
-        return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
+        # Versions trained before the long windows existed did not compute them.
+        old = {"card_history_days": (), "fraud_risk_windows_s": ()} if "card_history_days" not in raw else {}
+        return old | {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
 
     def make_pipeline(
         self, card_store: StateStore | None = None, merchant_store: StateStore | None = None

@@ -23,8 +23,9 @@ from fraudguard.models.estimators import (
     TrainConfig,
     anomaly,
     fit_isolation_forest,
-    fit_random_forest,
     fit_xgboost,
+    select_random_forest,
+    select_xgboost,
 )
 from fraudguard.models.metrics import evaluate
 from fraudguard.models.reasons import ReasonCoder
@@ -32,6 +33,8 @@ from fraudguard.models.thresholds import Thresholds, choose_thresholds
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 StepFn = Callable[[str], None]
+MIN_SPLIT_FRAUDS = 30
+"""Below this many frauds in a split its metrics (and what was tuned on it) are mostly noise."""
 
 
 @dataclass
@@ -45,6 +48,8 @@ class TrainResult:
     metrics: dict[str, dict[str, Any]]
     ablation: dict[str, Any]
     splits: dict[str, dict[str, Any]] = field(default_factory=dict)
+    selection: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def time_split(event_time: pd.Series, fractions: tuple[float, float, float] = (0.6, 0.2, 0.2)) -> dict[str, np.ndarray]:
@@ -86,6 +91,16 @@ def _split_info(frame: pd.DataFrame, y: np.ndarray, parts: dict[str, np.ndarray]
     return info
 
 
+def small_split_warnings(splits: dict[str, dict[str, Any]]) -> list[str]:
+    """One warning per split with fewer than :data:`MIN_SPLIT_FRAUDS` frauds."""
+    return [
+        f"the {name} split has only {s['frauds']} frauds (< {MIN_SPLIT_FRAUDS}): its metrics are unreliable; "
+        "train on more labelled data"
+        for name, s in splits.items()
+        if s["frauds"] < MIN_SPLIT_FRAUDS
+    ]
+
+
 def train_models(
     frame: pd.DataFrame,
     features: pd.DataFrame,
@@ -106,14 +121,19 @@ def train_models(
     y = _labels(frame)
     parts = time_split(frame["event_time"])
     splits = _split_info(frame, y, parts)
+    warnings = small_split_warnings(splits)
+    for w in warnings:
+        say(f"WARNING: {w}")
     x = np.ascontiguousarray(features.to_numpy(dtype=np.float32))
     xs = {k: x[v] for k, v in parts.items()}
     ys = {k: y[v] for k, v in parts.items()}
 
-    say(f"XGBoost ({cfg.xgb_trees} trees) on {splits['train']['rows']:,} rows")
-    booster = fit_xgboost(xs["train"], ys["train"], cfg)
+    say(f"XGBoost (up to {cfg.xgb_trees} trees, early stopping on validation) on {splits['train']['rows']:,} rows")
+    booster, selection = select_xgboost(xs["train"], ys["train"], xs["validation"], ys["validation"], cfg)
     say(f"Random Forest ({cfg.rf_trees} trees)")
-    rf = fit_random_forest(xs["train"], ys["train"], cfg)
+    rf, selection["random_forest"] = select_random_forest(
+        xs["train"], ys["train"], xs["validation"], ys["validation"], cfg
+    )
     say(f"Isolation Forest ({cfg.if_trees} trees, no labels)")
     iforest = fit_isolation_forest(xs["train"], cfg)
     calibration = RankCalibration.fit(anomaly(iforest, xs["validation"]))
@@ -121,7 +141,7 @@ def train_models(
 
     say("ensemble stacker and thresholds on validation")
     base = {k: models.scores(xs[k]) for k in ("validation", "test")}
-    stacker, oof = fit_stacker(schema.MODEL_NAMES, base["validation"], ys["validation"])
+    stacker, oof, selection["isolation_forest"] = _stacker_with_or_without_if(base, ys)
     scores = {k: {m: base[k][:, j] for j, m in enumerate(schema.MODEL_NAMES)} for k in ("validation", "test")}
     scores["validation"][schema.ENSEMBLE] = oof
     scores["test"][schema.ENSEMBLE] = stacker(base["test"])
@@ -139,10 +159,47 @@ def train_models(
         split: {m: evaluate(ys[split], s, thresholds[m].value) for m, s in scores[split].items()}
         for split in ("validation", "test")
     }
-    ablation = _ablation(xs, ys, names, stateful, cfg, metrics, say)
+    ablation = _ablation(xs, ys, names, stateful, selection.pop("config"), metrics, say)
     say("reason-code facts")
     reasons = ReasonCoder.fit(names, xs["train"])
-    return TrainResult(models, stacker, reasons, thresholds, metrics, ablation, splits)
+    return TrainResult(models, stacker, reasons, thresholds, metrics, ablation, splits, selection, warnings)
+
+
+def _stacker_with_or_without_if(
+    base: dict[str, np.ndarray], ys: dict[str, np.ndarray]
+) -> tuple[Stacker, np.ndarray, dict[str, Any]]:
+    """Stack with Isolation Forest, and without it (weight 0); keep the one better on validation.
+
+    Both variants' out-of-fold validation PR-AUC and test PR-AUC go to the model card, so the
+    Isolation Forest's measured contribution is on record whichever way it went.
+    """
+    from sklearn.metrics import average_precision_score
+
+    with_if, oof_with = fit_stacker(schema.MODEL_NAMES, base["validation"], ys["validation"])
+    j = schema.MODEL_NAMES.index("isolation_forest")
+    keep = [i for i in range(len(schema.MODEL_NAMES)) if i != j]
+    sup, oof_without = fit_stacker(
+        tuple(schema.MODEL_NAMES[i] for i in keep), base["validation"][:, keep], ys["validation"]
+    )
+    weights = np.zeros(len(schema.MODEL_NAMES))
+    weights[keep] = sup.weights
+    without_if = Stacker(models=schema.MODEL_NAMES, weights=weights, bias=sup.bias)
+    val = {"with": average_precision_score(ys["validation"], oof_with)}
+    val["without"] = average_precision_score(ys["validation"], oof_without)
+    test = {
+        k: average_precision_score(ys["test"], st(base["test"]))
+        for k, st in (("with", with_if), ("without", without_if))
+    }
+    kept = bool(val["with"] > val["without"])
+    info = {
+        "kept_in_ensemble": kept,
+        "validation_pr_auc_with": float(val["with"]),
+        "validation_pr_auc_without": float(val["without"]),
+        "test_pr_auc_with": float(test["with"]),
+        "test_pr_auc_without": float(test["without"]),
+        "rule": "kept only if the out-of-fold validation PR-AUC of the stacker is higher with it",
+    }
+    return (with_if, oof_with, info) if kept else (without_if, oof_without, info)
 
 
 def _ablation(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fraudguard.features import CARD_DTYPE, FeatureConfig, FeaturePipeline, InMemoryStateStore
+from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore
+from fraudguard.features.state import DAY_DTYPE, card_events
 from fraudguard.features.watermark import DEFAULT_QUORUM
 from tests.unit.features.helpers import frame, tx
 
@@ -49,7 +50,7 @@ def test_too_late_is_scored_against_state_counted_and_not_inserted() -> None:
         assert f["card_amount_1h"].tolist() == [0, 1, 1, 3]  # 16 never enters the windows
         assert pipe.stats()["late_dropped"] == 1
         assert pipe.stats()["late_events"] == 0
-        state = np.frombuffer(pipe.card_store.get_many(["c1"])[0], CARD_DTYPE)
+        state = card_events(pipe.card_store.get_many(["c1"])[0])
         assert state["amount"].tolist() == [1, 2, 8]
 
 
@@ -59,8 +60,9 @@ def test_max_entries_caps_windows_and_bytes_per_card() -> None:
     for pipe in _both_ways(cfg, rows):
         stats = pipe.stats()
         assert stats["cards"] == 1
-        assert stats["bytes_per_card"] == 3 * CARD_DTYPE.itemsize
-        state = np.frombuffer(pipe.card_store.get_many(["c1"])[0], CARD_DTYPE)
+        # 16-byte header, 3 events of 41 bytes, one day bucket of 24 bytes
+        assert stats["bytes_per_card"] == 16 + 3 * 41 + DAY_DTYPE.itemsize
+        state = card_events(pipe.card_store.get_many(["c1"])[0])
         assert state["amount"].tolist() == [4, 8, 16]
     f = FeaturePipeline(cfg).transform(frame(rows))
     assert f["card_count_1h"].tolist() == [0, 1, 2, 3, 3]
@@ -71,7 +73,7 @@ QUORUM = DEFAULT_QUORUM
 
 
 def test_ttl_trims_old_events_and_expires_idle_cards() -> None:
-    cfg = FeatureConfig(card_ttl_s=86400)
+    cfg = FeatureConfig(card_ttl_s=86400, card_history_days=())
     store = InMemoryStateStore()
     pipe = FeaturePipeline(cfg, card_store=store)
     pipe.transform(frame([tx(0, card="idle"), tx(10, card="busy")]))
@@ -79,7 +81,7 @@ def test_ttl_trims_old_events_and_expires_idle_cards() -> None:
     later = [tx(2 * 86400 + i, card="busy", amount=3) for i in range(QUORUM)]
     f = pipe.transform(frame(later))
     assert np.isnan(f["card_secs_since_prev"].iloc[0])  # older than the TTL: forgotten
-    busy = np.frombuffer(store.get_many(["busy"])[0], CARD_DTYPE)
+    busy = card_events(store.get_many(["busy"])[0])
     assert busy["amount"].tolist() == [3] * QUORUM
     stats = pipe.stats()
     assert stats["cards"] == 1 and stats["expired"] >= 1

@@ -87,7 +87,7 @@ def _last_ms(view: pd.DataFrame, key: str) -> dict[str, int]:
 def card_bucket_step(config: FeatureConfig) -> GroupFn:
     """The ``applyInPandasWithState`` function of the card-bucket grouping (EventTimeTimeout)."""
     names = [*card_names(config), INSERTED_COLUMN]
-    ttl_ms = int(config.card_ttl_s * 1000)
+    ttl_ms = int(config.card_state_ttl_s * 1000)  # event list or 30 days of day buckets
 
     def step(key: tuple[Any, ...], frames: Iterator[pd.DataFrame], state: Any) -> Iterator[pd.DataFrame]:
         if state.hasTimedOut:

@@ -82,7 +82,7 @@ def _passthrough(events: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def card_step(config: FeatureConfig) -> GroupFn:
     """The ``applyInPandasWithState`` function of the card grouping (EventTimeTimeout)."""
     names = [*card_names(config), INSERTED_COLUMN]
-    ttl_ms = int(config.card_ttl_s * 1000)
+    ttl_ms = int(config.card_state_ttl_s * 1000)  # event list or 30 days of day buckets
 
     def step(key: tuple[Any, ...], frames: Iterator[pd.DataFrame], state: Any) -> Iterator[pd.DataFrame]:
         if state.hasTimedOut:
