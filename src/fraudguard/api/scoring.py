@@ -75,6 +75,9 @@ def prediction_records(preds: pd.DataFrame) -> list[schema.Prediction]:
                 decision=cols["decision"][i],
                 reasons=list(cols["reasons"][i]),
                 model_version=cols["model_version"][i],
+                rule_ids=list(cols.get("rule_ids", nones)[i] or []),
+                rule_action=cols.get("rule_action", nones)[i],
+                shadow_rule_ids=list(cols.get("shadow_rule_ids", nones)[i] or []),
                 is_fraud=None if label is None or pd.isna(label) else bool(label),
                 fraud_scenario=cols.get("fraud_scenario", nones)[i] or None,
                 produced_at=_opt_time(cols.get("produced_at", nones)[i]),
@@ -257,6 +260,7 @@ class ScoringService:
                     merchant_id=p.merchant_id, merchant_category=p.merchant_category,
                     ensemble_score=p.ensemble_score, threshold=p.threshold, scores=p.scores,
                     reasons=p.reasons, model_version=p.model_version, scored_at=p.scored_at,
+                    rule_ids=p.rule_ids, rule_action=p.rule_action,
                 )  # fmt: skip
                 produce(self.alerts_topic, schema.encode(alert), p.card_id.encode())
         deadline = time.monotonic() + self.publish_timeout_s

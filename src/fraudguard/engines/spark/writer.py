@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
+from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
 from fraudguard.io.sinks import Sink
 
@@ -46,7 +47,8 @@ def prediction_frame(rows: pd.DataFrame) -> pd.DataFrame:
     for col in _TIME_COLUMNS:
         s = pd.to_datetime(out[col])
         out[col] = s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
-    out["reasons"] = [list(r) if r is not None and not isinstance(r, float) else [] for r in out["reasons"].tolist()]
+    for col in LIST_COLUMNS:
+        out[col] = [list(r) if r is not None and not isinstance(r, float) else [] for r in out[col].tolist()]
     out["is_fraud"] = out["is_fraud"].astype(np.float64)
     return out
 
