@@ -126,6 +126,8 @@ class Services:
             self.scoring.sink.close()
         if self.scoring is not None and getattr(self.scoring, "shadow", None) is not None:
             self.scoring.shadow.close()
+        if self.scoring is not None and self.scoring.rules is not None:
+            self.scoring.rules.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
 
@@ -205,13 +207,15 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
             "card_store": RedisStateStore(settings.redis_url, prefix="fg:card:"),
             "merchant_store": RedisStateStore(settings.redis_url, prefix="fg:merchant:"),
         }
-    sink = None
+    sink = rules = None
     if settings.database_dsn:
         from fraudguard.io.pg_sink import PostgresSink
+        from fraudguard.io.rule_watcher import RuleWatcher
 
         sink = PostgresSink(settings.database_dsn, run_migrations=False)
+        rules = RuleWatcher(settings.database_dsn, check_every_s=1.0)
     return ScoringService(
         scorer, pipeline_for(scorer, **stores), sink=sink, producer=producer,
         predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
-        max_extras=settings.max_extras,
+        max_extras=settings.max_extras, rules=rules,
     )  # fmt: skip
