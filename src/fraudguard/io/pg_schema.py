@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from fraudguard.io import pg_lifecycle, pg_outbox, pg_rules
+from fraudguard.io import pg_cases, pg_lifecycle, pg_outbox, pg_rules
 from fraudguard.io.postgres import db_errors
 from fraudguard.schema import MODEL_NAMES
 
@@ -91,6 +91,7 @@ COMMENT ON TABLE labels IS 'latest label per transaction; may arrive before the 
     Migration(20, "prediction_rule_columns", pg_rules.PREDICTION_RULE_COLUMNS_DDL),
     Migration(21, "rules", pg_rules.RULES_DDL),
     Migration(22, "webhook_outbox", pg_outbox.OUTBOX_DDL),
+    Migration(23, "cases", pg_cases.CASES_DDL),
     Migration(30, "fraud_challenger_scores", pg_lifecycle.CHALLENGER_SCORES_DDL),
 )
 
@@ -98,6 +99,7 @@ TABLES: tuple[str, ...] = (
     "fraud_predictions",
     "labels",
     "fraud_challenger_scores",
+    *pg_cases.TABLES,
     *pg_outbox.TABLES,
     *pg_rules.TABLES,
 )
