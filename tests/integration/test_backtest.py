@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraudguard.errors import ValidationError
+from fraudguard.errors import DataFormatError, ValidationError
 from fraudguard.io.backtest import backtest, parse_since
 from fraudguard.io.parquet_sink import ParquetSink
 from fraudguard.rules import RuleError
@@ -63,6 +63,15 @@ def test_per_day_figures_match_the_hand_computation(tmp_path: Path) -> None:
     assert (total["transactions"], total["hits"], total["true_positives"]) == (6, 4, 2)
     assert total["precision"] == pytest.approx(2 / 3) and total["recall"] == pytest.approx(2 / 3)
     assert out["rows"] == 6
+
+
+def test_files_being_written_are_skipped_and_damaged_ones_reported(tmp_path: Path) -> None:
+    history(tmp_path)
+    (tmp_path / "event_date=2026-03-01" / ".tmp-part-b9.parquet").write_bytes(b"half a file")
+    assert backtest(tmp_path, "amount > 1000", since=timedelta(days=7), now=NOW)["total"]["hits"] == 4
+    (tmp_path / "event_date=2026-03-01" / "part-broken.parquet").write_bytes(b"not parquet")
+    with pytest.raises(DataFormatError, match="backtest over"):
+        backtest(tmp_path, "amount > 1000", since=timedelta(days=7), now=NOW)
 
 
 def test_string_and_score_conditions(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fraudguard.errors import ValidationError
+from fraudguard.errors import DataFormatError, ValidationError
 from fraudguard.rules.fields import FIELDS, HISTORY_FIELDS
 from fraudguard.rules.parse import parse_condition
 from fraudguard.rules.sql import to_sql
@@ -53,6 +53,21 @@ SELECT day,
        count(*) FILTER (WHERE hit AND model) AS overlap_with_model
 FROM marked GROUP BY day ORDER BY day
 """
+
+
+def history_files(root: Path, first_day: str) -> list[Path]:
+    """Parquet files of partitions from ``first_day`` on, without the writers' hidden ``.tmp-*`` files.
+
+    DuckDB's own glob matches dot-files, and a file being written is not Parquet yet.
+    """
+    if not root.is_dir():
+        return []
+    out = []
+    for part in sorted(root.glob("event_date=*")):
+        if part.name.split("=", 1)[1] < first_day:
+            continue
+        out += [f for f in sorted(part.glob("*.parquet")) if not f.name.startswith(".")]
+    return out
 
 
 def parse_since(text: str) -> timedelta:
@@ -97,7 +112,7 @@ def backtest(
     node = parse_condition(condition, HISTORY_TABLE)
     start = (now or datetime.now(UTC)) - since
     root = Path(parquet_dir)
-    files = [p for p in root.glob("event_date=*/*.parquet")] if root.is_dir() else []
+    files = history_files(root, start.date().isoformat())
     began = time.perf_counter()
     days: list[dict[str, Any]] = []
     rows = 0
@@ -106,9 +121,11 @@ def backtest(
         con = duckdb.connect(config={"threads": threads} if threads else {})
         try:
             con.execute("SET TimeZone = 'UTC'")
-            cur = con.execute(sql, [str(root / "event_date=*" / "*.parquet"), start.date(), start])
+            cur = con.execute(sql, [[str(f) for f in files], start.date(), start])
             names = [d[0] for d in cur.description]
             raw = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        except duckdb.Error as e:  # a damaged file, a vanished partition: the caller's 503, not a crash
+            raise DataFormatError(f"backtest over {root} failed: {e}") from e
         finally:
             con.close()
         rows = sum(r["transactions"] for r in raw)
