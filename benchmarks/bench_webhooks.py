@@ -23,13 +23,13 @@ import threading
 import time
 
 import psycopg
+from tests.fixtures.webhook_receiver import Receiver
 
 from fraudguard.io import pg_outbox, pg_webhooks
 from fraudguard.io.broker import free_port
 from fraudguard.io.embedded_postgres import EmbeddedPostgres
 from fraudguard.io.pg_schema import TABLES, migrate
 from fraudguard.webhooks.worker import DeliveryWorker
-from tests.fixtures.webhook_receiver import Receiver
 
 SECRET = "whsec_bench_0123456789abcdef"
 

@@ -117,12 +117,9 @@ class Prediction(msgspec.Struct, kw_only=True):
     decision: Decision
     reasons: list[str]
     model_version: str
-    rule_ids: list[str] = msgspec.field(default_factory=list)
-    """Ids of the matching active rules, in precedence order (the first decided)."""
+    rule_ids: list[str] = msgspec.field(default_factory=list)  # see frames.RULE_COLUMNS
     rule_action: str | None = None
-    """``allow`` / ``review`` / ``block`` when a rule decided, ``None`` when the model did."""
     shadow_rule_ids: list[str] = msgspec.field(default_factory=list)
-    """Ids of the matching shadow rules (recorded, never deciding)."""
     is_fraud: bool | None = None
     fraud_scenario: str | None = None
     produced_at: datetime | None = None

@@ -36,7 +36,9 @@ def traffic(api: Any, dashboard_stack: Stack) -> Iterator[None]:
     api.post("/v1/generator", json={"running": False})
 
 
-def test_create_backtest_activate_rule_and_see_hits_in_the_feed(page: Any, dashboard_stack: Stack, api: Any, traffic: None) -> None:
+def test_create_backtest_activate_rule_and_see_hits_in_the_feed(
+    page: Any, dashboard_stack: Stack, api: Any, traffic: None
+) -> None:
     open_dashboard(page, dashboard_stack.api_key)
     name = f"big-{uuid.uuid4().hex[:6]}"
     page.get_by_label("Name", exact=True).fill(name)
@@ -67,7 +69,16 @@ def test_create_backtest_activate_rule_and_see_hits_in_the_feed(page: Any, dashb
 
 
 def test_triage_three_cases_by_keyboard(page: Any, dashboard_stack: Stack, api: Any, traffic: None) -> None:
-    r = api.post("/v1/rules", json={"name": f"all-{uuid.uuid4().hex[:6]}", "condition": "amount >= 0", "action": "review", "priority": 1, "state": "active"})
+    r = api.post(
+        "/v1/rules",
+        json={
+            "name": f"all-{uuid.uuid4().hex[:6]}",
+            "condition": "amount >= 0",
+            "action": "review",
+            "priority": 1,
+            "state": "active",
+        },
+    )
     assert r.status_code == 201, r.text
     try:
         eventually(lambda: len(api.get("/v1/cases", params={"status": "open"}).json()["items"]) >= 3, timeout=60,

@@ -22,10 +22,19 @@ def test_alert_opens_case_triage_and_webhooks(api_stack) -> None:
     receiver = Receiver(free_port(), SECRET)
     receiver.start()
     try:
-        hook = c.post("/v1/webhooks", json={"url": receiver.url, "events": ["alert.created", "case.resolved"], "secret": SECRET}, headers=h)
+        hook = c.post(
+            "/v1/webhooks",
+            json={"url": receiver.url, "events": ["alert.created", "case.resolved"], "secret": SECRET},
+            headers=h,
+        )
         assert hook.status_code == 201 and hook.json()["secret"] == SECRET
-        assert "secret" not in c.get("/v1/webhooks", headers=h).json()[0] or c.get("/v1/webhooks", headers=h).json()[0]["secret"] is None
-        assert c.post("/v1/webhooks", json={"url": "ftp://x", "events": ["alert.created"]}, headers=h).status_code == 422
+        assert (
+            "secret" not in c.get("/v1/webhooks", headers=h).json()[0]
+            or c.get("/v1/webhooks", headers=h).json()[0]["secret"] is None
+        )
+        assert (
+            c.post("/v1/webhooks", json={"url": "ftp://x", "events": ["alert.created"]}, headers=h).status_code == 422
+        )
         rule = {"name": "cases-all", "condition": "amount >= 0", "action": "review", "state": "active"}
         rid = c.post("/v1/rules", json=rule, headers=h).json()["id"]
         frame = generate_frame(3, seed=3, customers=50, merchants=30)
@@ -56,7 +65,9 @@ def test_alert_opens_case_triage_and_webhooks(api_stack) -> None:
         c.post(f"/v1/cases/{grouped['id']}/notes", json={"text": "looks like testing"}, headers=h)
         done = c.post(f"/v1/cases/{grouped['id']}/resolve", json={"outcome": "legitimate"}, headers=h)
         assert done.status_code == 200 and done.json()["status"] == "legitimate"
-        assert c.post(f"/v1/cases/{grouped['id']}/resolve", json={"outcome": "legitimate"}, headers=h).status_code == 409
+        assert (
+            c.post(f"/v1/cases/{grouped['id']}/resolve", json={"outcome": "legitimate"}, headers=h).status_code == 409
+        )
         assert c.post("/v1/cases/999999/resolve", json={"outcome": "legitimate"}, headers=h).status_code == 404
         detail = c.get(f"/v1/cases/{grouped['id']}", headers=h).json()
         assert [e["kind"] for e in detail["events"]] == ["opened", "alert_added", "assigned", "note", "resolved"]

@@ -72,4 +72,6 @@ def test_backtest_endpoint(api_stack) -> None:
     assert body["rows"] >= 4000 and body["days"][0]["hits"] > 0
     bad = c.post("/v1/rules/backtest", json={"condition": "card_count_1h > 3"}, headers=h)
     assert bad.status_code == 422 and "unknown field 'card_count_1h'" in bad.json()["detail"][0]["msg"]
-    assert c.post("/v1/rules/backtest", json={"condition": "amount > 1", "since": "forever"}, headers=h).status_code == 422
+    assert (
+        c.post("/v1/rules/backtest", json={"condition": "amount > 1", "since": "forever"}, headers=h).status_code == 422
+    )

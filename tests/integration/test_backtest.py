@@ -57,7 +57,13 @@ def test_per_day_figures_match_the_hand_computation(tmp_path: Path) -> None:
         "precision": 0.5, "recall": 0.5, "model_alerts": 2, "overlap_with_model": 1,
         "extra_alerts": 2, "extra_alerts_per_1000": 500.0,
     }  # fmt: skip
-    assert (d2["hits"], d2["precision"], d2["recall"], d2["overlap_with_model"], d2["extra_alerts"]) == (1, 1.0, 1.0, 0, 1)
+    assert (d2["hits"], d2["precision"], d2["recall"], d2["overlap_with_model"], d2["extra_alerts"]) == (
+        1,
+        1.0,
+        1.0,
+        0,
+        1,
+    )
     assert d2["extra_alerts_per_1000"] == 500.0
     total = out["total"]
     assert (total["transactions"], total["hits"], total["true_positives"]) == (6, 4, 2)
@@ -76,7 +82,9 @@ def test_files_being_written_are_skipped_and_damaged_ones_reported(tmp_path: Pat
 
 def test_string_and_score_conditions(tmp_path: Path) -> None:
     history(tmp_path)
-    out = backtest(tmp_path, "merchant_category in ('jewelry',) and score_ensemble < 0.8", since=timedelta(days=7), now=NOW)
+    out = backtest(
+        tmp_path, "merchant_category in ('jewelry',) and score_ensemble < 0.8", since=timedelta(days=7), now=NOW
+    )
     assert [d["hits"] for d in out["days"]] == [1, 1]  # t3 and t5
     assert [d["overlap_with_model"] for d in out["days"]] == [1, 0]
 

@@ -75,7 +75,9 @@ def test_transitions_audit_and_labels(pg_db: str) -> None:
             pg_cases.resolve(conn, cid, "maybe", actor="bob")
         pg_cases.add_note(conn, cid, "chargeback arrived", actor="ana")  # notes stay possible
         detail = pg_cases.case_detail(conn, cid)
-        stored = dict(conn.execute("SELECT transaction_id, label FROM fraud_predictions WHERE label IS NOT NULL").fetchall())
+        stored = dict(
+            conn.execute("SELECT transaction_id, label FROM fraud_predictions WHERE label IS NOT NULL").fetchall()
+        )
         resolved_events = conn.execute("SELECT payload FROM webhook_events WHERE type = 'case.resolved'").fetchall()
         assert pg_cases.list_cases(conn, status="in_review") == []
         assert len(pg_cases.list_cases(conn, status="open")) == 2

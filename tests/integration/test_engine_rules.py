@@ -24,7 +24,10 @@ def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: Engin
     values, keys = encode_frame(generate_frame(N, seed=56))
     stop = threading.Event()
     engine = build_engine(
-        s, EngineOptions(batch_size=200, max_wait_ms=50, rules_check_s=0), database_url=engine_env.database_url, stop=stop
+        s,
+        EngineOptions(batch_size=200, max_wait_ms=50, rules_check_s=0),
+        database_url=engine_env.database_url,
+        stop=stop,
     )
     result: dict[str, object] = {}
     worker = threading.Thread(target=lambda: result.setdefault("stats", engine.run(max_messages=N)))
@@ -37,7 +40,9 @@ def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: Engin
             time.sleep(0.2)
         with connect(url, autocommit=True) as conn:
             shadow = pg_rules.create_rule(  # first: every batch the block rule decides also has it
-                conn, {"name": "shadow", "condition": "card_count_1h >= 0", "action": "allow", "state": "shadow"}, actor="t"
+                conn,
+                {"name": "shadow", "condition": "card_count_1h >= 0", "action": "allow", "state": "shadow"},
+                actor="t",
             )
             block = pg_rules.create_rule(
                 conn, {"name": "all", "condition": "amount >= 0", "action": "block", "state": "active"}, actor="t"
@@ -56,7 +61,9 @@ def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: Engin
     assert pg_count(url, "SELECT count(*) FROM fraud_predictions WHERE rule_action = 'block'") == ruled
     shadowed = pg_count(url, f"SELECT count(*) FROM fraud_predictions WHERE shadow_rule_ids = ARRAY['{shadow['id']}']")
     assert shadowed >= ruled  # recorded, deciding nothing (an allow rule would have made rows legit)
-    assert pg_count(url, "SELECT count(*) FROM fraud_predictions WHERE rule_ids <> '{}' AND shadow_rule_ids = '{}'") == 0
+    assert (
+        pg_count(url, "SELECT count(*) FROM fraud_predictions WHERE rule_ids <> '{}' AND shadow_rule_ids = '{}'") == 0
+    )
     for path in s.parquet_dir.rglob("*.parquet"):
         ids = pq.read_table(path, columns=["rule_ids"])["rule_ids"].to_pylist()
         assert len({tuple(i) for i in ids}) == 1, f"batch file {path.name} mixes rule sets"

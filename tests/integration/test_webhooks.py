@@ -33,7 +33,9 @@ def setup_endpoint(pg_db: str, receiver: Receiver, fmt: str = "json") -> int:
 def make_events(pg_db: str, n: int, prefix: str = "r") -> None:
     with connect(pg_db, autocommit=True) as conn:
         for i in range(n):
-            pg_rules.create_rule(conn, {"name": f"{prefix}{i}", "condition": "amount > 1", "action": "review"}, actor="t")
+            pg_rules.create_rule(
+                conn, {"name": f"{prefix}{i}", "condition": "amount > 1", "action": "review"}, actor="t"
+            )
 
 
 def drain(worker: DeliveryWorker, timeout: float = 60) -> None:

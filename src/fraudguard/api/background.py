@@ -37,7 +37,9 @@ class CaseOpener:
             touched = pg_cases.open_cases(conn)
             if touched and self.hub.subscribers("cases"):
                 rows = pg_cases.list_cases(conn, limit=len(touched) + 50)
-                msgs = [orjson.dumps({"type": "case", "case": r}, default=str).decode() for r in rows if r["id"] in touched]
+                msgs = [
+                    orjson.dumps({"type": "case", "case": r}, default=str).decode() for r in rows if r["id"] in touched
+                ]
                 self.loop.call_soon_threadsafe(self.hub.publish, "cases", msgs)
         return touched
 

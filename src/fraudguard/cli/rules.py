@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -17,7 +18,9 @@ app.add_typer(rules_app, name="rules")
 
 @rules_app.command("list")
 @clean_errors
-def list_rules(state: str | None = typer.Option(None, help="Only rules in this state (draft, shadow, active).")) -> None:
+def list_rules(
+    state: str | None = typer.Option(None, help="Only rules in this state (draft, shadow, active)."),
+) -> None:
     """Current version of every stored rule, highest priority first."""
     from fraudguard.errors import ConfigError
     from fraudguard.io import pg_rules
@@ -30,15 +33,19 @@ def list_rules(state: str | None = typer.Option(None, help="Only rules in this s
     with connect(settings.database_dsn, autocommit=True) as conn:
         migrate(conn)
         for r in pg_rules.list_rules(conn, state):
-            console.print(f"{r['id']:>5} v{r['version']:<3} {r['state']:<7} {r['action']:<7} p{r['priority']:<6} {r['name']}: {r['condition']}")
+            console.print(
+                f"{r['id']:>5} v{r['version']:<3} {r['state']:<7} {r['action']:<7} p{r['priority']:<6} {r['name']}: {r['condition']}"
+            )
 
 
 @rules_app.command("backtest")
 @clean_errors
 def backtest_cmd(
-    condition: str = typer.Argument(..., help="The condition, e.g. \"amount > 1000 and score_ensemble > 0.3\"."),
+    condition: str = typer.Argument(..., help='The condition, e.g. "amount > 1000 and score_ensemble > 0.3".'),
     since: str = typer.Option("7d", help="How far back: 36h, 7d ..."),
-    parquet_dir: Path | None = typer.Option(None, help="Prediction history (default: the settings' parquet dir)."),
+    parquet_dir: Annotated[
+        Path | None, typer.Option(help="Prediction history (default: the settings' parquet dir).")
+    ] = None,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Per day: hits, precision and recall against known labels, overlap with model alerts, extra alerts."""

@@ -102,7 +102,12 @@ def _total(days: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def backtest(
-    parquet_dir: Path | str, condition: str, *, since: timedelta, now: datetime | None = None, threads: int | None = None
+    parquet_dir: Path | str,
+    condition: str,
+    *,
+    since: timedelta,
+    now: datetime | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Per-day and total backtest figures of ``condition`` over the last ``since`` of history."""
     import duckdb

@@ -173,7 +173,13 @@ def assign(conn: psycopg.Connection[Any], case_id: int, assignee: str, actor: st
             f" RETURNING {CASE_COLUMNS}",
             (assignee, case_id),
         ).fetchone()
-        _event(cur, case_id, actor, "assigned", {"from": row["assignee"], "to": assignee, "status": [row["status"], "in_review"]})
+        _event(
+            cur,
+            case_id,
+            actor,
+            "assigned",
+            {"from": row["assignee"], "to": assignee, "status": [row["status"], "in_review"]},
+        )
     return new  # type: ignore[return-value]
 
 
@@ -188,7 +194,9 @@ def add_note(conn: psycopg.Connection[Any], case_id: int, text: str, actor: str)
     return row
 
 
-def resolve(conn: psycopg.Connection[Any], case_id: int, outcome: str, actor: str, note: str | None = None) -> tuple[dict[str, Any], list[Label]]:
+def resolve(
+    conn: psycopg.Connection[Any], case_id: int, outcome: str, actor: str, note: str | None = None
+) -> tuple[dict[str, Any], list[Label]]:
     """Close the case and label every transaction in it, in one transaction with its outbox event.
 
     Returns the case and the labels written, for the caller to publish on the labels topic.
@@ -202,7 +210,12 @@ def resolve(conn: psycopg.Connection[Any], case_id: int, outcome: str, actor: st
             f"UPDATE cases SET status = %s, resolved_at = now(), updated_at = now() WHERE id = %s RETURNING {CASE_COLUMNS}",
             (outcome, case_id),
         ).fetchone()
-        ids = [r["transaction_id"] for r in cur.execute("SELECT transaction_id FROM case_alerts WHERE case_id = %s ORDER BY transaction_id", (case_id,))]
+        ids = [
+            r["transaction_id"]
+            for r in cur.execute(
+                "SELECT transaction_id FROM case_alerts WHERE case_id = %s ORDER BY transaction_id", (case_id,)
+            )
+        ]
         labels = [Label(transaction_id=t, is_fraud=outcome == "confirmed_fraud", source="case") for t in ids]
         record_labels(conn, labels)
         if note:
@@ -224,7 +237,8 @@ def list_cases(
     """Cases newest first, filtered; keyset pagination on ``id`` (``before_id`` = last id seen)."""
     if status is not None and status not in STATUSES:
         raise ValidationError("status", f"must be one of {', '.join(STATUSES)}")
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     for col, value in (("status", status), ("assignee", assignee), ("card_id", card_id)):
         if value is not None:
             where.append(f"{col} = %s")
@@ -232,7 +246,9 @@ def list_cases(
     if before_id is not None:
         where.append("id < %s")
         params.append(before_id)
-    sql = f"SELECT {CASE_COLUMNS} FROM cases {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id DESC LIMIT %s"
+    sql = (
+        f"SELECT {CASE_COLUMNS} FROM cases {'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY id DESC LIMIT %s"
+    )
     with db_errors(conn, "listing cases"), conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, (*params, limit)).fetchall()  # type: ignore[arg-type]
 
@@ -244,5 +260,7 @@ def case_detail(conn: psycopg.Connection[Any], case_id: int) -> dict[str, Any]:
         if row is None:
             raise CaseNotFound(case_id)
         alerts = cur.execute("SELECT * FROM case_alerts WHERE case_id = %s ORDER BY event_time", (case_id,)).fetchall()
-        events = cur.execute("SELECT id, actor, kind, detail, at FROM case_events WHERE case_id = %s ORDER BY id", (case_id,)).fetchall()
+        events = cur.execute(
+            "SELECT id, actor, kind, detail, at FROM case_events WHERE case_id = %s ORDER BY id", (case_id,)
+        ).fetchall()
     return {**row, "alert_list": alerts, "events": events}

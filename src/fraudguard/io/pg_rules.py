@@ -203,7 +203,9 @@ def rule_history(conn: psycopg.Connection[Any], rule_id: int) -> dict[str, list[
     with db_errors(conn, "reading rule history"), conn.cursor(row_factory=dict_row) as cur:
         cur.execute("SELECT * FROM rule_versions WHERE rule_id = %s ORDER BY version", (rule_id,))
         versions = cur.fetchall()
-        cur.execute("SELECT id, version, actor, change, diff, at FROM rule_audit WHERE rule_id = %s ORDER BY id", (rule_id,))
+        cur.execute(
+            "SELECT id, version, actor, change, diff, at FROM rule_audit WHERE rule_id = %s ORDER BY id", (rule_id,)
+        )
         audit = cur.fetchall()
     return {"versions": versions, "audit": audit}
 

@@ -30,10 +30,10 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from fraudguard.errors import DatabaseError
+from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
-from fraudguard.frames import LIST_COLUMNS
 from fraudguard.schema import PREDICTION_COLUMNS
 
 STAGE = "fg_stage_predictions"

@@ -33,7 +33,9 @@ LIMIT 1
 FOR UPDATE OF d SKIP LOCKED"""
 
 
-def register(conn: psycopg.Connection[Any], url: str, events: list[str], fmt: str = "json", secret: str | None = None) -> dict[str, Any]:
+def register(
+    conn: psycopg.Connection[Any], url: str, events: list[str], fmt: str = "json", secret: str | None = None
+) -> dict[str, Any]:
     """Store an endpoint; returns it with its secret (generated when not given; shown only here)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -99,7 +101,9 @@ def mark_delivered(cur: psycopg.Cursor[Any], d: dict[str, Any], status: int) -> 
     )
 
 
-def mark_failed(cur: psycopg.Cursor[Any], d: dict[str, Any], error: str, status: int | None, delay_s: float, dead: bool) -> None:
+def mark_failed(
+    cur: psycopg.Cursor[Any], d: dict[str, Any], error: str, status: int | None, delay_s: float, dead: bool
+) -> None:
     cur.execute(
         "UPDATE webhook_deliveries SET status = %s, attempts = attempts + 1, last_error = %s, last_status = %s,"
         " next_attempt_at = now() + make_interval(secs => %s) WHERE event_id = %s AND endpoint_id = %s",

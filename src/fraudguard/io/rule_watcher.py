@@ -64,7 +64,9 @@ class RuleWatcher:
                 return False
             changed = self.reloads > 0 and rules.version != self.current.version
             if changed:
-                log.warning("rules reloaded at a batch boundary: revision %d -> %d", self.current.version, rules.version)
+                log.warning(
+                    "rules reloaded at a batch boundary: revision %d -> %d", self.current.version, rules.version
+                )
             self.current = rules
             self.reloads += 1
             return changed

@@ -124,8 +124,8 @@ class _Checker:
             raise _refuse(node, f"more than {MAX_NODES} elements in one condition")
         d = depth + 1
         if isinstance(node, ast.BoolOp):
-            op = "and" if isinstance(node.op, ast.And) else "or"
-            return BoolOp("bool", op, tuple(self.expect(v, "bool", d) for v in node.values))
+            joiner = "and" if isinstance(node.op, ast.And) else "or"
+            return BoolOp("bool", joiner, tuple(self.expect(v, "bool", d) for v in node.values))
         if isinstance(node, ast.UnaryOp):
             if isinstance(node.op, ast.Not):
                 return Not("bool", self.expect(node.operand, "bool", d))
@@ -183,9 +183,7 @@ class _Checker:
                 raise _refuse(node, f"comparison {type(op).__name__} is not allowed")
             right = self.check(right_ast, depth)
             if left.kind != right.kind:
-                raise _refuse(
-                    right_ast, f"cannot compare {_KIND_NAME[left.kind]} with {_KIND_NAME[right.kind]}"
-                )
+                raise _refuse(right_ast, f"cannot compare {_KIND_NAME[left.kind]} with {_KIND_NAME[right.kind]}")
             if left.kind != "num" and name not in ("==", "!="):
                 raise _refuse(right_ast, f"'{name}' needs numbers, got {_KIND_NAME[left.kind]}")
             parts.append(Cmp("bool", name, left, right))
@@ -219,7 +217,9 @@ def parse_condition(text: str, fields: Mapping[str, Kind] | None = None) -> Node
     if not isinstance(text, str) or not text.strip():
         raise RuleError("the condition is empty")
     if len(text) > MAX_LENGTH:
-        raise RuleError(f"the condition is {len(text)} characters long, at most {MAX_LENGTH} allowed", 1, MAX_LENGTH + 1)
+        raise RuleError(
+            f"the condition is {len(text)} characters long, at most {MAX_LENGTH} allowed", 1, MAX_LENGTH + 1
+        )
     if "\x00" in text:
         raise RuleError("NUL character in the condition", 1, text.index("\x00") + 1)
     try:  # parenthesised so a condition may span lines; line 1 columns shift back by one

@@ -21,7 +21,6 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from fraudguard.frames import RULE_COLUMNS
 from fraudguard.rules.errors import RuleError
 from fraudguard.rules.evaluate import Columns, evaluate, frame_columns
 from fraudguard.rules.fields import Kind
@@ -68,8 +67,6 @@ def check_rule_fields(name: str, action: str, state: str, priority: int) -> None
         raise RuleError(f"{state!r} is not one of {', '.join(STATES)}", field="state")
     if not -1_000_000 <= priority <= 1_000_000:
         raise RuleError("must be between -1000000 and 1000000", field="priority")
-
-
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ def sign(secret: str, body: bytes, timestamp: int | None = None) -> str:
     return f"t={t},v1={signature(secret, t, body)}"
 
 
-def verify(secret: str, header: str | None, body: bytes, *, tolerance_s: int = TOLERANCE_S, now: float | None = None) -> bool:
+def verify(
+    secret: str, header: str | None, body: bytes, *, tolerance_s: int = TOLERANCE_S, now: float | None = None
+) -> bool:
     """True when ``header`` signs ``body`` with ``secret`` and is at most ``tolerance_s`` old."""
     if not header:
         return False

@@ -115,7 +115,9 @@ class DeliveryWorker:
                 pg_webhooks.mark_failed(cur, d, error, status, self.backoff(attempt), dead)
                 self.stats.failed += 1
                 self.stats.dead += int(dead)
-                log.warning("webhook to %s failed (attempt %d%s): %s", d["url"], attempt, ", dead" if dead else "", error)
+                log.warning(
+                    "webhook to %s failed (attempt %d%s): %s", d["url"], attempt, ", dead" if dead else "", error
+                )
         return True
 
     @staticmethod

@@ -30,7 +30,7 @@ def test_sql_equals_vectorised(condition: str, data: list[dict]) -> None:
 
 
 def test_literals_are_escaped() -> None:
-    sql = to_sql(parse_condition("merchant_category == \"x' OR 1=1 --\""))
+    sql = to_sql(parse_condition('merchant_category == "x\' OR 1=1 --"'))
     assert "'x'' OR 1=1 --'" in sql
     con = duckdb.connect()
     con.register("t", pa.table({"merchant_category": ["x' OR 1=1 --", "y"]}))

@@ -121,18 +121,21 @@ def get_webhooks(conn: ConnDep) -> Any:
 
 
 @router.get("/v1/webhooks/deliveries", dependencies=[ReadKey], response_model=list[DeliveryOut], tags=["webhooks"])
-def get_deliveries(
-    conn: ConnDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> Any:
+def get_deliveries(conn: ConnDep, status: str | None = None, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Any:
     """Deliveries newest first; ``?status=dead`` lists those that gave up."""
     rows = pg_webhooks.deliveries(conn, status, limit)
     return [{**r, "key": str(r["key"])} for r in rows]
 
 
 @router.post(
-    "/v1/webhooks/deliveries/{event_id}/{endpoint_id}/resend", dependencies=[WriteKey], status_code=202, tags=["webhooks"]
+    "/v1/webhooks/deliveries/{event_id}/{endpoint_id}/resend",
+    dependencies=[WriteKey],
+    status_code=202,
+    tags=["webhooks"],
 )
-def post_resend(event_id: Annotated[int, Path(ge=1)], endpoint_id: Annotated[int, Path(ge=1)], conn: ConnDep) -> dict[str, bool]:
+def post_resend(
+    event_id: Annotated[int, Path(ge=1)], endpoint_id: Annotated[int, Path(ge=1)], conn: ConnDep
+) -> dict[str, bool]:
     """Make a dead delivery due again (attempts reset)."""
     if not pg_webhooks.resend(conn, event_id, endpoint_id):
         raise HTTPException(404, "delivery not found")

@@ -52,9 +52,7 @@ def post_rule(body: RuleIn, conn: ConnDep, who: Annotated[str, Depends(actor)]) 
 
 
 @router.put("/v1/rules/{rule_id}", dependencies=[WriteKey], response_model=RuleOut)
-def put_rule(
-    rule_id: RuleId, body: RuleChange, conn: ConnDep, who: Annotated[str, Depends(actor)]
-) -> Any:
+def put_rule(rule_id: RuleId, body: RuleChange, conn: ConnDep, who: Annotated[str, Depends(actor)]) -> Any:
     """Change a rule (e.g. ``{"state": "active"}``); engines apply it from their next batch."""
     changes = body.model_dump(exclude_none=True)
     if not changes:
