@@ -10,8 +10,8 @@ import pytest
 from fraudguard import schema
 from fraudguard.generator import generate_frame
 from fraudguard.io.broker import free_port
+from fraudguard.webhooks.receiver import Receiver
 from tests.fixtures.engine import wait_for
-from tests.fixtures.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec_api_test_0123456789"

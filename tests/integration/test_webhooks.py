@@ -16,10 +16,10 @@ from fraudguard.io import pg_outbox, pg_rules, pg_webhooks
 from fraudguard.io.broker import free_port
 from fraudguard.io.postgres import connect
 from fraudguard.webhooks.payload import body
+from fraudguard.webhooks.receiver import Receiver
 from fraudguard.webhooks.sign import sign, verify
 from fraudguard.webhooks.worker import DeliveryWorker
 from tests.fixtures.engine import wait_for
-from tests.fixtures.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.integration
 SECRET = "whsec_test_0123456789abcdef"

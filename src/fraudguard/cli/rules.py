@@ -98,3 +98,18 @@ def bench(
             + ", ".join(f"{t:.3f}s" for t in times)
             + f"; hits {out['total']['hits']:,}"
         )
+
+
+@rules_app.command("webhook-bench")
+@clean_errors
+def webhook_bench(
+    events: int = typer.Option(1000, help="Events for the steady scenario.", min=10),
+    down: float = typer.Option(30.0, help="Seconds the receiver is down in the outage scenario.", min=0),
+) -> None:
+    """Webhook delivery figures: steady throughput, a flaky receiver, an outage (embedded PostgreSQL)."""
+    import logging
+
+    from fraudguard.bench.webhooks import run
+
+    logging.getLogger("fraudguard.webhooks.worker").setLevel(logging.ERROR)
+    run(events, down)

@@ -7,28 +7,24 @@ b. ``flaky``   receiver fails its first 3 requests: attempts used, duplicates ac
 c. ``outage``  receiver down while N events are queued, then started: time from the
    restart until every event was accepted, events lost, duplicates accepted.
 
-Usage::
-
-    PYTHONPATH=src:. .venv/bin/python benchmarks/bench_webhooks.py [--events 1000]
-
-Uses an embedded PostgreSQL in a temporary directory.
+Run with ``fraudguard rules webhook-bench [--events 1000] [--down 30]``; uses an embedded
+PostgreSQL in a temporary directory.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import threading
 import time
 
 import psycopg
-from tests.fixtures.webhook_receiver import Receiver
 
 from fraudguard.io import pg_outbox, pg_webhooks
 from fraudguard.io.broker import free_port
 from fraudguard.io.embedded_postgres import EmbeddedPostgres
 from fraudguard.io.pg_schema import TABLES, migrate
+from fraudguard.webhooks.receiver import Receiver
 from fraudguard.webhooks.worker import DeliveryWorker
 
 SECRET = "whsec_bench_0123456789abcdef"
@@ -108,23 +104,16 @@ def outage(url: str, n: int, down_s: float) -> None:
     receiver.stop()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--events", type=int, default=1000)
-    ap.add_argument("--down", type=float, default=30.0, help="outage length in seconds")
-    args = ap.parse_args()
+def run(events: int = 1000, down_s: float = 30.0) -> None:
+    """Every scenario against a fresh embedded PostgreSQL; prints one line each."""
     with tempfile.TemporaryDirectory(prefix="fg-bench-webhooks-") as tmp:
         server = EmbeddedPostgres(tmp, database="postgres")
         url = server.start()
         try:
             with psycopg.connect(url) as conn:
                 migrate(conn)
-            steady(url, args.events)
+            steady(url, events)
             flaky(url, 20)
-            outage(url, 200, args.down)
+            outage(url, 200, down_s)
         finally:
             server.stop()
-
-
-if __name__ == "__main__":
-    main()
