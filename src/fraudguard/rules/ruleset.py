@@ -91,6 +91,19 @@ class RuleSet:
     def shadow(self) -> tuple[Rule, ...]:
         return tuple(r for r in self.rules if r.state == "shadow")
 
+    def usable(self, columns: Iterable[str]) -> tuple[RuleSet, list[Rule]]:
+        """The rules whose every field is among ``columns``, and the ones left out.
+
+        For an engine that only has part of the columns at hand (Spark decides on the
+        driver, where the feature columns are gone).
+        """
+        from fraudguard.rules.fields import column_of
+        from fraudguard.rules.parse import field_names
+
+        have = set(columns)
+        keep = [r for r in self.rules if all(column_of(f) in have for f in field_names(r.node))]
+        return RuleSet(tuple(keep), self.version), [r for r in self.rules if r not in keep]
+
     def matches(self, get: Columns, n: int) -> dict[int, np.ndarray]:
         """Rule id -> boolean mask, for every active and shadow rule."""
         return {r.id: evaluate(r.node, get, n) for r in self.rules}

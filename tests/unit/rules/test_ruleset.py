@@ -90,3 +90,15 @@ def test_bad_rules_refused_naming_the_field(kwargs: dict, field: str) -> None:
 
 def test_rule_columns_are_prediction_columns() -> None:
     assert {"rule_ids", "rule_action", "shadow_rule_ids"} <= set(PREDICTION_COLUMNS)
+
+
+def test_usable_leaves_out_rules_on_missing_columns() -> None:
+    rs = RuleSet.of(
+        [
+            Rule(1, "amount", "amount > 1", "block", state="active"),
+            Rule(2, "feature", "card_count_1h > 1 and amount > 1", "block", state="active"),
+            Rule(3, "score", "score_ensemble > 0.5", "review", state="shadow"),
+        ]
+    )
+    usable, skipped = rs.usable(["amount", "ensemble_score"])
+    assert [r.id for r in usable.rules] == [1, 3] and [r.id for r in skipped] == [2]

@@ -82,9 +82,15 @@ export class CaseQueue {
     if (this.detail.dataset.case !== String(c.id)) this.shownAt = performance.now();
     this.detail.dataset.case = String(c.id);
     try {
-      const d = await api(`v1/cases/${c.id}`);
+      const [d, card] = await Promise.all([api(`v1/cases/${c.id}`), api(`v1/cards/${encodeURIComponent(c.card_id)}/risk`).catch(() => null)]);
+      const history = card
+        ? el("p", { className: "small", dataset: { risk: card.risk_level } },
+            `Card history: ${card.transactions} transactions, ${card.alerts} alerts, average ${fmtAmount(card.amount_avg)}, ` +
+            `risk ${card.risk_level}, ${card.velocity.transactions_1h} in the last hour`)
+        : el("p", { className: "muted small" }, "card history unavailable");  // prettier-ignore
       this.detail.replaceChildren(
         el("h3", {}, `Case #${d.id} · card ${d.card_id}`),
+        history,
         el(
           "ul",
           { className: "case-alerts" },
