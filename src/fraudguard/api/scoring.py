@@ -203,13 +203,12 @@ class ScoringService:
                 frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
                 frame["produced_at"] = now  # only the prediction frame reads it (setting a column costs)
                 preds = self.scorer.score_frame(frame, feats)
-                model_preds = preds  # challengers are compared with the model, before any rule
                 if rules is not None:
                     preds = rules.apply(preds, feats, frame)
                 if writes:
                     self._write(preds.iloc[: len(recorded)])
                     if self.shadow is not None:
-                        self.shadow(self.scorer, model_preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
+                        self.shadow(self.scorer, preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
                 records = prediction_records(preds)
             else:  # nothing to write: records straight from the score arrays (no prediction frame)
                 ordered = [tx for part, _ in parts for tx in part]

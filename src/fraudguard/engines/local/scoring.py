@@ -114,10 +114,10 @@ class PipelineProcessor:
             predictions = self.watcher.scorer.score_frame(frame, features)
         except Exception as e:
             raise StageFailure("model", e) from e
-        if self.shadow is not None:  # challengers are compared with the model, before any rule
-            self.shadow.score(predictions, features, frame)
         if self.rules is not None:
             predictions = self.rules.current.apply(predictions, features, frame)
+        if self.shadow is not None:  # after the rules: the shadow buffer is keyed by the frame the sinks get
+            self.shadow.score(predictions, features, frame)
         if self.partition_state is not None:
             self.partition_state.observe(self.topic, frame, partitions)
         return predictions
