@@ -79,7 +79,7 @@ def test_rule_columns_round_trip_through_the_sink(pg_db: str) -> None:
         assert sink.upsert(frame, batch_id="b1") == 6
         assert sink.upsert(frame, batch_id="b1") == 0  # an identical replay changes nothing
         frame.loc[1, "rule_action"] = "allow"
-        assert sink.upsert(frame, batch_id="b1") == 1
+        assert sink.upsert(frame, batch_id="b1") == 0  # the first decision is kept
     finally:
         sink.close()
     with connect(pg_db) as conn:
@@ -88,5 +88,5 @@ def test_rule_columns_round_trip_through_the_sink(pg_db: str) -> None:
         ).fetchall()
     got = {r[0]: r[1:] for r in rows}
     assert got["tx0"] == (["3", "1"], "block", [])
-    assert got["tx1"] == ([], "allow", ["4"])
+    assert got["tx1"] == ([], None, ["4"])
     assert got["tx2"] == (['q"u{o}te'], "review", [])
