@@ -57,6 +57,12 @@ _IDENTITY_COLUMNS: tuple[str, ...] = (
     "channel",
 )
 _LABEL_COLUMNS: tuple[str, ...] = ("is_fraud", "fraud_scenario")
+RULE_COLUMNS: tuple[str, ...] = ("rule_ids", "rule_action", "shadow_rule_ids")
+"""Rule outcome per prediction (see :mod:`fraudguard.rules`): ids of the matching active
+rules (the first decided), the deciding rule's action (None: the model decided), and ids of
+the matching shadow rules. Empty lists and None when no rule is in force."""
+LIST_COLUMNS: tuple[str, ...] = ("reasons", "rule_ids", "shadow_rule_ids")
+"""Prediction columns holding a Python list of strings per row."""
 
 PASS_THROUGH_COLUMNS: tuple[str, ...] = (*_IDENTITY_COLUMNS, *_LABEL_COLUMNS)
 """Transaction-frame columns a prediction frame copies unchanged (so sinks need no join)."""
@@ -69,6 +75,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "decision",
     "reasons",
     "model_version",
+    *RULE_COLUMNS,
     *_LABEL_COLUMNS,
     "produced_at",
     "scored_at",
@@ -76,8 +83,8 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
 """Columns of a prediction frame, the unit every sink writes.
 
 ``event_time``, ``produced_at`` and ``scored_at`` are ``datetime64[ns, UTC]`` (``produced_at``
-NaT when unknown); ``decision`` is ``"fraud"`` or ``"legit"``; ``reasons`` holds a Python
-list of reason-code strings per row; ``is_fraud`` is float64 (1.0 / 0.0 / NaN unknown).
+NaT when unknown); ``decision`` is ``"fraud"`` or ``"legit"``; ``reasons``, ``rule_ids``
+and ``shadow_rule_ids`` hold a Python list of strings per row; ``is_fraud`` is float64 (1.0 / 0.0 / NaN unknown).
 """
 
 
@@ -128,6 +135,11 @@ def _py_time(value: object) -> object:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()  # type: ignore[arg-type]
 
 
+def _strings(value: object) -> list[str]:
+    """A list cell as a list of strings (missing or NaN: empty)."""
+    return [] if value is None or isinstance(value, float) else [str(v) for v in value]  # type: ignore[attr-defined]
+
+
 def prediction_records(frame: pd.DataFrame) -> list[Prediction]:
     """Prediction structs from a prediction frame (API responses, small batches).
 
@@ -153,6 +165,9 @@ def prediction_records(frame: pd.DataFrame) -> list[Prediction]:
                 decision=row["decision"],
                 reasons=list(row["reasons"]),
                 model_version=row["model_version"],
+                rule_ids=_strings(row.get("rule_ids")),
+                rule_action=_opt(row.get("rule_action")),  # type: ignore[arg-type]
+                shadow_rule_ids=_strings(row.get("shadow_rule_ids")),
                 is_fraud=None if label is None or pd.isna(label) else bool(label),
                 fraud_scenario=row.get("fraud_scenario") or None,
                 produced_at=_py_time(row.get("produced_at")),  # type: ignore[arg-type]

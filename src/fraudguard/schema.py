@@ -33,6 +33,7 @@ from fraudguard.frames import (
     MODEL_NAMES,
     PASS_THROUGH_COLUMNS,
     PREDICTION_COLUMNS,
+    RULE_COLUMNS,
     from_frame,
     prediction_records,
 )
@@ -116,6 +117,9 @@ class Prediction(msgspec.Struct, kw_only=True):
     decision: Decision
     reasons: list[str]
     model_version: str
+    rule_ids: list[str] = msgspec.field(default_factory=list)  # see frames.RULE_COLUMNS
+    rule_action: str | None = None
+    shadow_rule_ids: list[str] = msgspec.field(default_factory=list)
     is_fraud: bool | None = None
     fraud_scenario: str | None = None
     produced_at: datetime | None = None
@@ -138,6 +142,8 @@ class Alert(msgspec.Struct, kw_only=True):
     reasons: list[str]
     model_version: str
     scored_at: datetime | None = None
+    rule_ids: list[str] = msgspec.field(default_factory=list)
+    rule_action: str | None = None
 
 
 class Label(msgspec.Struct, kw_only=True):
@@ -319,6 +325,7 @@ __all__ = [
     "MODEL_NAMES",
     "PASS_THROUGH_COLUMNS",
     "PREDICTION_COLUMNS",
+    "RULE_COLUMNS",
     "Alert",
     "Channel",
     "Decision",

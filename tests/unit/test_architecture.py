@@ -32,6 +32,7 @@ CORE = [
     ROOT / "errors.py",
     *(ROOT / "features").rglob("*.py"),
     *(ROOT / "models").rglob("*.py"),
+    *(ROOT / "rules").rglob("*.py"),
 ]
 
 

@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 
 from fraudguard.api.errors import BodyLimit, install_handlers
 from fraudguard.api.fastpath import ScoreFastPath
-from fraudguard.api.routes import health, lifecycle, reads, score, writes, ws
+from fraudguard.api.routes import cases, health, lifecycle, reads, rules, score, writes, ws
 from fraudguard.api.routes_dashboard import install_dashboard
 from fraudguard.api.schemas import transaction_openapi
 from fraudguard.api.services import Services, build_services
@@ -40,8 +40,10 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         finally:
             if own:
                 await svc.close()
-            elif svc.batcher is not None:
-                await svc.batcher.stop()
+            else:
+                if svc.batcher is not None:
+                    await svc.batcher.stop()
+                await svc.stop_background()
 
     app = FastAPI(
         title="FraudGuard",
@@ -52,7 +54,7 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
     if services is not None:
         app.state.services = services
     install_handlers(app)
-    for module in (health, score, reads, writes, ws, lifecycle):
+    for module in (health, score, reads, writes, ws, lifecycle, rules, cases):
         app.include_router(module.router)
     install_dashboard(app)
     app.add_middleware(ScoreFastPath)  # inside the body limit: 413 stays the limit's answer

@@ -45,6 +45,8 @@ class ScoreBody(msgspec.Struct):
     model_version: str
     recorded: bool
     duplicate: bool = False
+    rule_ids: list[str] = msgspec.field(default_factory=list)
+    rule_action: str | None = None
 
 
 class ScoreBatchBody(msgspec.Struct):
@@ -68,6 +70,8 @@ def encode_predictions(preds: list[Prediction], recorded: bool, single: bool) ->
             p.model_version,
             recorded and not isinstance(p, StoredPrediction),
             isinstance(p, StoredPrediction),
+            p.rule_ids,
+            p.rule_action,
         )
         for p in preds
     ]

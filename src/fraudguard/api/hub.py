@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-CHANNELS: tuple[str, ...] = ("transactions", "alerts", "metrics")
+CHANNELS: tuple[str, ...] = ("transactions", "alerts", "metrics", "cases")
 
 
 class Hub:

@@ -40,6 +40,9 @@ class ScoreOut(BaseModel):
     recorded: bool
     duplicate: bool = False
     """True when this id was recorded before: the stored decision, nothing applied again."""
+    rule_ids: list[str] = []
+    """Matching active rules, the first decided (empty: the model's threshold decided)."""
+    rule_action: Literal["allow", "review", "block"] | None = None
 
 
 class ScoreBatchOut(BaseModel):
@@ -65,6 +68,9 @@ class PredictionOut(BaseModel):
     decision: str
     reasons: list[str]
     model_version: str
+    rule_ids: list[str] = []
+    rule_action: str | None = None
+    shadow_rule_ids: list[str] = []
     is_fraud: bool | None
     fraud_scenario: str | None
     produced_at: datetime | None

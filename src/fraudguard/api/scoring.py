@@ -75,6 +75,9 @@ def prediction_records(preds: pd.DataFrame) -> list[schema.Prediction]:
                 decision=cols["decision"][i],
                 reasons=list(cols["reasons"][i]),
                 model_version=cols["model_version"][i],
+                rule_ids=list(cols.get("rule_ids", nones)[i] or []),
+                rule_action=cols.get("rule_action", nones)[i],
+                shadow_rule_ids=list(cols.get("shadow_rule_ids", nones)[i] or []),
                 is_fraud=None if label is None or pd.isna(label) else bool(label),
                 fraud_scenario=cols.get("fraud_scenario", nones)[i] or None,
                 produced_at=_opt_time(cols.get("produced_at", nones)[i]),
@@ -120,6 +123,9 @@ class ScoringService:
         Optional :class:`~fraudguard.io.pg_sink.PostgresSink` for recorded predictions.
     producer, predictions_topic, alerts_topic
         Optional Kafka producer for recorded predictions and alerts.
+    rules
+        Optional :class:`~fraudguard.io.rule_watcher.RuleWatcher`: checked at each
+        micro-batch (the API's batch boundary), applied to every prediction of the batch.
     """
 
     def __init__(
@@ -133,8 +139,10 @@ class ScoringService:
         alerts_topic: str = "fraud_alerts",
         max_extras: int = DEFAULT_MAX_EXTRAS,
         publish_timeout_s: float = 10.0,
+        rules: Any | None = None,
     ) -> None:
         self.scorer, self.pipeline, self.sink, self.producer = scorer, pipeline, sink, producer
+        self.rules = rules
         self.max_extras = max_extras
         self.publish_timeout_s = publish_timeout_s
         self.recorded_log = RecordedLog()
@@ -186,13 +194,21 @@ class ScoringService:
                 frames.append(frame)
                 features.append(self.pipeline.transform(frame, update=False))
             feats = features[0] if len(features) == 1 else pd.concat(features, ignore_index=True)
-            if recorded and (self.sink is not None or self.producer is not None):
+            rules = None
+            if self.rules is not None:  # the API's batch boundary: pick up changed rules
+                self.rules.check()
+                rules = self.rules.current if self.rules.current.rules else None
+            writes = bool(recorded) and (self.sink is not None or self.producer is not None)
+            if writes or rules is not None:
                 frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
                 frame["produced_at"] = now  # only the prediction frame reads it (setting a column costs)
                 preds = self.scorer.score_frame(frame, feats)
-                self._write(preds.iloc[: len(recorded)])
-                if self.shadow is not None:
-                    self.shadow(self.scorer, preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
+                if rules is not None:
+                    preds = rules.apply(preds, feats, frame)
+                if writes:
+                    self._write(preds.iloc[: len(recorded)])
+                    if self.shadow is not None:
+                        self.shadow(self.scorer, preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
                 records = prediction_records(preds)
             else:  # nothing to write: records straight from the score arrays (no prediction frame)
                 ordered = [tx for part, _ in parts for tx in part]
@@ -257,6 +273,7 @@ class ScoringService:
                     merchant_id=p.merchant_id, merchant_category=p.merchant_category,
                     ensemble_score=p.ensemble_score, threshold=p.threshold, scores=p.scores,
                     reasons=p.reasons, model_version=p.model_version, scored_at=p.scored_at,
+                    rule_ids=p.rule_ids, rule_action=p.rule_action,
                 )  # fmt: skip
                 produce(self.alerts_topic, schema.encode(alert), p.card_id.encode())
         deadline = time.monotonic() + self.publish_timeout_s

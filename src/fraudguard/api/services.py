@@ -50,6 +50,9 @@ class Services:
     batcher: MicroBatcher[Any, Any] | None = None
     model_error: str | None = None
     started_at: float = field(default_factory=time.time)
+    loop: asyncio.AbstractEventLoop | None = None
+    background: list[Any] = field(default_factory=list)
+    """Case opener and webhook delivery threads (started when a database is configured)."""
 
     @property
     def scorer(self) -> Any | None:
@@ -62,6 +65,13 @@ class Services:
     async def start(self) -> None:
         """Start the batcher and the Kafka readers feeding the hub (on the running loop)."""
         loop = asyncio.get_running_loop()
+        self.loop = loop
+        if self.pool is not None and not self.background and self.settings.database_dsn:
+            from fraudguard.api.background import CaseOpener, WebhookThread
+
+            self.background = [CaseOpener(self.pool, self.hub, loop), WebhookThread(self.settings.database_dsn)]
+            for job in self.background:
+                job.start()
         if self.scoring is not None:
             s = self.settings
             self.batcher = MicroBatcher(
@@ -71,6 +81,12 @@ class Services:
         if self.bootstrap and self.tracker is None:
             self.tracker = self._make_tracker(loop)
             await asyncio.to_thread(self.tracker.start)
+
+    async def stop_background(self) -> None:
+        """Stop the case opener and the webhook worker (each at most once)."""
+        jobs, self.background = self.background, []
+        for job in jobs:
+            await asyncio.to_thread(job.stop)
 
     def _make_tracker(self, loop: asyncio.AbstractEventLoop) -> Any:
         from fraudguard.io.metrics_consumer import MetricsTracker
@@ -116,6 +132,7 @@ class Services:
         """Stop threads and close connections (each at most once)."""
         if self.batcher is not None:
             await self.batcher.stop()
+        await self.stop_background()
         if self.generator is not None:
             await asyncio.to_thread(self.generator.stop)
         if self.tracker is not None:
@@ -126,6 +143,8 @@ class Services:
             self.scoring.sink.close()
         if self.scoring is not None and getattr(self.scoring, "shadow", None) is not None:
             self.scoring.shadow.close()
+        if self.scoring is not None and self.scoring.rules is not None:
+            self.scoring.rules.close()
         if self.pool is not None:
             await asyncio.to_thread(self.pool.close)
 
@@ -205,13 +224,15 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
             "card_store": RedisStateStore(settings.redis_url, prefix="fg:card:"),
             "merchant_store": RedisStateStore(settings.redis_url, prefix="fg:merchant:"),
         }
-    sink = None
+    sink = rules = None
     if settings.database_dsn:
         from fraudguard.io.pg_sink import PostgresSink
+        from fraudguard.io.rule_watcher import RuleWatcher
 
         sink = PostgresSink(settings.database_dsn, run_migrations=False)
+        rules = RuleWatcher(settings.database_dsn, check_every_s=1.0)
     return ScoringService(
         scorer, pipeline_for(scorer, **stores), sink=sink, producer=producer,
         predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
-        max_extras=settings.max_extras,
+        max_extras=settings.max_extras, rules=rules,
     )  # fmt: skip

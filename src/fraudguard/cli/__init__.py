@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "lifecycle",
     "retrain",
     "fuzz",
+    "rules",
 )
 
 for _name in _COMMAND_MODULES:

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudguard.errors import FraudGuardError, SinkError, ValidationError
+from fraudguard.frames import LIST_COLUMNS
 from fraudguard.schema import MODEL_NAMES, PREDICTION_COLUMNS
 
 UTC_US = pa.timestamp("us", tz="UTC")
@@ -50,6 +51,9 @@ PREDICTION_SCHEMA = pa.schema(
         pa.field("decision", pa.string(), nullable=False),
         pa.field("reasons", pa.list_(pa.string())),
         pa.field("model_version", pa.string(), nullable=False),
+        pa.field("rule_ids", pa.list_(pa.string())),
+        pa.field("rule_action", pa.string()),
+        pa.field("shadow_rule_ids", pa.list_(pa.string())),
         pa.field("is_fraud", pa.bool_()),
         pa.field("fraud_scenario", pa.string()),
         pa.field("produced_at", UTC_US),
@@ -59,6 +63,7 @@ PREDICTION_SCHEMA = pa.schema(
 """Arrow schema of a prediction frame: the Parquet file schema and the PostgreSQL COPY input."""
 
 _DECISIONS = pa.array(["fraud", "legit"])
+_ACTIONS = pa.array(["allow", "review", "block"])
 _TIME_COLUMNS = ("event_time", "produced_at", "scored_at")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]")
 
@@ -101,11 +106,11 @@ def _float_array(series: pd.Series, column: str, *, nullable: bool) -> pa.Array:
     return pa.array(values, type=pa.float64())
 
 
-def _reasons_array(series: pd.Series) -> pa.Array:
+def _list_array(series: pd.Series, column: str) -> pa.Array:
     try:
         return pa.array(series.tolist(), type=pa.list_(pa.string()), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise ValidationError("reasons", f"must be a list of strings per row: {e}") from e
+        raise ValidationError(column, f"must be a list of strings per row: {e}") from e
 
 
 _shared: dict[int, tuple[pd.DataFrame, pa.Table]] = {}
@@ -162,8 +167,8 @@ def _build_table(frame: pd.DataFrame) -> pa.Table:
                 arr = _time_array(col, name)
             elif name == "is_fraud":
                 arr = _label_array(col)
-            elif name == "reasons":
-                arr = _reasons_array(col)
+            elif name in LIST_COLUMNS:
+                arr = _list_array(col, name)
             elif pa.types.is_floating(field.type):
                 arr = _float_array(col, name, nullable=field.nullable)
             else:
@@ -178,6 +183,10 @@ def _build_table(frame: pd.DataFrame) -> pa.Table:
             bad = pc.invert(pc.is_in(arr, value_set=_DECISIONS))
             if pc.any(bad).as_py():
                 raise ValidationError(name, f"must be 'fraud' or 'legit', got {arr.filter(bad)[0].as_py()!r}")
+        if name == "rule_action":
+            bad = pc.and_(pc.invert(pc.is_in(arr, value_set=_ACTIONS)), pc.is_valid(arr))
+            if pc.any(bad).as_py():
+                raise ValidationError(name, f"must be allow, review, block or null, got {arr.filter(bad)[0].as_py()!r}")
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=PREDICTION_SCHEMA)
 

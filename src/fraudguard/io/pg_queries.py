@@ -28,7 +28,8 @@ _SCORE_COLS = tuple(f"score_{m}" for m in MODEL_NAMES)
 PREDICTION_FIELDS = (
     "transaction_id, card_id, customer_id, event_time, amount, merchant_id, merchant_category, channel, "
     + ", ".join(_SCORE_COLS)
-    + ", ensemble_score, threshold, decision, reasons, model_version, is_fraud, fraud_scenario, produced_at, "
+    + ", ensemble_score, threshold, decision, reasons, model_version, rule_ids, rule_action, shadow_rule_ids,"
+    " is_fraud, fraud_scenario, produced_at, "
     "scored_at, label, label_source, labelled_at, inserted_at, updated_at"
 )
 
@@ -53,6 +54,9 @@ class PredictionRecord(TypedDict):
     decision: str
     reasons: list[str]
     model_version: str
+    rule_ids: list[str]
+    rule_action: str | None
+    shadow_rule_ids: list[str]
     is_fraud: bool | None
     fraud_scenario: str | None
     produced_at: datetime | None

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from fraudguard.io import pg_lifecycle
+from fraudguard.io import pg_cases, pg_lifecycle, pg_outbox, pg_rules
 from fraudguard.io.postgres import db_errors
 from fraudguard.schema import MODEL_NAMES
 
@@ -88,10 +88,21 @@ COMMENT ON TABLE labels IS 'latest label per transaction; may arrive before the 
         "model_version_index",
         "CREATE INDEX fraud_predictions_model_time_idx ON fraud_predictions (model_version, event_time);",
     ),
+    Migration(20, "prediction_rule_columns", pg_rules.PREDICTION_RULE_COLUMNS_DDL),
+    Migration(21, "rules", pg_rules.RULES_DDL),
+    Migration(22, "webhook_outbox", pg_outbox.OUTBOX_DDL),
+    Migration(23, "cases", pg_cases.CASES_DDL),
     Migration(30, "fraud_challenger_scores", pg_lifecycle.CHALLENGER_SCORES_DDL),
 )
 
-TABLES: tuple[str, ...] = ("fraud_predictions", "labels", "fraud_challenger_scores")
+TABLES: tuple[str, ...] = (
+    "fraud_predictions",
+    "labels",
+    "fraud_challenger_scores",
+    *pg_cases.TABLES,
+    *pg_outbox.TABLES,
+    *pg_rules.TABLES,
+)
 """Data tables (not ``schema_migrations``), in an order safe to truncate together."""
 
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtext('fraudguard.schema_migrations'), hashtext(current_schema()))"

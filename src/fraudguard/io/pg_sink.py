@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from fraudguard.errors import DatabaseError
+from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
@@ -94,7 +95,7 @@ def frame_to_csv(frame: pd.DataFrame) -> bytes:
     table = prediction_table(frame)
     columns: list[pa.Array | pa.ChunkedArray] = []
     for field, col in zip(PREDICTION_SCHEMA, table.columns, strict=True):
-        if field.name == "reasons":
+        if field.name in LIST_COLUMNS:
             columns.append(_array_literals(col))
         elif pa.types.is_string(field.type):
             columns.append(_clean_text(col))

@@ -186,6 +186,9 @@ class Scorer:
         cols["decision"] = decision
         cols["reasons"] = reasons
         cols["model_version"] = np.full(n, self.version, dtype=object)
+        cols["rule_ids"] = [[] for _ in range(n)]  # filled by fraudguard.rules.RuleSet.apply
+        cols["rule_action"] = np.full(n, None, dtype=object)
+        cols["shadow_rule_ids"] = [[] for _ in range(n)]
         if "produced_at" in present:
             cols["produced_at"] = frame["produced_at"].array
         else:

@@ -28,6 +28,9 @@ def frame(n: int = 5) -> pd.DataFrame:
             "decision": np.where(np.linspace(0, 1, n) >= 0.5, "fraud", "legit"),
             "reasons": [["velocity_1h"] if i >= n // 2 else [] for i in range(n)],
             "model_version": "v1",
+            "rule_ids": [["7", "3"] if i == 1 else [] for i in range(n)],
+            "rule_action": ["block" if i == 1 else None for i in range(n)],
+            "shadow_rule_ids": [["9"] if i == 2 else [] for i in range(n)],
             "is_fraud": [np.nan, 1.0, 0.0, np.nan, 1.0][:n],
             "fraud_scenario": None,
             "produced_at": pd.Series([pd.NaT, *list(t[1:])], dtype="datetime64[ns, UTC]"),
@@ -45,6 +48,8 @@ def test_predictions_round_trip_through_the_schema():
     assert [p.is_fraud for p in out] == [None, True, False, None, True]
     assert out[4].scores["xgboost"] == 1.0 and out[4].reasons == ["velocity_1h"]
     assert out[2].scored_at == pd.Timestamp("2026-01-01T00:00:02.005Z").to_pydatetime()
+    assert (out[1].rule_ids, out[1].rule_action, out[2].shadow_rule_ids) == (["7", "3"], "block", ["9"])
+    assert (out[0].rule_ids, out[0].rule_action, out[0].shadow_rule_ids) == ([], None, [])
 
 
 def test_alerts_round_trip_and_empty_frames_encode_nothing():

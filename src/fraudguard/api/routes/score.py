@@ -76,6 +76,7 @@ def _out(p: Prediction, recorded: bool) -> ScoreOut:
         transaction_id=p.transaction_id, card_id=p.card_id, scores=p.scores, ensemble_score=p.ensemble_score,
         threshold=p.threshold, decision=p.decision, reasons=p.reasons, model_version=p.model_version,
         recorded=recorded and not dup, duplicate=dup,
+        rule_ids=p.rule_ids, rule_action=p.rule_action,  # type: ignore[arg-type]
     )  # fmt: skip
 
 

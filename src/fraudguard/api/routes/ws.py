@@ -84,3 +84,9 @@ async def ws_alerts(ws: WebSocket) -> None:
 async def ws_metrics(ws: WebSocket) -> None:
     """The metrics snapshot at once, then every refresh (about once a second)."""
     await _stream(ws, "metrics")
+
+
+@router.websocket("/ws/cases")
+async def ws_cases(ws: WebSocket) -> None:
+    """Every case opened, grouped, assigned, noted or resolved (``{"type": "case", "case": {...}}``)."""
+    await _stream(ws, "cases")

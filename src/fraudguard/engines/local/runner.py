@@ -44,6 +44,8 @@ class EngineOptions:
     group: str | None = None
     status_every_s: float = 5.0
     model_check_s: float = 3.0
+    rules_check_s: float = 1.0
+    """Smallest interval between two reads of the rules' revision counter."""
     max_seconds: float | None = None
     """Stop by itself after this long (demo, tests)."""
     exactly_once: bool = False
@@ -94,8 +96,11 @@ def build_engine(
         card_store = RedisStateStore(settings.redis_url, prefix="fg:card:")
         merchant_store = RedisStateStore(settings.redis_url, prefix="fg:merchant:")
         shared = True
+    from fraudguard.io.rule_watcher import RuleWatcher
+
+    rules = RuleWatcher(database_url, check_every_s=options.rules_check_s)
     processor = PipelineProcessor(
-        watcher, card_store=card_store, merchant_store=merchant_store, topic=settings.topic_transactions
+        watcher, card_store=card_store, merchant_store=merchant_store, topic=settings.topic_transactions, rules=rules
     )
     processor.partition_state = PartitionState(
         processor.warm,

@@ -38,6 +38,9 @@ class PipelineProcessor:
         State stores; in-process by default.
     topic:
         The transactions topic (partition bookkeeping keys).
+    rules:
+        Optional :class:`~fraudguard.io.rule_watcher.RuleWatcher`; its rules decide beside
+        the model and are reloaded between batches when they change.
     """
 
     def __init__(
@@ -48,10 +51,13 @@ class PipelineProcessor:
         merchant_store: StateStore | None = None,
         topic: str = "transactions",
         shadow: Any | None = None,
+        rules: Any | None = None,
     ) -> None:
         self.watcher = watcher
         self.shadow = shadow
         """Optional :class:`~fraudguard.engines.local.shadow.ShadowStage` (challengers in shadow)."""
+        self.rules = rules
+        self.rule_reloads = 0
         self.topic = topic
         self.card_store = card_store if card_store is not None else InMemoryStateStore()
         self.merchant_store = merchant_store if merchant_store is not None else InMemoryStateStore()
@@ -74,7 +80,12 @@ class PipelineProcessor:
         return known_extras(getattr(self.watcher.scorer, "extras", ()))
 
     def at_batch_boundary(self) -> bool:
-        """Switch models if ``CURRENT`` changed; keep feature state unless the config differs."""
+        """Reload changed rules; switch models if ``CURRENT`` changed (True then).
+
+        Feature state is kept across a model switch unless the feature config differs.
+        """
+        if self.rules is not None and self.rules.check():
+            self.rule_reloads += 1
         switched = self.watcher.check()
         if self.shadow is not None:
             self.shadow.refresh(self.watcher.scorer, force=switched)
@@ -103,7 +114,9 @@ class PipelineProcessor:
             predictions = self.watcher.scorer.score_frame(frame, features)
         except Exception as e:
             raise StageFailure("model", e) from e
-        if self.shadow is not None:
+        if self.rules is not None:
+            predictions = self.rules.current.apply(predictions, features, frame)
+        if self.shadow is not None:  # after the rules: the shadow buffer is keyed by the frame the sinks get
             self.shadow.score(predictions, features, frame)
         if self.partition_state is not None:
             self.partition_state.observe(self.topic, frame, partitions)

@@ -143,7 +143,12 @@ def run_spark_engine(
         sinks, dlq = default_sinks(settings, bootstrap, url)
         for sink in sinks:
             sink.setup()
-    writer = BatchWriter(sinks, dlq, query_name="fraudguard")
+        from fraudguard.io.rule_watcher import RuleWatcher
+
+        rules = RuleWatcher(url, check_every_s=0)
+    else:
+        rules = None
+    writer = BatchWriter(sinks, dlq, query_name="fraudguard", rules=rules)
     spark = build_session(
         master or settings.spark_master,
         work_dir=settings.state_dir / "spark",

@@ -27,6 +27,7 @@ PREDICTION_DDL = ", ".join(
         "merchant_id string, merchant_category string, channel string",
         *(f"score_{m} double" for m in schema.MODEL_NAMES),
         "ensemble_score double, threshold double, decision string, reasons array<string>, model_version string",
+        "rule_ids array<string>, rule_action string, shadow_rule_ids array<string>",
         "is_fraud double, fraud_scenario string, produced_at timestamp, scored_at timestamp",
     ]
 )

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
+from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
 from fraudguard.io.sinks import Sink
 
@@ -46,7 +47,8 @@ def prediction_frame(rows: pd.DataFrame) -> pd.DataFrame:
     for col in _TIME_COLUMNS:
         s = pd.to_datetime(out[col])
         out[col] = s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
-    out["reasons"] = [list(r) if r is not None and not isinstance(r, float) else [] for r in out["reasons"].tolist()]
+    for col in LIST_COLUMNS:
+        out[col] = [list(r) if r is not None and not isinstance(r, float) else [] for r in out[col].tolist()]
     out["is_fraud"] = out["is_fraud"].astype(np.float64)
     return out
 
@@ -91,19 +93,40 @@ class BatchWriter:
         Where rejected records go (``None``: they are only counted and logged).
     query_name
         Prefix of the sinks' ``batch_id``: stable across restarts from the same checkpoint.
+    rules
+        Optional :class:`~fraudguard.io.rule_watcher.RuleWatcher`. Checked once per
+        micro-batch (Spark's batch boundary) and applied here, on the driver, to the whole
+        batch: transaction fields and model scores are at hand, feature columns are not, so a
+        rule on a feature column is skipped by this engine (logged once per rule version).
     """
 
-    def __init__(self, sinks: Sequence[Sink], dlq: DeadLetterWriter | None, query_name: str) -> None:
+    def __init__(
+        self, sinks: Sequence[Sink], dlq: DeadLetterWriter | None, query_name: str, rules: Any | None = None
+    ) -> None:
+        self.rules = rules
+        self._warned: set[tuple[int, int]] = set()
         self.sinks = list(sinks)
         self.dlq = dlq
         self.query_name = query_name
         self.stats = WriterStats()
 
+    def _decide(self, predictions: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+        if self.rules is None or not len(predictions):
+            return predictions
+        self.rules.check()
+        source = rows.reset_index(drop=True)
+        usable, skipped = self.rules.current.usable([*predictions.columns, *source.columns])
+        for r in skipped:
+            if (r.id, r.version) not in self._warned:
+                self._warned.add((r.id, r.version))
+                log.warning("rule #%d %r uses a feature column: not evaluated by the Spark engine", r.id, r.name)
+        return usable.apply(predictions, source)
+
     def __call__(self, batch: Any, epoch_id: int) -> None:
         started = time.perf_counter()
         rows = batch.toPandas()
         rejected_mask = rows["error_field"].notna().to_numpy()
-        predictions = prediction_frame(rows[~rejected_mask])
+        predictions = self._decide(prediction_frame(rows[~rejected_mask]), rows[~rejected_mask])
         letters = dead_letters(rows[rejected_mask]) if rejected_mask.any() else []
         batch_id = f"{self.query_name}-{epoch_id}"
         if len(predictions):

@@ -71,7 +71,10 @@ export class Feed {
     const scores = p.scores || {};
     return el(
       "tr",
-      { className: (fraud ? "fraud" : "") + (flash ? " new" : ""), dataset: { tx: p.transaction_id, decision: p.decision } },
+      {
+        className: (fraud ? "fraud" : "") + (flash ? " new" : ""),
+        dataset: { tx: p.transaction_id, decision: p.decision, rules: (p.rule_ids || []).join(",") },
+      },
       el("td", { className: "opt" }, fmtTime(p.event_time)),
       el("td", { className: "id opt", title: p.transaction_id }, shortId(p.transaction_id)),
       el("td", { className: "id", title: p.card_id }, p.card_id),
@@ -79,7 +82,11 @@ export class Feed {
       el("td", { className: "num" }, fmtAmount(p.amount, p.currency)),
       ...this.models.map((m) => el("td", { className: "num opt" }, fmtScore(scores[m]))),
       el("td", { className: "num" }, fmtScore(p.ensemble_score)),
-      el("td", { className: `decision ${fraud ? "fraud" : "legit"}` }, p.decision),
+      el(
+        "td",
+        { className: `decision ${fraud ? "fraud" : "legit"}`, title: p.rule_action ? `rule #${p.rule_ids[0]}: ${p.rule_action}` : "" },
+        p.rule_action ? `${p.decision} · rule #${p.rule_ids[0]}` : p.decision,
+      ),
     );
   }
 

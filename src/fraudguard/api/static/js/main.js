@@ -2,6 +2,8 @@
 
 import { getApiKey, setApiKey } from "./api.js";
 import { Alerts } from "./alerts.js";
+import { CaseQueue } from "./cases.js";
+import { RulesPanel } from "./rules.js";
 import { Analytics } from "./analytics.js";
 import { Feed } from "./feed.js";
 import { GeneratorPanel } from "./generator.js";
@@ -48,13 +50,16 @@ function main() {
   }).start();
   const generator = new GeneratorPanel().start();
   const lifecycle = new Lifecycle().start();
+  const rules = new RulesPanel().start();
+  const cases = new CaseQueue().start();
   apiKeyField(() => {
-    for (const socket of [feed.socket, metrics.socket, alerts.socket]) socket.reconnect();
+    for (const socket of [feed.socket, metrics.socket, alerts.socket, cases.socket]) socket.reconnect();
+    rules.load();
     generator.refresh();
     overview.refresh();
     lifecycle.load();
   });
-  window.fraudguard = { overview, analytics, feed, metrics, alerts, generator, lifecycle };
+  window.fraudguard = { overview, analytics, feed, metrics, alerts, generator, lifecycle, rules, cases };
 }
 
 // Chart.js is a deferred classic script; module scripts run after it, but be safe.

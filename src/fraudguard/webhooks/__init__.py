@@ -1,0 +1,1 @@
+"""Outbound webhooks: signed JSON (or Slack-compatible) events delivered from the outbox."""
