@@ -33,8 +33,17 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def _json_values(values: list[Any]) -> pa.Array:
-    """JSON text of each value (one ``encode_lines`` call; NaN encodes as ``null``)."""
-    return pa.array(_ENCODER.encode_lines(values).split(b"\n")[:-1], type=pa.binary())
+    """JSON text of each value (one ``encode_lines`` call; NaN encodes as ``null``).
+
+    The encoded buffer becomes an Arrow array in place: the newline positions are the
+    offsets (each value keeps its newline, sliced off in C++), so no Python ``bytes``
+    object is made per row.
+    """
+    data = _ENCODER.encode_lines(values)
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1
+    offsets = np.concatenate(([0], ends)).astype(np.int32)
+    lines = pa.Array.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pc.binary_slice(lines, 0, -1)
 
 
 def _join_object(fields: list[tuple[str, pa.Array]]) -> list[bytes]:
