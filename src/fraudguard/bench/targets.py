@@ -65,8 +65,8 @@ ENGINE_STAGES = (
     "sink:kafka-predictions",
     "sink:kafka-alerts",
     "python_process_total",
-    "postgres_backend",
 )
+"""Stages always measured; ``postgres_backend`` is in the JSON only (a remote server's CPU cannot be read)."""
 
 
 def _latency_p99(tps: float) -> Getter:
