@@ -51,8 +51,23 @@ def json_depth(payload: bytes | bytearray | memoryview | str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
+def _brackets(payload: bytes | bytearray | memoryview | str) -> int:
+    """Opening brackets anywhere in ``payload`` (inside strings too): an upper bound of the depth."""
+    if isinstance(payload, str):
+        return payload.count("{") + payload.count("[")
+    data = payload if isinstance(payload, (bytes, bytearray)) else bytes(payload)
+    return data.count(b"{") + data.count(b"[")
+
+
 def check_depth(payload: bytes | bytearray | memoryview | str, max_depth: int = MAX_JSON_DEPTH) -> None:
-    """Raise :class:`ValidationError` when ``payload`` nests deeper than ``max_depth``."""
+    """Raise :class:`ValidationError` when ``payload`` nests deeper than ``max_depth``.
+
+    The depth can never exceed the number of ``{`` and ``[`` bytes, so a payload with at most
+    ``max_depth`` of them (every ordinary transaction: two) passes on that count alone;
+    measuring it cost ~28 µs per message, more than decoding it.
+    """
+    if _brackets(payload) <= max_depth:
+        return
     depth = json_depth(payload)
     if depth > max_depth:
         raise ValidationError("$", f"JSON nested {depth} levels deep; at most {max_depth} are accepted")

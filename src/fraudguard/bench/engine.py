@@ -5,7 +5,8 @@ reads at ~8.5k msg/s at best, so a group read measures the broker) and the consu
 (``subscribe``, the production path; its time includes the group join). Both write
 PostgreSQL, Parquet and the Kafka predictions + alerts topics, and flush all of them
 before every commit. Every scenario has its own topics, schema and Parquet directory; the
-rows found in PostgreSQL and Parquet afterwards are reported next to the rate.
+rows found in PostgreSQL and Parquet afterwards are reported next to the rate, and so is
+the CPU each stage spent per transaction (``stages.py``), which a loaded machine does not skew.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from confluent_kafka import TopicPartition
 
 from fraudguard.bench.env import BenchEnv, Payloads
 from fraudguard.bench.naive_consumer import run_naive_consumer
+from fraudguard.bench.stages import instrument, stage_report
 from fraudguard.config import Settings
 from fraudguard.models.scorer import Scorer
 
@@ -49,17 +51,20 @@ def run_engine_once(env: BenchEnv, payloads: Payloads, *, batch: int, assign: bo
     )
     if assign:
         engine.assign = [TopicPartition(settings.topic_transactions, p, 0) for p in range(settings.topic_partitions)]
-    t0 = time.perf_counter()
+    clock = instrument(engine)
+    t0, loop0, cpu0 = time.perf_counter(), time.thread_time(), time.process_time()
     stats = engine.run(max_messages=len(payloads))
     seconds = time.perf_counter() - t0
+    loop_cpu, process_cpu = time.thread_time() - loop0, time.process_time() - cpu0
     return {
         "path": "assign() from a pre-filled topic" if assign else "consumer group (subscribe), time includes the join",
-        "sinks": [type(s).__name__ for s in engine.sinks],
+        "sinks": [type(getattr(s, "inner", s)).__name__ for s in engine.sinks],
         "rows": stats.consumed,
         "scored": stats.scored,
         "batch": batch,
         "seconds": round(seconds, 3),
         "rows_s": stats.consumed / seconds if seconds > 0 else 0.0,
+        "cpu_us_per_tx": stage_report(clock, stats.consumed, loop_cpu, process_cpu),
         **count_outputs(settings),
     }
 

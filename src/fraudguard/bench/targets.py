@@ -52,6 +52,23 @@ class Line:
         return {**row, "measured": float(value), "status": status}
 
 
+def _engine_cpu(stage: str) -> Getter:
+    """CPU µs per transaction of one engine stage (``bench/stages.py``), assign() run."""
+    return lambda s: s["assign"]["cpu_us_per_tx"].get(stage)
+
+
+ENGINE_STAGES = (
+    "poll+decode+loop",
+    "features+models",
+    "sink:postgres",
+    "sink:parquet",
+    "sink:kafka-predictions",
+    "sink:kafka-alerts",
+    "python_process_total",
+)
+"""Stages always measured; ``postgres_backend`` is in the JSON only (a remote server's CPU cannot be read)."""
+
+
 def _latency_p99(tps: float) -> Getter:
     def get(section: dict[str, Any]) -> float | None:
         return next((r["p99_ms"] for r in section["runs"] if r["tps"] == tps), None)
@@ -126,6 +143,7 @@ LINES: tuple[Line, ...] = (
     Line("engine", "every sink, consumer-group read", "tx/s", lambda s: s["group"]["rows_s"]),
     Line("engine", "naive per-message consumer", "tx/s", lambda s: s["naive"]["rows_s"]),
     Line("engine", "engine / naive consumer", "x", lambda s: s["ratio_vs_naive"], 20),
+    *(Line("engine", f"CPU per tx: {st}", "us", _engine_cpu(st), None, False) for st in ENGINE_STAGES),
     Line("latency", "p99 produce->decision at 1,000 tx/s", "ms", _latency_p99(1_000.0), 50, higher_is_better=False),
     Line("latency", "p99 produce->decision at 5,000 tx/s", "ms", _latency_p99(5_000.0), 100, higher_is_better=False),
     Line("api", "POST /v1/score, 200 concurrent", "req/s", lambda s: s["rps"], 5_000),

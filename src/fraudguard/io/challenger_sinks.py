@@ -20,7 +20,6 @@ import msgspec
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from fraudguard.errors import DatabaseError
 from fraudguard.io.kafka_sinks import _ProducerSink
@@ -158,11 +157,7 @@ class ChallengerParquetSink(ParquetSink):
             return
         table = challenger_table(rows)
         stem = batch_file_stem(batch_id)
-        dates = pc.strftime(table["event_time"], format="%Y-%m-%d")
-        for day in pc.unique(dates).to_pylist():
-            part = table.filter(pc.equal(dates, day))
-            self._write_atomic(self.root / f"event_date={day}", f"{stem}.parquet", part)
-            self.rows_written += part.num_rows
+        self.write_by_event_date(table, stem)
 
 
 class TransactionParquetSink(ParquetSink):
@@ -186,11 +181,7 @@ class TransactionParquetSink(ParquetSink):
 
         table = Columns.from_frame(tx).to_arrow()
         stem = batch_file_stem(batch_id)
-        dates = pc.strftime(table["event_time"], format="%Y-%m-%d")
-        for day in pc.unique(dates).to_pylist():
-            part = table.filter(pc.equal(dates, day))
-            self._write_atomic(self.root / f"event_date={day}", f"{stem}.parquet", part)
-            self.rows_written += part.num_rows
+        self.write_by_event_date(table, stem)
 
 
 _COLS = ", ".join(CHALLENGER_COLUMNS)

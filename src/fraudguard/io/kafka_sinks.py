@@ -4,8 +4,8 @@ Messages are JSON in the shape of :class:`fraudguard.schema.Prediction` and
 :class:`fraudguard.schema.Alert` (so ``msgspec.json.decode(value, type=Prediction)`` reads
 them back) and are keyed by ``card_id``, so one card's decisions stay in order.
 
-Encoding works on columns, not rows: each column is converted once (timestamps to
-ISO-8601 text by NumPy) and encoded to JSON text by ONE ``msgspec`` ``encode_lines`` call
+Encoding works on columns, not rows: each column is converted once (timestamps straight
+to quoted ISO-8601 text by Arrow) and the others encoded to JSON text by ONE ``msgspec`` ``encode_lines`` call
 (split on newlines: JSON text never holds a raw newline); Arrow then joins the columns
 row-wise with the key literals. The bytes equal msgspec's encoding of one dict per row,
 without building the dicts (~4x faster than that, itself ~3.5x faster than orjson per record).
@@ -33,8 +33,17 @@ _ENCODER = msgspec.json.Encoder()
 
 
 def _json_values(values: list[Any]) -> pa.Array:
-    """JSON text of each value (one ``encode_lines`` call; NaN encodes as ``null``)."""
-    return pa.array(_ENCODER.encode_lines(values).split(b"\n")[:-1], type=pa.binary())
+    """JSON text of each value (one ``encode_lines`` call; NaN encodes as ``null``).
+
+    The encoded buffer becomes an Arrow array in place: the newline positions are the
+    offsets (each value keeps its newline, sliced off in C++), so no Python ``bytes``
+    object is made per row.
+    """
+    data = _ENCODER.encode_lines(values)
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1
+    offsets = np.concatenate(([0], ends)).astype(np.int32)
+    lines = pa.Array.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pc.binary_slice(lines, 0, -1)
 
 
 def _join_object(fields: list[tuple[str, pa.Array]]) -> list[bytes]:
@@ -58,16 +67,20 @@ def _scores_object(frame: pd.DataFrame) -> pa.Array:
     )
 
 
-def _iso(series: pd.Series) -> list[str | None]:
-    """UTC timestamps as ``2026-01-01T12:00:00.123456Z`` (``None`` for NaT), vectorised."""
+def _iso_json(series: pd.Series) -> pa.Array:
+    """JSON of UTC timestamps, ``"2026-01-01T12:00:00.123456Z"`` (``null`` for NaT), built by Arrow.
+
+    The text has no character JSON escapes, so quoting it is its JSON encoding: the bytes
+    equal msgspec's of the ISO string, without a Python string per row (NumPy's formatting into object arrays was ~30%
+    of the predictions' encoding CPU; Arrow's cast of naive timestamps is far cheaper than
+    its ``strftime``).
+    """
     if not isinstance(series.dtype, pd.DatetimeTZDtype):
         series = pd.to_datetime(series, utc=True)
-    values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
-    text = np.datetime_as_string(values, unit="us").astype(object)
-    mask = np.isnat(values)
-    text = text + "Z"
-    text[mask] = None
-    return text.tolist()
+    utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = pa.array(utc, type=pa.timestamp("us"), from_pandas=True).cast(pa.string())  # "2026-01-01 12:00:00.000000"
+    text = pc.replace_substring(text, " ", "T", max_replacements=1)
+    return pc.fill_null(pc.binary_join_element_wise('"', text, 'Z"', ""), "null").cast(pa.binary())
 
 
 def _floats(series: pd.Series) -> list[float]:
@@ -88,19 +101,19 @@ def _reasons(series: pd.Series) -> list[list[str]]:
     return [list(r) if r is not None and not isinstance(r, float) else [] for r in series.tolist()]
 
 
-def _text_column(name: str) -> Callable[[pd.DataFrame], list[bytes]]:
+def _text_column(name: str) -> Callable[[pd.DataFrame], pa.Array]:
     return lambda f: _json_values(f[name].tolist())
 
 
-def _float_column(name: str) -> Callable[[pd.DataFrame], list[bytes]]:
+def _float_column(name: str) -> Callable[[pd.DataFrame], pa.Array]:
     return lambda f: _json_values(_floats(f[name]))
 
 
-def _time_column(name: str) -> Callable[[pd.DataFrame], list[bytes]]:
-    return lambda f: _json_values(_iso(f[name]))
+def _time_column(name: str) -> Callable[[pd.DataFrame], pa.Array]:
+    return lambda f: _iso_json(f[name])
 
 
-_FIELD_ENCODERS: dict[str, Callable[[pd.DataFrame], list[bytes]]] = {
+_FIELD_ENCODERS: dict[str, Callable[[pd.DataFrame], pa.Array]] = {
     "transaction_id": _text_column("transaction_id"),
     "card_id": _text_column("card_id"),
     "event_time": _time_column("event_time"),

@@ -1,7 +1,9 @@
 """The PostgreSQL prediction sink: one COPY and one insert (or upsert) per micro-batch.
 
-A batch becomes CSV in Arrow's C++ writer (no Python loop over rows) and is streamed with
-``COPY ... FROM STDIN`` into a session-local staging table. A plain ``INSERT ... SELECT``
+A batch becomes binary COPY data, encoded from Arrow by pgpq (``pg_binary.py``; no Python
+loop over rows, no text parsing in the server), and is streamed with ``COPY ... FROM
+STDIN`` into a session-local staging table. (:func:`frame_to_csv` is the former CSV path,
+kept as the reference the tests compare stored rows with.) A plain ``INSERT ... SELECT``
 then moves it into ``fraud_predictions`` when none of its rows exists yet (the normal case,
 and the cheapest for the server). If that hits an existing ``transaction_id`` (a replay)
 it is rolled back to a savepoint and the batch is merged with ``INSERT ... SELECT ... ON
@@ -32,6 +34,7 @@ import pyarrow.csv as pa_csv
 from fraudguard.errors import DatabaseError
 from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
+from fraudguard.io.pg_binary import frame_to_copy_binary
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
 from fraudguard.schema import PREDICTION_COLUMNS
@@ -42,7 +45,7 @@ _STAGE_DDL = f"""
 CREATE TEMP TABLE IF NOT EXISTS {STAGE}
     (LIKE fraud_predictions INCLUDING DEFAULTS EXCLUDING CONSTRAINTS EXCLUDING INDEXES)
     ON COMMIT DELETE ROWS"""
-_COPY = f"COPY {STAGE} ({_COLS}) FROM STDIN (FORMAT csv)"
+_COPY = f"COPY {STAGE} ({_COLS}) FROM STDIN (FORMAT binary)"
 _UPSERT = f"""
 INSERT INTO fraud_predictions ({_COLS}, label, label_source, labelled_at)
 SELECT {", ".join(f"s.{c}" for c in PREDICTION_COLUMNS)}, l.is_fraud, l.source, l.labelled_at
@@ -186,7 +189,7 @@ class PostgresSink:
         if frame.empty:
             return 0
         frame = frame.drop_duplicates("transaction_id", keep="first") if "transaction_id" in frame else frame
-        payload = frame_to_csv(frame)
+        payload = frame_to_copy_binary(frame)
         conn = self._connection()
         try:
             what = f"upserting {len(frame)} predictions of batch {batch_id!r}"

@@ -73,3 +73,20 @@ def test_column_wise_json_equals_msgspec_dicts_with_hostile_strings():
         x = row["score_xgboost"]
         assert decoded["scores"]["xgboost"] == (None if np.isnan(x) else x)
         assert raw == msgspec.json.encode(decoded), "same bytes as msgspec encoding the record as a dict"
+
+
+def test_arrow_timestamp_json_equals_msgspec_of_numpy_iso_text():
+    """The Arrow-built timestamp JSON is byte for byte msgspec's encoding of NumPy's ISO text."""
+    from fraudguard.io.kafka_sinks import _iso_json
+
+    ts = pd.Series(
+        pd.to_datetime(
+            ["2026-01-01T12:00:00Z", "1969-12-31T23:59:59.5Z", None, "2026-03-04T05:06:07.123456789Z"],
+            utc=True,
+            format="ISO8601",
+        )
+    )
+    for series in (ts, ts.dt.tz_convert("Asia/Kolkata")):
+        values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+        text = [None if np.isnat(v) else f"{np.datetime_as_string(v, unit='us')}Z" for v in values]
+        assert _iso_json(series).to_pylist() == [msgspec.json.encode(t) for t in text]
