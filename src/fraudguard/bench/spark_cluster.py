@@ -48,7 +48,9 @@ def run_cluster_latency(
     """Run the engine on ``master``, warm it, publish at ``tps`` and return latency percentiles."""
     from fraudguard.engines.spark.run import run_spark_engine
 
-    settings = env.settings(env.fresh_schema("sparkclat"))
+    from fraudguard.bench.spark import source_overrides
+
+    settings = env.settings(env.fresh_schema("sparkclat"), **source_overrides(env))
     url = settings.database_dsn or ""
     stop = threading.Event()
     errors: list[BaseException] = []
