@@ -46,9 +46,8 @@ def run_cluster_latency(
     env: BenchEnv, payloads: Payloads, master: str, *, tps: float, warmup: int, timeout_s: float
 ) -> dict[str, Any]:
     """Run the engine on ``master``, warm it, publish at ``tps`` and return latency percentiles."""
-    from fraudguard.engines.spark.run import run_spark_engine
-
     from fraudguard.bench.spark import source_overrides
+    from fraudguard.engines.spark.run import run_spark_engine
 
     settings = env.settings(env.fresh_schema("sparkclat"), **source_overrides(env))
     url = settings.database_dsn or ""
