@@ -2,10 +2,10 @@
 pyspark's ``spark-class``, Spark's own Kafka connector (``spark.jars``), and the driver as
 the real ``fraudguard stream --engine spark --master spark://...`` process.
 
-One cluster and one broker serve the module (each costs seconds to start on two cores).
-The broker is Apache Kafka when its jars are set up (scripts/kafka_setup.sh) or
-``KAFKA_BOOTSTRAP_SERVERS`` points at one; otherwise the embedded Tansu broker, whose
-ListOffsets answer lags by a batch (Spark's Kafka source may then wait for the tail).
+One cluster serves the module (it costs seconds to start on two cores). The broker is
+Apache Kafka (``apache_kafka``: the pinned jars of scripts/kafka_setup.sh), or the one
+``KAFKA_BOOTSTRAP_SERVERS`` names; not Tansu, whose ListOffsets answer lags by a batch, so
+Spark's Kafka source would wait for the tail of a topic there.
 """
 
 from __future__ import annotations
@@ -48,20 +48,9 @@ INVALID = [b"not json at all", b'{"transaction_id": "bad-1", "card_id": "c", "am
 
 
 @pytest.fixture(scope="module")
-def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Apache Kafka (one KRaft broker) when available, else the session's Tansu broker."""
-    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-        yield os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-        return
-    try:
-        from fraudguard.io.kafka_cluster import KafkaCluster, check_kafka_lib, default_kafka_lib
-
-        lib = check_kafka_lib(default_kafka_lib())
-    except Exception:
-        yield request.getfixturevalue("kafka_bootstrap")
-        return
-    with KafkaCluster(tmp_path_factory.mktemp("kafka"), lib, brokers=1) as kafka:
-        yield kafka.bootstrap_servers
+def broker(request: pytest.FixtureRequest) -> str:
+    """``KAFKA_BOOTSTRAP_SERVERS`` if set, else the session's Apache Kafka (skips without its jars)."""
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or request.getfixturevalue("apache_kafka")
 
 
 @pytest.fixture(scope="module")
