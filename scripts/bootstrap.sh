@@ -29,3 +29,7 @@ fi
 case ",$extras," in
   *,all,*) scripts/kafka_setup.sh ;;
 esac
+# Spark's Kafka connector jars for the Spark engine (the `spark` and `all` extras).
+case ",$extras," in
+  *,all,*|*,spark,*) scripts/spark_kafka_setup.sh ;;
+esac

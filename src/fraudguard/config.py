@@ -82,8 +82,13 @@ class Settings(BaseSettings):
     """Spark state groups per operator: keys are hashed into this many buckets so a batch
     costs a few Python group calls, not one per card (0: one group per key, slow). Fixed
     in the checkpoint at the first run."""
-    spark_kafka_package: str | None = None
-    """Maven coordinates of Spark's Kafka connector (``spark.jars.packages``) on a cluster."""
+    spark_kafka_jars_dir: Path | None = None
+    """Directory holding Spark's Kafka connector jars (``scripts/spark_kafka_setup.sh`` fills
+    ``~/.cache/fraudguard/spark-kafka-<version>`` from deploy/maven/spark-kafka/pom.xml);
+    ``None``: that cache."""
+    spark_source: Literal["auto", "kafka", "python"] = "auto"
+    """Spark's Kafka source: ``kafka`` = Spark's connector (jars required), ``python`` = the
+    project's Python streaming source, ``auto`` = the connector when its jars are present."""
 
     # --- Files ------------------------------------------------------------------------
     state_dir: Path = Path.home() / ".fraudguard"

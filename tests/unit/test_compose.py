@@ -153,12 +153,34 @@ def test_state_volume_is_the_state_dir_everywhere(compose: dict, services: dict)
     assert "fraudguard-state:/var/lib/fraudguard" in services["spark-worker"]["volumes"]
 
 
-def test_spark_job_brings_the_kafka_connector_of_the_installed_spark(services: dict) -> None:
+def test_spark_job_reads_with_the_connector_resolved_for_the_installed_spark(services: dict) -> None:
     import pyspark
 
-    package = env(services["spark-job"])["FRAUDGUARD_SPARK_KAFKA_PACKAGE"]
-    assert package == f"org.apache.spark:spark-sql-kafka-0-10_2.13:{pyspark.__version__}"
+    pom = (ROOT / "deploy" / "maven" / "spark-kafka" / "pom.xml").read_text()
+    version = re.search(r"<spark.version>([^<]+)</spark.version>", pom)
+    assert version is not None and version.group(1) == pyspark.__version__
+    pin = re.search(r'"pyspark==([^"]+)"', (ROOT / "pyproject.toml").read_text())
+    assert pin is not None and pin.group(1) == pyspark.__version__
+    dockerfile = DOCKERFILE.read_text()
+    assert "COPY deploy/maven/spark-kafka/pom.xml" in dockerfile
+    jars = re.search(r"^COPY --from=spark-kafka /jars (\S+)$", dockerfile, re.M)
+    assert jars is not None
+    assert re.search(rf"FRAUDGUARD_SPARK_KAFKA_JARS_DIR={re.escape(jars.group(1))}\b", dockerfile)
+    job = env(services["spark-job"])
+    assert job["FRAUDGUARD_SPARK_SOURCE"] == "kafka"
+    assert not any("PACKAGE" in k for k in job), "no run-time resolution (spark.jars.packages)"
     assert services["spark-job"]["command"][:4] == ["fraudguard", "stream", "--engine", "spark"]
+
+
+def test_spark_cluster_has_the_tested_shape(services: dict) -> None:
+    """Two one-core workers, and the worker timeout master and workers must agree on."""
+    worker = services["spark-worker"]
+    assert worker["deploy"]["replicas"] == 2
+    cmd = worker["command"]
+    assert cmd[cmd.index("--cores") + 1] == "1"
+    assert cmd[-1] == "spark://spark-master:7077"
+    opts = {env(services[n])["SPARK_DAEMON_JAVA_OPTS"] for n in ("spark-master", "spark-worker")}
+    assert len(opts) == 1 and "spark.worker.timeout" in opts.pop()
 
 
 def test_dockerfile_installs_the_project_with_java_and_the_log_config() -> None:
@@ -166,7 +188,7 @@ def test_dockerfile_installs_the_project_with_java_and_the_log_config() -> None:
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert "openjdk-17-jre-headless" in text
     assert re.search(r'pip install "\.\[[^\]]*spark[^\]]*\]"', text)
-    for src in re.findall(r"^COPY (\S+) ", text, re.M):
+    for src in re.findall(r"^COPY (?!--from)(\S+) ", text, re.M):
         assert (ROOT / src).exists(), f"Dockerfile copies {src}, which does not exist"
     log_conf = (ROOT / "deploy" / "log4j2.properties").read_text()
     assert re.search(r"^rootLogger\.level\s*=\s*error", log_conf, re.M)

@@ -35,8 +35,9 @@ BENCHMARKS: tuple[str, ...] = (
     "wrk",
     "memory",
     "spark",
+    "spark_cluster",
 )
-NEEDS_SERVICES = frozenset({"engine", "latency", "kafka", "spark"})
+NEEDS_SERVICES = frozenset({"engine", "latency", "kafka", "spark", "spark_cluster"})
 
 
 @dataclass
@@ -68,6 +69,8 @@ class BenchSizes:
     spark_rows: int = 40_000
     spark_max_offsets: int = 10_000
     spark_timeout_s: float = 420.0
+    spark_cluster_latency_rows: int = 20_500
+    """500 warm-up rows, then 20 s at 1,000 tx/s."""
 
     @classmethod
     def quick(cls) -> BenchSizes:
@@ -96,6 +99,7 @@ class BenchSizes:
             spark_rows=2_000,
             spark_max_offsets=1_000,
             spark_timeout_s=300.0,
+            spark_cluster_latency_rows=1_500,
         )
 
 
@@ -176,6 +180,16 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
         return run_spark(
             env,
             make_payloads(sizes.spark_rows, seed=4),
+            max_offsets_per_trigger=sizes.spark_max_offsets,
+            timeout_s=sizes.spark_timeout_s,
+        )
+    if name == "spark_cluster":
+        from fraudguard.bench.spark_cluster import run_spark_cluster
+
+        return run_spark_cluster(
+            env,
+            make_payloads(sizes.spark_rows, seed=4),
+            make_payloads(sizes.spark_cluster_latency_rows, seed=6),
             max_offsets_per_trigger=sizes.spark_max_offsets,
             timeout_s=sizes.spark_timeout_s,
         )

@@ -13,6 +13,7 @@ from fraudguard.cli.app import app
 
 _COMMAND_MODULES = (
     "broker",
+    "spark_cluster",
     "generate",
     "replay",
     "train",

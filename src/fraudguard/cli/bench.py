@@ -24,7 +24,8 @@ def bench(
     only: str | None = typer.Option(
         None,
         "--only",
-        help="Comma-separated subset of training,models,backends,core,engine,latency,kafka,api,wrk,memory,spark (default: all).",
+        help="Comma-separated subset of training,models,backends,core,engine,latency,kafka,api,wrk,memory,spark,"
+        "spark_cluster (default: all).",
     ),
     chart: bool = typer.Option(True, "--chart/--no-chart", help="Draw OUT/bench.png (needs matplotlib)."),
 ) -> None:

@@ -67,6 +67,13 @@ def stream(
         int | None,
         typer.Option(min=1, help="Most records per Spark micro-batch [FRAUDGUARD_SPARK_MAX_OFFSETS_PER_TRIGGER]."),
     ] = None,
+    spark_source: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-source",
+            help="Spark's Kafka source: kafka (the connector), python, or auto [FRAUDGUARD_SPARK_SOURCE].",
+        ),
+    ] = None,
 ) -> None:
     """Score the `transactions` topic into Kafka, PostgreSQL and Parquet, continuously.
 
@@ -86,6 +93,7 @@ def stream(
         spark_trigger=trigger,
         spark_checkpoint_dir=checkpoint,
         spark_max_offsets_per_trigger=max_offsets_per_trigger,
+        spark_source=spark_source,
     )
     if engine is EngineKind.spark:
         if exactly_once:

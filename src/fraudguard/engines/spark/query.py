@@ -84,11 +84,20 @@ class StreamPlan:
     state_buckets: int = DEFAULT_STATE_BUCKETS
     """Keys per stateful group call are bucketed into this many groups; 0 = one group per
     key (the slow per-key path). Fixed in the checkpoint: change it only with a new one."""
+    source: str = "auto"
+    """``kafka`` (Spark's connector), ``python`` (the project's source) or ``auto`` (the
+    connector when it is on the classpath). The two keep different offsets in the
+    checkpoint: a checkpoint continues only with the source that wrote it."""
 
 
 def read_kafka(spark: SparkSession, plan: StreamPlan) -> tuple[DataFrame, str]:
     """The raw Kafka stream and which source provides it (``kafka`` or the Python one)."""
-    if kafka_connector_available(spark):
+    if plan.source not in ("auto", "kafka", "python"):
+        raise ConfigError(f"spark source {plan.source!r} is not auto, kafka or python")
+    use_connector = plan.source == "kafka" or (plan.source == "auto" and kafka_connector_available(spark))
+    if use_connector:
+        if not kafka_connector_available(spark):
+            raise ConfigError("spark source 'kafka' asked for, but Spark's Kafka connector is not on the classpath")
         fmt = "kafka"
     else:
         from fraudguard.io.spark_kafka_source import SOURCE_NAME, KafkaDataSource

@@ -101,6 +101,7 @@ def run_spark_engine(
         (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic).
     """
     from fraudguard.engines.local.runner import install_stop_handlers
+    from fraudguard.engines.spark.connector import choose_source, connector_jars
     from fraudguard.engines.spark.query import StreamPlan, start_query
     from fraudguard.engines.spark.session import build_session
     from fraudguard.engines.spark.writer import BatchWriter
@@ -125,6 +126,10 @@ def run_spark_engine(
     check_reachable(bootstrap)
     ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
     scorer = Scorer.load(settings.models_dir)
+    import pyspark
+
+    jars = connector_jars(settings.spark_kafka_jars_dir, pyspark.__version__)
+    source = choose_source(settings.spark_source, jars)
     plan = StreamPlan(
         bootstrap=bootstrap,
         topic=settings.topic_transactions,
@@ -134,6 +139,7 @@ def run_spark_engine(
         max_offsets_per_trigger=max_offsets,
         state_buckets=settings.spark_state_buckets,
         starting_offsets=starting_offsets,
+        source=source,
     )
     embedded = None
     if sinks is None:
@@ -153,7 +159,7 @@ def run_spark_engine(
         master or settings.spark_master,
         work_dir=settings.state_dir / "spark",
         shuffle_partitions=settings.spark_shuffle_partitions,
-        packages=settings.spark_kafka_package,
+        jars=jars if source == "kafka" else None,
     )
     ckpt = (
         Path(checkpoint)
@@ -167,6 +173,7 @@ def run_spark_engine(
     )
     deadline = None if duration is None else time.monotonic() + duration
     last_reported = None
+    jvm_gone = False
     try:
         while query.isActive and not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             stop.wait(min(status_every, max(0.1, (deadline or float("inf")) - time.monotonic())))
@@ -174,19 +181,28 @@ def run_spark_engine(
             if progress and progress.get("batchId") != last_reported and progress.get("numInputRows"):
                 last_reported = progress.get("batchId")
                 say(progress_line(progress))
+    except Exception:
+        # A SIGTERM to the whole process group (systemd, a terminal) also stops the driver
+        # JVM, whose shutdown hook stops the query: nothing uncommitted is lost, the
+        # checkpoint replays it. Anything else is a real failure.
+        if not stop.is_set():
+            raise
+        jvm_gone = True
     finally:
-        query.stop()
+        try:
+            query.stop()
+        except Exception:
+            jvm_gone = True
         for sink in sinks:
             sink.close()
         if embedded is not None:
             embedded.stop()
-    error = query.exception()
+    error = None if jvm_gone else query.exception()
     if error is not None:
         raise FraudGuardError(f"the Spark query failed: {str(error).splitlines()[0]}") from None
     s = writer.stats
     say(
         f"spark engine stopped: {s.predictions:,} scored, {s.alerts:,} alerts, {s.dead_letters:,} dead letters in {s.batches} batches"
     )
-    return SparkRunStats(
-        kind, plan.model_version, s.batches, s.predictions, s.alerts, s.dead_letters, startup_s, query.lastProgress
-    )
+    last = None if jvm_gone else query.lastProgress
+    return SparkRunStats(kind, plan.model_version, s.batches, s.predictions, s.alerts, s.dead_letters, startup_s, last)

@@ -55,7 +55,7 @@ def prepare_environment(master: str) -> None:
     and, for a local master, keep Spark on the loopback interface."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    if master.startswith("local"):
+    if master.startswith(("local", "spark://127.", "spark://localhost")):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     # Spark's own worker code concatenates all-null frames (applyInPandasWithState), which
     # pandas 2.x warns about once per group: noise, not a problem of ours.
@@ -68,7 +68,7 @@ def build_session(
     app_name: str = "fraudguard-stream",
     work_dir: Path,
     shuffle_partitions: int = 4,
-    packages: str | None = None,
+    jars: list[Path] | None = None,
     extra_conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """Get or create the process's SparkSession.
@@ -81,9 +81,9 @@ def build_session(
         Where the log4j2 file goes (under the state directory).
     shuffle_partitions
         Shuffle and state-store partitions (see the module docstring).
-    packages
-        Maven coordinates for ``spark.jars.packages`` (the Kafka connector on a cluster
-        that can reach Maven); ``None`` uses what is on the classpath.
+    jars
+        Jar files for ``spark.jars`` (Spark's Kafka connector, see :mod:`.connector`):
+        shipped to the driver and every executor, never resolved at run time.
     """
     if not (
         master.startswith("local")
@@ -119,8 +119,13 @@ def build_session(
         .config("spark.executorEnv.PYSPARK_PYTHON", os.environ["PYSPARK_PYTHON"])
         .config("spark.executorEnv.PYTHONWARNINGS", os.environ["PYTHONWARNINGS"])
     )
-    if packages:
-        builder = builder.config("spark.jars.packages", packages)
+    if os.environ.get("PYTHONPATH"):  # a source checkout: executors' Python workers import it too
+        builder = builder.config("spark.executorEnv.PYTHONPATH", os.environ["PYTHONPATH"])
+    if jars:
+        builder = builder.config("spark.jars", ",".join(str(j) for j in jars))
+    if master.startswith(("spark://127.", "spark://localhost")):
+        # A standalone cluster on loopback: executors must call the driver back there too.
+        builder = builder.config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
     for key, value in (extra_conf or {}).items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
