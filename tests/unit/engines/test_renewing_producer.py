@@ -1,0 +1,104 @@
+"""RenewingProducer: after a fatal librdkafka error the next call goes to a new producer.
+
+The integration test ``test_engine_broker_restart.py`` shows the effect on a real broker;
+here the wrapper's own rules are checked with a recording stand-in for the client.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from fraudguard.errors import BrokerError
+from fraudguard.io.renewing_producer import RenewingProducer, is_fatal
+
+
+class Recorder:
+    """Stands in for confluent_kafka.Producer: records calls, fails as told."""
+
+    made: list[Recorder] = []
+
+    def __init__(self, conf: dict[str, Any]) -> None:
+        self.conf, self.produced, self.purged = conf, [], False
+        self.fail_produce: Exception | None = None
+        self.fail_flush: Exception | None = None
+        Recorder.made.append(self)
+
+    def produce(self, topic: str, **kwargs: Any) -> None:
+        if self.fail_produce is not None:
+            raise self.fail_produce
+        self.produced.append((topic, kwargs.get("value")))
+
+    def poll(self, timeout: float) -> int:
+        return 0
+
+    def flush(self, timeout: float) -> int:
+        if self.fail_flush is not None:
+            raise self.fail_flush
+        return 0
+
+    def purge(self, **kwargs: Any) -> None:
+        self.purged = True
+
+    def __len__(self) -> int:
+        return len(self.produced)
+
+
+FATAL = KafkaError(KafkaError._FATAL, "fatal: out of order sequence number", fatal=True)
+
+
+@pytest.fixture(autouse=True)
+def _reset() -> None:
+    Recorder.made = []
+
+
+def test_fatal_refusal_on_produce_renews_the_producer_for_the_next_call() -> None:
+    seen: list[Any] = []
+    p = RenewingProducer({"bootstrap.servers": "x", "error_cb": seen.append}, factory=Recorder)
+    Recorder.made[0].fail_produce = KafkaException(FATAL)
+    with pytest.raises(KafkaException):
+        p.produce("t", value=b"1")
+    p.produce("t", value=b"2")
+    assert len(Recorder.made) == 2 and p.renewals == 1
+    assert Recorder.made[0].purged and Recorder.made[1].produced == [("t", b"2")]
+
+
+def test_fatal_error_callback_renews_and_still_reaches_the_callers_callback() -> None:
+    seen: list[Any] = []
+    p = RenewingProducer({"bootstrap.servers": "x", "error_cb": seen.append}, factory=Recorder)
+    p._conf["error_cb"](FATAL)  # what librdkafka calls from poll/flush
+    assert seen == [FATAL]
+    p.produce("t", value=b"v")
+    assert p.renewals == 1 and Recorder.made[1].produced == [("t", b"v")]
+
+
+def test_a_non_fatal_error_keeps_the_producer() -> None:
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    down = KafkaError(KafkaError._ALL_BROKERS_DOWN, "1/1 brokers are down")
+    assert not is_fatal(down)
+    p._conf["error_cb"](down)
+    p.produce("t", value=b"v")
+    assert p.renewals == 0 and len(Recorder.made) == 1
+
+
+def test_a_flush_that_fails_inside_the_client_becomes_a_retryable_broker_error() -> None:
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    Recorder.made[0].fail_flush = SystemError("<built-in method flush> returned NULL without setting an exception")
+    with pytest.raises(BrokerError, match="failed fatally"):
+        p.flush(1.0)
+    assert p.flush(1.0) == 0 and p.renewals == 1
+
+
+def test_other_flush_errors_pass_through_unchanged() -> None:
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    Recorder.made[0].fail_flush = KafkaException(KafkaError(KafkaError._TIMED_OUT, "timed out"))
+    with pytest.raises(KafkaException):
+        p.flush(1.0)
+    assert p.renewals == 0
+
+
+def test_transactional_producers_are_refused() -> None:
+    with pytest.raises(ValueError, match="non-transactional"):
+        RenewingProducer({"bootstrap.servers": "x", "transactional.id": "t"}, factory=Recorder)
