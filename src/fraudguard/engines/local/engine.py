@@ -152,6 +152,7 @@ class LocalEngine:
         self.admission = admission or AdmissionPolicy()
         self.lag = LagTracker()
         self.watch = BrokerWatch(self.stats, topic)
+        self.on_recover: Callable[[], None] | None = None  # runs before re-subscribing after an outage
         self.assign = assign
         self._carry: list[Message] = []
         self._paused = False
@@ -185,7 +186,16 @@ class LocalEngine:
 
     def _resubscribe(self) -> None:
         """Leave and rejoin: a restarted broker forgot the group, topics and offsets (recovery.py)."""
-        self.finish_pending()
+        if self.on_recover is not None:
+            try:
+                self.on_recover()
+            except (FraudGuardError, KafkaException) as e:
+                log.warning("recreating the engine's topics after the outage: %s", e)
+        # Deliver the in-flight batch (nothing is lost) but do not commit its offsets: they
+        # belong to the logs before the outage, and a broker that came back empty would take
+        # them for positions in its new, shorter logs and skip what was produced since.
+        # The batch is read again if the old log survived; the idempotent sinks absorb that.
+        self.finish_pending(commit=False)
         try:
             self.consumer.unsubscribe()
         except KafkaException as e:
@@ -256,7 +266,7 @@ class LocalEngine:
         """Messages of the batch still being written (not yet counted as consumed)."""
         return len(self._pending[0].messages) if self._pending is not None else 0
 
-    def finish_pending(self) -> None:
+    def finish_pending(self, *, commit: bool = True) -> None:
         """Wait for the batch in the background writer, retry it if it failed, then commit it."""
         if self._pending is None:
             return
@@ -273,7 +283,8 @@ class LocalEngine:
             log.warning("writing the batch to the sinks failed: %s; retrying", e)
             self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
         self._pending = None
-        self._commit(batch, predictions)
+        if commit:
+            self._commit(batch, predictions)
 
     def _settle_before_revoke(self) -> None:
         """Commit the in-flight batch before its partitions move, so the new owner need not replay it.
@@ -290,13 +301,23 @@ class LocalEngine:
             log.warning("in-flight batch not written before the rebalance (%s): it will be retried", e)
             return
         self._pending = None
+        if self.watch.down or self.watch.suspect:
+            return  # the broker is gone or forgot us: its offsets may not match the logs any more
         try:
             self._commit(batch, predictions, retry=False)
         except FraudGuardError as e:
             log.warning("commit before the rebalance failed (%s): the new owner replays the batch", e)
 
     def _commit(self, batch: DecodedBatch, predictions: pd.DataFrame | None, *, retry: bool = True) -> None:
-        """Commit the batch's offsets (its sinks have flushed) and count it."""
+        """Commit the batch's offsets (its sinks have flushed) and count it.
+
+        Not while the broker is lost or has forgotten this consumer: a broker that came back
+        empty would take these offsets for positions in its new, shorter logs and skip what
+        was produced since. The batch is then read again if its log survived (idempotent sinks).
+        """
+        if self.watch.down or self.watch.suspect:
+            log.warning("batch %s written but its offsets not committed: the broker was lost", batch.batch_id)
+            return
         if self.transactions is not None:
             commit: Callable[[], object] = lambda: self._commit_transaction(batch, predictions)  # noqa: E731
         else:

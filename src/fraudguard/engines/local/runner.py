@@ -84,9 +84,12 @@ def build_engine(
     bootstrap = require_bootstrap(settings)
     watcher = ModelWatcher(settings.models_dir, check_every_s=options.model_check_s)
     check_reachable(bootstrap)
-    ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
     lifecycle_topics = [challenger_topic(settings.topic_predictions), drift_topic(settings.topic_predictions)]
-    ensure_topics(bootstrap, lifecycle_topics, settings.topic_partitions)
+
+    def ensure_engine_topics() -> None:
+        ensure_topics(bootstrap, [*settings.topics, *lifecycle_topics], settings.topic_partitions)
+
+    ensure_engine_topics()
 
     card_store = merchant_store = None
     shared = False
@@ -159,6 +162,9 @@ def build_engine(
         admission=AdmissionPolicy(settings.max_event_skew_s, settings.max_extras),
     )
     error_sinks.append(engine.watch.on_error)
+    # a broker that came back empty (memory-only, or a rebuilt cluster) lost the topics the
+    # sinks write to: recreate the missing ones before re-subscribing, or every write waits
+    engine.on_recover = ensure_engine_topics
     return engine
 
 
