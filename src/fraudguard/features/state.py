@@ -2,7 +2,7 @@
 
 State values are bytes: a card's state is a 16-byte header (events, days, first seen),
 its recent events as a packed NumPy record array (:data:`CARD_DTYPE`, 41 bytes per event)
-and its daily amount buckets (:data:`DAY_DTYPE`, 28 bytes per day), and a merchant's state is three record
+and its daily amount buckets (:data:`DAY_DTYPE`, 44 bytes per day), and a merchant's state is three record
 arrays (hourly buckets, daily buckets, fraud labels) behind a 12-byte header. Bytes, rather than
 Python objects, because the same state goes to Redis and into Spark's state store, and
 because ``len(value)`` is then the honest answer to "how many bytes per card".
@@ -33,9 +33,11 @@ CARD_DTYPE = np.dtype(
 )
 """One past card event: time (µs), amount, merchant/device hash (0 = none), merchant location, category."""
 
-DAY_DTYPE = np.dtype([("d", "<i4"), ("n", "<u4"), ("f", "<u4"), ("s", "<f8"), ("ss", "<f8")])
+DAY_DTYPE = np.dtype(
+    [("d", "<i4"), ("n", "<u4"), ("f", "<u4"), ("s", "<f8"), ("ss", "<f8"), ("ls", "<f8"), ("lss", "<f8")]
+)
 """A card's transactions of one UTC day (index since epoch): count, frauds (labels the rows
-brought, see ``label_delay_s``), sum and sum of squares of amounts."""
+brought, see ``label_delay_s``), sum and sum of squares of amounts, and of ``log1p(amount)``."""
 
 NO_FIRST = np.iinfo(np.int64).max
 """``first`` of a card never seen."""

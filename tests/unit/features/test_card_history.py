@@ -45,6 +45,28 @@ def test_seven_and_thirty_day_windows_by_hand(one_by_one: bool) -> None:
     assert f["card_hist_count_7d"].tolist() == [0, 0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("one_by_one", [False, True])
+def test_log_scale_deviation_by_hand(one_by_one: bool) -> None:
+    pipe = FeaturePipeline()
+    rows = _history()
+    f = pd.concat([pipe.transform(frame([r])) for r in rows]) if one_by_one else pipe.transform(frame(rows))
+    logs = np.log1p([10.0, 20.0, 30.0, 40.0])
+    dev = np.log1p(100.0) - logs.mean()
+    last = f.iloc[-1]
+    assert last["card_log_amount_dev_30d"] == pytest.approx(dev, rel=1e-6)
+    assert last["card_log_amount_z_30d"] == pytest.approx(dev / np.std(logs, ddof=1), rel=1e-6)
+    # the second row has one earlier amount: a deviation, but no spread for a z-score
+    assert f["card_log_amount_dev_30d"].iloc[1] == pytest.approx(np.log1p(20.0) - np.log1p(10.0), rel=1e-6)
+    assert np.isnan(f["card_log_amount_z_30d"].iloc[1]) and np.isnan(f["card_log_amount_dev_30d"].iloc[0])
+
+
+def test_log_z_has_a_floor_for_a_card_that_always_pays_the_same() -> None:
+    rows = [tx(-k * DAY, amount=50) for k in (3, 2, 1)] + [tx(0, amount=55)]
+    f = FeaturePipeline().transform(frame(rows))
+    dev = np.log1p(55.0) - np.log1p(50.0)
+    assert f["card_log_amount_z_30d"].iloc[-1] == pytest.approx(dev / 0.05, rel=1e-5)
+
+
 def test_window_edge_is_exact_to_one_day() -> None:
     # T0 is 10:00 UTC: day -7 starts 7 days + 10 h earlier.
     start_of_day_minus_7 = -7 * DAY - 10 * HOUR
