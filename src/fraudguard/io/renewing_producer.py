@@ -77,7 +77,7 @@ class RenewingProducer:
             # Drop what the dead instance still holds without serving its callbacks: the
             # sinks already count those messages as failed and deliver them again.
             old.purge(in_queue=True, in_flight=True, blocking=False)
-        except Exception:  # noqa: BLE001  # best effort on an instance we are discarding
+        except Exception:  # best effort on an instance we are discarding
             log.debug("purge of the failed producer failed", exc_info=True)
         self._producer = self._factory(self._conf)
         self._fatal = None

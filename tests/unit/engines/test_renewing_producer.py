@@ -6,7 +6,7 @@ here the wrapper's own rules are checked with a recording stand-in for the clien
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from confluent_kafka import KafkaError, KafkaException
@@ -18,7 +18,7 @@ from fraudguard.io.renewing_producer import RenewingProducer, is_fatal
 class Recorder:
     """Stands in for confluent_kafka.Producer: records calls, fails as told."""
 
-    made: list[Recorder] = []
+    made: ClassVar[list[Recorder]] = []
 
     def __init__(self, conf: dict[str, Any]) -> None:
         self.conf, self.produced, self.purged = conf, [], False
