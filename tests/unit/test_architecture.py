@@ -28,6 +28,10 @@ ROOT = Path(fraudguard.__file__).parent
 CORE = [
     ROOT / "schema.py",
     ROOT / "frames.py",
+    ROOT / "record_types.py",
+    ROOT / "decoding.py",
+    ROOT / "admission.py",
+    ROOT / "json_guard.py",
     ROOT / "config.py",
     ROOT / "errors.py",
     *(ROOT / "features").rglob("*.py"),
