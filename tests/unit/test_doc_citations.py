@@ -28,5 +28,5 @@ def test_cited_documents_exist():
 
 def test_machine_notes_hold_the_cited_facts():
     notes = (REPO / "docs" / "machine-notes.md").read_text()
-    for fact in ("ListOffsets", "8.5k", "30 rows/s"):
+    for fact in ("ListOffsets", "8.5k", "30 rows/s", "OMP_WAIT_POLICY"):
         assert fact in notes
