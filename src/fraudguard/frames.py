@@ -4,18 +4,17 @@ The scoring core works on columns: :func:`fraudguard.schema.to_frame` builds a t
 frame with :data:`FRAME_COLUMNS`, the scorer returns a prediction frame with
 :data:`PREDICTION_COLUMNS`. This module holds those layouts and the (slower, per-row)
 conversions from frames back to msgspec records, used by training files, the API and tests.
-Every name here is also importable from :mod:`fraudguard.schema`.
+Every name here is also importable from :mod:`fraudguard.schema`. The structs come from
+:mod:`fraudguard.record_types`, so this module and ``schema`` no longer import each other.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from fraudguard.schema import Prediction, Transaction
+from fraudguard.record_types import Prediction, Transaction
 
 MODEL_NAMES: tuple[str, ...] = ("xgboost", "random_forest", "isolation_forest")
 """The base models every registry version holds; the ensemble combines their scores."""
@@ -99,8 +98,6 @@ def from_frame(frame: pd.DataFrame) -> list[Transaction]:
     Per-row and slow on purpose: records are rebuilt through the struct constructor so a
     frame that round-trips keeps exactly the values a producer would have sent.
     """
-    from fraudguard.schema import Transaction  # schema re-exports this module: import late
-
     extras = [c for c in frame.columns if c.startswith(EXTRA_PREFIX)]
     out: list[Transaction] = []
     for row in frame.to_dict("records"):
@@ -146,8 +143,6 @@ def prediction_records(frame: pd.DataFrame) -> list[Prediction]:
     Sinks write the frame itself; records are for callers that answer one request at a
     time and need JSON with per-model ``scores`` as a mapping.
     """
-    from fraudguard.schema import Prediction  # schema re-exports this module: import late
-
     out: list[Prediction] = []
     for row in frame.to_dict("records"):
         label = row.get("is_fraud")

@@ -16,6 +16,7 @@ import pytest
 from psycopg import sql
 
 from fraudguard.generator import generate_frame
+from fraudguard.io.redis_state import CARD_PREFIX
 from tests.fixtures.engine import encode_frame, make_engine_env, pg_count, publish_values, wait_for
 from tests.fixtures.postgres import with_search_path
 from tests.integration.kafka_eos_helpers import stop
@@ -48,7 +49,7 @@ def _card_states(url: str) -> dict[bytes, bytes]:
     import redis
 
     client = redis.Redis.from_url(url)
-    keys = sorted(client.scan_iter(match="fg:card:*", count=10_000))
+    keys = sorted(client.scan_iter(match=CARD_PREFIX + "*", count=10_000))
     return dict(zip(keys, client.mget(keys), strict=True))
 
 

@@ -11,7 +11,7 @@ from tests.unit.features.helpers import random_stream
 
 pytestmark = pytest.mark.integration
 redis = pytest.importorskip("redis", reason="the redis extra is not installed (pip install fraudguard[redis])")
-from fraudguard.io.redis_state import RedisStateStore  # noqa: E402
+from fraudguard.io.redis_state import CARD_PREFIX, MERCHANT_PREFIX, RedisStateStore, feature_stores  # noqa: E402
 
 
 def test_store_round_trip_ttl_and_accounting(redis_url: str, redis_prefix: str) -> None:
@@ -72,3 +72,17 @@ def test_unreachable_redis_is_a_state_store_error() -> None:
 def test_empty_prefix_is_refused() -> None:
     with pytest.raises(StateStoreError, match="prefix"):
         RedisStateStore(prefix="")
+
+
+def test_feature_stores_share_the_engine_prefixes_and_keep_cards_apart_from_merchants(redis_url: str) -> None:
+    card, merchant = feature_stores(redis_url)
+    assert (card.prefix, merchant.prefix) == (CARD_PREFIX, MERCHANT_PREFIX)
+    key = f"fgtest-{np.random.default_rng().integers(1 << 62)}"
+    try:
+        card.put_many({key: b"card"})
+        assert card.get_many([key]) == [b"card"]
+        assert merchant.get_many([key]) == [None]
+    finally:
+        card.delete([key])
+        card.close()
+        merchant.close()

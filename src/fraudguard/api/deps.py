@@ -20,7 +20,7 @@ NO_DATABASE = "database not configured"
 NO_BROKER = "broker not configured"
 NO_MODEL = "model not loaded"
 
-_header = APIKeyHeader(
+api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="An API key (FRAUDGUARD_API_KEYS or `fraudguard api-key create`)."
 )
 
@@ -44,12 +44,12 @@ def check_key(services: Services, key: str | None) -> None:
         raise HTTPException(403, BAD_KEY)
 
 
-def require_write_key(services: ServicesDep, key: Annotated[str | None, Security(_header)]) -> None:
+def require_write_key(services: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
     """Every POST needs a key."""
     check_key(services, key)
 
 
-def require_read_key(services: ServicesDep, key: Annotated[str | None, Security(_header)]) -> None:
+def require_read_key(services: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
     """Reads (REST, ``/metrics``, ``/readyz``; WebSockets check the same) need a key only
     when ``api_read_requires_key`` is set. ``/healthz`` is always open."""
     if services.settings.api_read_requires_key:

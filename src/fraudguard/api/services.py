@@ -218,12 +218,10 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
 
     stores: dict[str, Any] = {}
     if settings.redis_url:
-        from fraudguard.io.redis_state import RedisStateStore  # same prefixes as the local engine
+        from fraudguard.io.redis_state import feature_stores  # the local engine's stores
 
-        stores = {
-            "card_store": RedisStateStore(settings.redis_url, prefix="fg:card:"),
-            "merchant_store": RedisStateStore(settings.redis_url, prefix="fg:merchant:"),
-        }
+        card_store, merchant_store = feature_stores(settings.redis_url)
+        stores = {"card_store": card_store, "merchant_store": merchant_store}
     sink = rules = None
     if settings.database_dsn:
         from fraudguard.io.pg_sink import PostgresSink

@@ -21,10 +21,10 @@ from fraudguard.models.scorer import Scorer
 
 def feature_matrix(scorer: Scorer, rows: int, warm_rows: int) -> np.ndarray:
     """Model input for ``rows`` transactions after ``warm_rows`` of card history."""
-    from fraudguard.bench.core import _warm_pipeline, scoring_stream
+    from fraudguard.bench.core import scoring_stream, warm_pipeline
 
     stream = scoring_stream(warm_rows + rows)
-    pipe = _warm_pipeline(scorer, stream.iloc[:warm_rows])
+    pipe = warm_pipeline(scorer, stream.iloc[:warm_rows])
     return scorer.matrix(pipe.transform(stream.iloc[warm_rows:]))
 
 

@@ -26,7 +26,7 @@ def scoring_stream(rows: int, seed: int = 99) -> pd.DataFrame:
     return generate_frame(rows, fraud_rate=0.01, seed=seed, start=datetime(2026, 6, 1, tzinfo=UTC))
 
 
-def _warm_pipeline(scorer: Scorer, warm: pd.DataFrame) -> FeaturePipeline:
+def warm_pipeline(scorer: Scorer, warm: pd.DataFrame) -> FeaturePipeline:
     pipe = FeaturePipeline(
         FeatureConfig(**scorer.feature_config_dict()),
         card_store=InMemoryStateStore(),
@@ -39,7 +39,7 @@ def _warm_pipeline(scorer: Scorer, warm: pd.DataFrame) -> FeaturePipeline:
 
 def time_batches(scorer: Scorer, warm: pd.DataFrame, rows: pd.DataFrame, batch: int) -> dict[str, Any]:
     """Rows/s of features, of models + ensemble (``score_frame``) and of both, at one batch size."""
-    pipe = _warm_pipeline(scorer, warm)
+    pipe = warm_pipeline(scorer, warm)
     t_features = t_models = 0.0
     for start in range(0, len(rows), batch):
         part = rows.iloc[start : start + batch]

@@ -24,6 +24,7 @@ from pydantic import SecretStr
 
 from fraudguard.config import Settings, isolated_names
 from fraudguard.errors import DatabaseError
+from fraudguard.io.postgres import with_search_path
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -60,12 +61,6 @@ def _local_pg_answers(url: str) -> bool:
     except psycopg.Error:
         return False
     return True
-
-
-def with_search_path(url: str, schema_name: str) -> str:
-    """``url`` with every connection's ``search_path`` set to ``schema_name``."""
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema_name}"
 
 
 @dataclass

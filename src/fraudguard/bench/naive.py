@@ -6,7 +6,7 @@ for XGBoost, ``predict_proba`` for the Random Forest, ``score_samples`` for the 
 Forest) and the stacker on the three scores. It uses the same trained models and the same
 feature code as the core, one row at a time, so a ratio measures the per-row overhead
 and nothing else. scikit-learn models are set to ``n_jobs=1``: a thread pool per single
-row would make the baseline a straw man (~30 rows/s, see ENVIRONMENT.md).
+row would make the baseline a straw man (~30 rows/s, see docs/machine-notes.md).
 
 :class:`RowStateStore` keeps card / merchant state in a PostgreSQL table with one SELECT
 and one upsert per key, autocommitted: the "state round trip per message" of the naive

@@ -10,6 +10,7 @@ import logging
 import os
 
 from fraudguard.cli.app import app
+from fraudguard.models import set_omp_passive
 
 _COMMAND_MODULES = (
     "broker",
@@ -40,6 +41,7 @@ for _name in _COMMAND_MODULES:
 
 def main() -> None:
     """Console-script entry point."""
+    set_omp_passive()  # before any command imports xgboost (docs/machine-notes.md)
     debug = bool(os.environ.get("FRAUDGUARD_DEBUG"))
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,

@@ -15,7 +15,7 @@ import typer
 
 from fraudguard.cli.app import app
 from fraudguard.cli.common import clean_errors, console, settings_from_flags
-from fraudguard.cli.train import InputFormat, _load
+from fraudguard.cli.train import InputFormat, load_training_input
 
 
 def _plots(out: Path, rows: Any, base: Any, ens: Any, threshold: float) -> list[Path]:
@@ -94,7 +94,7 @@ def evaluate(
         except ValueError as e:
             raise DataFormatError(f"--warmup-until: {warmup_until!r} is not an ISO-8601 time") from e
         warm = warm.tz_localize("UTC") if warm.tzinfo is None else warm.tz_convert("UTC")
-    frame, path, _kind, note = _load(data, fmt, input_path, mapping, start)
+    frame, path, _kind, note = load_training_input(data, fmt, input_path, mapping, start)
     if note:
         console.log(f"read {len(frame):,} transactions from {path}; {note}")
     labels_of(frame)

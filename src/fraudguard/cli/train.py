@@ -56,7 +56,7 @@ def read_frame_parquet(path: Path) -> Any:
         raise DataFormatError(f"--data: {path} has a column of the wrong type ({e})") from e
 
 
-def _load(
+def load_training_input(
     data: Path | None, fmt: InputFormat | None, input_path: Path | None, mapping: str | None, start: str | None
 ) -> tuple[Any, Path, str, str]:
     """``(frame, path, format, note)`` from ``--data`` or ``--format/--input`` (the readers ``replay`` uses)."""
@@ -143,7 +143,7 @@ def train(
         transient=True,
     ) as bar:
         task = bar.add_task("reading input", total=None)
-        frame, path, kind, note = _load(data, fmt, input_path, mapping, start)
+        frame, path, kind, note = load_training_input(data, fmt, input_path, mapping, start)
         source = {"path": str(path.resolve()), "format": kind, "sha256": _sha256_path(path), "rows_read": len(frame)}
         if note:
             source["bad_rows"] = note

@@ -21,7 +21,8 @@ import pandas as pd
 from fraudguard.errors import ValidationError
 from fraudguard.features.config import FeatureConfig
 from fraudguard.features.names import INSERTED_COLUMN, card_names, merchant_names
-from fraudguard.features.pipeline import FeaturePipeline, _Overlay
+from fraudguard.features.overlay import Overlay
+from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.features.state import InMemoryStateStore
 from fraudguard.features.stateless import prepare
 
@@ -51,7 +52,7 @@ def card_group_features(
     if state:
         store.put_many({key: state})
     pipe = FeaturePipeline(config, card_store=store)
-    overlay = _Overlay(store)
+    overlay = Overlay(store)
     feats, inserted, _ = pipe._cards(prepare(events), overlay)
     feats[INSERTED_COLUMN] = inserted
     out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
@@ -77,7 +78,7 @@ def merchant_group_features(
     if state:
         store.put_many({key: state})
     pipe = FeaturePipeline(config, merchant_store=store)
-    overlay = _Overlay(store)
+    overlay = Overlay(store)
     feats = pipe._merchants(prepare(events), mask, overlay)
     out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
     return out, overlay.get_many([key])[0]
@@ -99,7 +100,7 @@ def card_bucket_features(
         return pd.DataFrame(np.empty((0, len(names)), np.float32), columns=names, index=events.index), {}
     store = InMemoryStateStore()
     store.put_many(states)
-    overlay = _Overlay(store)
+    overlay = Overlay(store)
     feats, inserted, _ = FeaturePipeline(config, card_store=store)._cards(prepare(events), overlay)
     feats[INSERTED_COLUMN] = inserted
     out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
@@ -119,7 +120,7 @@ def merchant_bucket_features(
         raise ValidationError("inserted", f"needs one value per event ({len(events)}), got shape {mask.shape}")
     store = InMemoryStateStore()
     store.put_many(states)
-    overlay = _Overlay(store)
+    overlay = Overlay(store)
     feats = FeaturePipeline(config, merchant_store=store)._merchants(prepare(events), mask, overlay)
     out = pd.DataFrame({n: np.asarray(feats[n], np.float32) for n in names}, index=events.index)
     return out, dict(overlay.dirty)

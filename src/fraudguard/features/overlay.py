@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from fraudguard.features.state import StateStore
 
 
-class _Overlay:
+class Overlay:
     """Read-through cache over a store: blocks of one batch see each other's writes, and the
     store is written once at the end (or never, for a what-if)."""
 

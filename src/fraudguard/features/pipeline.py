@@ -26,7 +26,7 @@ from fraudguard.features.card_history import history_block
 from fraudguard.features.config import FeatureConfig
 from fraudguard.features.merchant import combine_labels, hour_of, label_records, merchant_block
 from fraudguard.features.names import card_names, feature_names, merchant_names
-from fraudguard.features.overlay import _Overlay
+from fraudguard.features.overlay import Overlay
 from fraudguard.features.segments import cut_points
 from fraudguard.features.state import (
     CardState,
@@ -114,7 +114,7 @@ class FeaturePipeline:
         out = np.empty((len(b), len(names)), np.float32)
         if len(b) == 0:
             return pd.DataFrame(out, columns=names, index=frame.index)
-        cards, merchants = _Overlay(self.card_store), _Overlay(self.merchant_store)
+        cards, merchants = Overlay(self.card_store), Overlay(self.merchant_store)
         feats = stateless_features(b)
         card_feats, inserted, late = self._cards(b, cards)
         feats.update(card_feats)
@@ -127,7 +127,7 @@ class FeaturePipeline:
             self._commit(b, cards, merchants, inserted, late)
         return pd.DataFrame(out, columns=names, index=frame.index)
 
-    def _commit(self, b: Prepared, cards: _Overlay, merchants: _Overlay, inserted: np.ndarray, late: int) -> None:
+    def _commit(self, b: Prepared, cards: Overlay, merchants: Overlay, inserted: np.ndarray, late: int) -> None:
         cfg = self.config
         wm = self._clock.advance(b.t_us)
         self._watermark_us = wm
@@ -145,7 +145,7 @@ class FeaturePipeline:
             c["expired"] += self.card_store.expire(wm / US_PER_S)
             c["expired"] += self.merchant_store.expire(wm / US_PER_S)
 
-    def _cards(self, b: Prepared, overlay: _Overlay) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
+    def _cards(self, b: Prepared, overlay: Overlay) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
         """Card features of the batch, writing new card state into ``overlay``."""
         cfg = self.config
         codes, uniq = _factorize(b.card_id)
@@ -180,7 +180,7 @@ class FeaturePipeline:
         codes: np.ndarray,
         keys: list[str],
         st: CardState,
-        overlay: _Overlay,
+        overlay: Overlay,
     ) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Event-list and daily-bucket card features of one block; new card state into ``overlay``."""
         feats, inserted, ns, nc = card_block(rows, codes, columns(st.events), st.counts, self.config)
@@ -191,7 +191,7 @@ class FeaturePipeline:
         overlay.put_many(keys, encode_cards(CardState(records(ns), nc, days, day_counts, first)))
         return feats, inserted
 
-    def _merchants(self, b: Prepared, inserted: np.ndarray, overlay: _Overlay) -> dict[str, np.ndarray]:
+    def _merchants(self, b: Prepared, inserted: np.ndarray, overlay: Overlay) -> dict[str, np.ndarray]:
         """Merchant features of the batch, writing new merchant state into ``overlay``."""
         cfg = self.config
         codes, uniq = _factorize(b.merchant_id)

@@ -35,10 +35,10 @@ from fraudguard.generator.scenarios import (
     POS,
     SCENARIOS,
     Events,
-    _incidents,
-    _lognormal,
-    _new_devices,
-    _times,
+    draw_incidents,
+    incident_times,
+    lognormal,
+    new_devices,
 )
 from fraudguard.generator.timeline import DAY_S, DAY_US, US
 
@@ -85,18 +85,18 @@ def slow_card_testing(pop: Population, rng: np.random.Generator, rows: int, t0: 
     Spread out so that no hourly or daily velocity stands out: only a card's long-run
     count of sub-$5 charges at merchants it never used does.
     """
-    inc, pos = _incidents(rng, rows, 4, 12)
+    inc, pos = draw_incidents(rng, rows, 4, 12)
     n_inc = int(inc[-1]) + 1
     starts = rng.integers(t0, t1, n_inc)
     cards = rng.integers(0, pop.n_cards, n_inc)
     cats = rng.choice([CAT["online_services"], CAT["other"], CAT["retail"], CAT["entertainment"]], rows)
     return Events(
         card=cards[inc],
-        time_us=_times(rng, inc, pos, starts, rng.exponential(12 * 3600.0, rows) + 2 * 3600.0),
+        time_us=incident_times(rng, inc, pos, starts, rng.exponential(12 * 3600.0, rows) + 2 * 3600.0),
         amount=np.round(rng.uniform(0.5, 4.99, rows), 2),
         merchant=pop.pick_merchants(rng, rng.integers(0, len(CITIES), rows), cats),
         channel=np.full(rows, ONLINE),
-        device=_new_devices(rng, rows),
+        device=new_devices(rng, rows),
         scenario=np.full(rows, SLOW_TESTING),
     )
 
@@ -106,7 +106,7 @@ def merchant_mimicry(pop: Population, rng: np.random.Generator, rows: int, t0: i
 
     Over one to two days; the only tell is the amount against the card's own history.
     """
-    inc, pos = _incidents(rng, rows, 2, 6)
+    inc, pos = draw_incidents(rng, rows, 2, 6)
     n_inc = int(inc[-1]) + 1
     starts = rng.integers(t0, t1, n_inc)
     cards = rng.integers(0, pop.n_cards, n_inc)[inc]
@@ -120,7 +120,7 @@ def merchant_mimicry(pop: Population, rng: np.random.Generator, rows: int, t0: i
     amount[cash] = np.maximum(20.0, np.round(amount[cash] / 20.0) * 20.0)
     return Events(
         card=cards,
-        time_us=_times(rng, inc, pos, starts, rng.exponential(5 * 3600.0, rows) + 1800.0),
+        time_us=incident_times(rng, inc, pos, starts, rng.exponential(5 * 3600.0, rows) + 1800.0),
         amount=amount,
         merchant=merchant,
         channel=channel,
@@ -135,7 +135,7 @@ def bust_out(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: 
     The first three quarters of an incident ramp from the owner's usual amounts to about
     three times them, ever more often; the last quarter is large purchases and cash.
     """
-    inc, pos = _incidents(rng, rows, 12, 30)
+    inc, pos = draw_incidents(rng, rows, 12, 30)
     n_inc = int(inc[-1]) + 1
     size = np.bincount(inc)[inc]
     n_build = np.maximum(1, np.round(size * 0.75).astype(np.int64))
@@ -154,7 +154,7 @@ def bust_out(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: 
     merchant, channel, device = _habitual(pop, rng, owner, cat)
     usual = np.exp(pop.amount_mu[owner] + pop.amount_sigma[owner] * rng.standard_normal(rows))
     amount = np.where(
-        build, usual * CATEGORY_AMOUNT_FACTOR[cat] * (1.0 + 2.0 * frac), _lognormal(rng, 1_500.0, 0.5, rows, 8_000.0)
+        build, usual * CATEGORY_AMOUNT_FACTOR[cat] * (1.0 + 2.0 * frac), lognormal(rng, 1_500.0, 0.5, rows, 8_000.0)
     )
     amount = np.round(np.clip(amount, 1.0, 15_000.0), 2)
     cash = channel == ATM

@@ -71,7 +71,7 @@ class Events:
 _FIELDS = ("card", "time_us", "amount", "merchant", "channel", "device", "scenario")
 
 
-def _incidents(rng: np.random.Generator, rows: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_incidents(rng: np.random.Generator, rows: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """Split ``rows`` events into incidents of ``lo..hi`` events; return (incident of each event, position in it)."""
     sizes = rng.integers(lo, hi + 1, size=rows // lo + 1)
     ends = np.cumsum(sizes)
@@ -83,7 +83,7 @@ def _incidents(rng: np.random.Generator, rows: int, lo: int, hi: int) -> tuple[n
     return inc, np.arange(rows) - first[inc]
 
 
-def _times(
+def incident_times(
     rng: np.random.Generator, inc: np.ndarray, pos: np.ndarray, starts: np.ndarray, gap_s: np.ndarray
 ) -> np.ndarray:
     """Start of each incident plus the cumulative gaps before each of its events."""
@@ -93,7 +93,7 @@ def _times(
     return starts[inc] + ((cum - base) * US).astype(np.int64)
 
 
-def _new_devices(rng: np.random.Generator, n: int) -> np.ndarray:
+def new_devices(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array([f"dev-new-{v:012x}" for v in rng.integers(0, 2**48, n)], dtype=object)
 
 
@@ -108,13 +108,13 @@ def _far_cities(rng: np.random.Generator, from_lat: np.ndarray, from_lon: np.nda
     return city
 
 
-def _lognormal(rng: np.random.Generator, median: float, sigma: float, n: int, cap: float = 20_000.0) -> np.ndarray:
+def lognormal(rng: np.random.Generator, median: float, sigma: float, n: int, cap: float = 20_000.0) -> np.ndarray:
     return np.round(np.clip(median * np.exp(rng.normal(0, sigma, n)), 1.0, cap), 2)
 
 
 def card_testing(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: int) -> Events:
     """Bursts of tiny online amounts on one card to check it works before selling it."""
-    inc, pos = _incidents(rng, rows, 4, 12)
+    inc, pos = draw_incidents(rng, rows, 4, 12)
     n_inc = int(inc[-1]) + 1
     starts = rng.integers(t0, t1, n_inc)
     cards = rng.integers(0, pop.n_cards, n_inc)
@@ -122,18 +122,18 @@ def card_testing(pop: Population, rng: np.random.Generator, rows: int, t0: int, 
     merch = pop.pick_merchants(rng, rng.integers(0, len(CITIES), n_inc), cats)
     return Events(
         card=cards[inc],
-        time_us=_times(rng, inc, pos, starts, rng.exponential(25.0, rows) + 2.0),
+        time_us=incident_times(rng, inc, pos, starts, rng.exponential(25.0, rows) + 2.0),
         amount=np.round(rng.uniform(0.5, 2.99, rows), 2),
         merchant=merch[inc],
         channel=np.full(rows, ONLINE),
-        device=_new_devices(rng, n_inc)[inc],
+        device=new_devices(rng, n_inc)[inc],
         scenario=np.full(rows, 0),
     )
 
 
 def account_takeover(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: int) -> Events:
     """A new device buys large amounts online in a category the customer rarely uses."""
-    inc, pos = _incidents(rng, rows, 2, 5)
+    inc, pos = draw_incidents(rng, rows, 2, 5)
     n_inc = int(inc[-1]) + 1
     starts = rng.integers(t0, t1, n_inc)
     cards = rng.integers(0, pop.n_cards, n_inc)
@@ -144,18 +144,18 @@ def account_takeover(pop: Population, rng: np.random.Generator, rows: int, t0: i
     merch = pop.pick_merchants(rng, rng.integers(0, len(CITIES), n_inc), cats)
     return Events(
         card=cards[inc],
-        time_us=_times(rng, inc, pos, starts, rng.exponential(360.0, rows) + 20.0),
-        amount=_lognormal(rng, 900.0, 0.5, rows, cap=10_000.0),
+        time_us=incident_times(rng, inc, pos, starts, rng.exponential(360.0, rows) + 20.0),
+        amount=lognormal(rng, 900.0, 0.5, rows, cap=10_000.0),
         merchant=merch[inc],
         channel=np.full(rows, ONLINE),
-        device=_new_devices(rng, n_inc)[inc],
+        device=new_devices(rng, n_inc)[inc],
         scenario=np.full(rows, 1),
     )
 
 
 def impossible_travel(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: int) -> Events:
     """A cloned card used in person in cities over 1,000 km apart, minutes apart."""
-    inc, pos = _incidents(rng, rows, 2, 3)
+    inc, pos = draw_incidents(rng, rows, 2, 3)
     n_inc = int(inc[-1]) + 1
     starts = rng.integers(t0, t1, n_inc)
     cards = rng.integers(0, pop.n_cards, n_inc)
@@ -172,8 +172,8 @@ def impossible_travel(pop: Population, rng: np.random.Generator, rows: int, t0: 
     cats = rng.choice([CAT["retail"], CAT["electronics"], CAT["jewelry"], CAT["fuel"]], rows)
     return Events(
         card=cards[inc],
-        time_us=_times(rng, inc, pos, starts, rng.uniform(240.0, 1800.0, rows)),
-        amount=_lognormal(rng, 250.0, 0.6, rows),
+        time_us=incident_times(rng, inc, pos, starts, rng.uniform(240.0, 1800.0, rows)),
+        amount=lognormal(rng, 250.0, 0.6, rows),
         merchant=pop.pick_merchants(rng, city, cats),
         channel=np.full(rows, POS),
         device=np.full(rows, None, dtype=object),
@@ -184,7 +184,7 @@ def impossible_travel(pop: Population, rng: np.random.Generator, rows: int, t0: 
 def stolen_card_night(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: int) -> Events:
     """A stolen physical card used at night far from the owner's home (shops and ATMs)."""
     nights = night_intervals(t0, t1)
-    inc, pos = _incidents(rng, rows, 1, 4)
+    inc, pos = draw_incidents(rng, rows, 1, 4)
     n_inc = int(inc[-1]) + 1
     lengths = np.array([b - a for a, b in nights], dtype=np.int64)
     offset = rng.integers(0, int(lengths.sum()), n_inc)
@@ -199,11 +199,11 @@ def stolen_card_night(pop: Population, rng: np.random.Generator, rows: int, t0: 
     city = _far_cities(rng, pop.home_lat[owner], pop.home_lon[owner], 300.0)
     cats = rng.choice([CAT["jewelry"], CAT["electronics"], CAT["cash_withdrawal"], CAT["fuel"]], rows)
     atm = cats == CAT["cash_withdrawal"]
-    amount = _lognormal(rng, 400.0, 0.6, rows, cap=5_000.0)
+    amount = lognormal(rng, 400.0, 0.6, rows, cap=5_000.0)
     amount[atm] = np.maximum(100.0, np.round(amount[atm] / 20.0) * 20.0)
     return Events(
         card=cards[inc],
-        time_us=_times(rng, inc, pos, starts, rng.exponential(900.0, rows) + 60.0),
+        time_us=incident_times(rng, inc, pos, starts, rng.exponential(900.0, rows) + 60.0),
         amount=amount,
         merchant=pop.pick_merchants(rng, city[inc], cats),
         channel=np.where(atm, ATM, POS),
@@ -214,7 +214,7 @@ def stolen_card_night(pop: Population, rng: np.random.Generator, rows: int, t0: 
 
 def compromised_merchant(pop: Population, rng: np.random.Generator, rows: int, t0: int, t1: int) -> Events:
     """Many local cards hit through one breached shop within a short span."""
-    inc, pos = _incidents(rng, rows, 8, 30)
+    inc, pos = draw_incidents(rng, rows, 8, 30)
     n_inc = int(inc[-1]) + 1
     starts = rng.integers(t0, t1, n_inc)
     cats = rng.choice([CAT["restaurant"], CAT["fuel"], CAT["retail"], CAT["grocery"]], n_inc)
@@ -225,8 +225,8 @@ def compromised_merchant(pop: Population, rng: np.random.Generator, rows: int, t
     cust = np.where(hi > lo, local, rng.integers(0, pop.n_customers, rows))
     return Events(
         card=pop.card_start[cust],
-        time_us=_times(rng, inc, pos, starts, rng.exponential(60.0, rows) + 5.0),
-        amount=_lognormal(rng, 120.0, 0.7, rows, cap=3_000.0),
+        time_us=incident_times(rng, inc, pos, starts, rng.exponential(60.0, rows) + 5.0),
+        amount=lognormal(rng, 120.0, 0.7, rows, cap=3_000.0),
         merchant=merch,
         channel=np.full(rows, POS),
         device=np.full(rows, None, dtype=object),

@@ -22,8 +22,8 @@ import psycopg
 import pyarrow as pa
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.kafka_sinks import _ProducerSink
-from fraudguard.io.parquet_sink import UTC_US, ParquetSink, _time_array, batch_file_stem
+from fraudguard.io.kafka_sinks import ProducerSink
+from fraudguard.io.parquet_sink import UTC_US, ParquetSink, batch_file_stem, time_array
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
 from fraudguard.models.shadow import CHALLENGER_COLUMNS
@@ -125,7 +125,7 @@ def challenger_table(rows: pd.DataFrame) -> pa.Table:
     for field in CHALLENGER_SCHEMA:
         col = rows[field.name]
         if pa.types.is_timestamp(field.type):
-            arrays.append(_time_array(col, field.name))
+            arrays.append(time_array(col, field.name))
         elif field.name == "is_fraud":
             arrays.append(pa.array(col.to_numpy(dtype="float64"), from_pandas=True).cast(pa.bool_()))
         else:
@@ -254,7 +254,7 @@ def encode_challenger_rows(rows: pd.DataFrame) -> list[bytes]:
     return [_ENCODER.encode(dict(zip(cols, values, strict=True))) for values in zip(*cols.values(), strict=True)]
 
 
-class ChallengerKafkaSink(_ProducerSink):
+class ChallengerKafkaSink(ProducerSink):
     """Publishes shadow rows (keyed by transaction) for the metrics tracker's per-version view."""
 
     name = "challenger-kafka"
@@ -270,7 +270,7 @@ class ChallengerKafkaSink(_ProducerSink):
         self._produce_all([t.encode() for t in rows["transaction_id"]], encode_challenger_rows(rows))
 
 
-class DriftKafkaSink(_ProducerSink):
+class DriftKafkaSink(ProducerSink):
     """Publishes each batch's drift bin counts (keyed by model version) for the metrics tracker."""
 
     name = "drift-kafka"

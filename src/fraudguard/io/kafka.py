@@ -2,7 +2,7 @@
 
 Every command goes through these so client settings (compression, batching, timeouts)
 are chosen once. They work the same against the embedded Tansu broker and a real Kafka
-cluster; where Tansu differs (see ENVIRONMENT.md: ListOffsets), callers take the
+cluster; where Tansu differs (see docs/machine-notes.md: ListOffsets), callers take the
 high watermark from fetched messages instead.
 """
 

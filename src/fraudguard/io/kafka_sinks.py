@@ -154,7 +154,7 @@ def encode_alerts(frame: pd.DataFrame) -> list[bytes]:
     return _encode_as(Alert, frame)
 
 
-class _ProducerSink:
+class ProducerSink:
     """Shared produce / flush / delivery-error bookkeeping of the two Kafka sinks."""
 
     name = "kafka"
@@ -203,7 +203,7 @@ class _ProducerSink:
         self.producer.flush(self.flush_timeout_s)
 
 
-class KafkaPredictionSink(_ProducerSink):
+class KafkaPredictionSink(ProducerSink):
     """Every prediction as JSON on the predictions topic, keyed by card."""
 
     name = "kafka-predictions"
@@ -215,7 +215,7 @@ class KafkaPredictionSink(_ProducerSink):
         self._produce_all(frame["card_id"].tolist(), encode_predictions(frame))
 
 
-class KafkaAlertSink(_ProducerSink):
+class KafkaAlertSink(ProducerSink):
     """Rows decided ``fraud`` as JSON alerts (with reason codes) on the alerts topic."""
 
     name = "kafka-alerts"

@@ -1,7 +1,7 @@
 """The Kafka side of live metrics: a background reader of ``predictions``, ``labels`` and ``fraud_alerts``.
 
 :class:`MetricsTracker` reads every partition with ``assign()`` (each API process must see
-every prediction, and Tansu caps group reads near 8.5k msg/s, see ENVIRONMENT.md), decodes
+every prediction, and Tansu caps group reads near 8.5k msg/s, see docs/machine-notes.md), decodes
 batches, feeds :class:`~fraudguard.metrics.online.OnlineMetrics` and hands the raw
 messages to optional callbacks (the API's WebSocket hub). Consumer lag is the high
 watermark seen in fetch responses minus the next offset to read, because Tansu's

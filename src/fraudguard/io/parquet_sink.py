@@ -68,7 +68,7 @@ _TIME_COLUMNS = ("event_time", "produced_at", "scored_at")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]")
 
 
-def _time_array(series: pd.Series, column: str) -> pa.Array:
+def time_array(series: pd.Series, column: str) -> pa.Array:
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         values = series if str(dtype.tz) == "UTC" else series.dt.tz_convert("UTC")
@@ -164,7 +164,7 @@ def _build_table(frame: pd.DataFrame) -> pa.Table:
         col = frame[name]
         try:
             if name in _TIME_COLUMNS:
-                arr = _time_array(col, name)
+                arr = time_array(col, name)
             elif name == "is_fraud":
                 arr = _label_array(col)
             elif name in LIST_COLUMNS:

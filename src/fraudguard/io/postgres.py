@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import conninfo
@@ -50,6 +51,18 @@ def redact(url: str) -> str:
     params.pop("password", None)
     host = params.get("host", "")
     return f"postgresql://{params.get('user', '')}@{host}:{params.get('port', '')}/{params.get('dbname', '')}"
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """``url`` whose sessions resolve unqualified table names in ``schema``.
+
+    The one helper for schema-isolated runs (tests, ``fraudguard bench``): it replaces any
+    ``options`` already in the URL, and :func:`connect` keeps it next to the timeout.
+    """
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "options"]
+    query.append(("options", f"-csearch_path={schema}"))
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _options(url: str, statement_timeout_ms: int) -> str:

@@ -4,8 +4,9 @@ API's what-if scoring next to a running engine).
 
 Values are the pipeline's own bytes (packed NumPy records), written with pipelined
 ``SET key value EX ttl`` and read with one ``MGET`` per batch, so a batch costs two round
-trips whatever its size. Keys live under a prefix (``fraudguard:card:`` ...), which is how
-several pipelines or tests share one Redis without touching each other's keys. Expiry is
+trips whatever its size. Keys live under a prefix, which is how several pipelines or
+tests share one Redis without touching each other's keys; :func:`feature_stores` owns the
+prefixes the engines and the API share (``fg:card:``, ``fg:merchant:``). Expiry is
 Redis's own per-key TTL in wall-clock seconds; :meth:`expire` is therefore a no-op.
 """
 
@@ -18,6 +19,11 @@ import redis
 from fraudguard.errors import StateStoreError
 
 _CHUNK = 10_000
+
+CARD_PREFIX = "fg:card:"
+"""Key prefix of per-card feature state, shared by every engine worker and the API."""
+MERCHANT_PREFIX = "fg:merchant:"
+"""Key prefix of per-merchant feature state."""
 
 
 class RedisStateStore:
@@ -126,3 +132,12 @@ class RedisStateStore:
     def close(self) -> None:
         """Release the connection pool."""
         self._redis.close()
+
+
+def feature_stores(url: str) -> tuple[RedisStateStore, RedisStateStore]:
+    """The card and merchant state stores every process scoring the stream shares.
+
+    The one place that names their key prefixes: the local engine's workers and the API's
+    scoring must read and write the same keys, or a card's history would split in two.
+    """
+    return RedisStateStore(url, prefix=CARD_PREFIX), RedisStateStore(url, prefix=MERCHANT_PREFIX)

@@ -11,7 +11,7 @@ runs, so a restarted query re-reads exactly the ranges it had planned. Readers a
 into tasks, so Kafka clients are opened lazily and cached per Python worker process.
 
 The end of a partition is found in two steps because the embedded Tansu broker answers
-ListOffsets with the base offset of its last record batch + 1 (see ENVIRONMENT.md): the
+ListOffsets with the base offset of its last record batch + 1 (see docs/machine-notes.md): the
 ListOffsets answer is a lower bound, and the driver fetches from there to the partition's
 end-of-file event, whose offset is the high watermark of a fetch response. On real Kafka
 the fetch from the ListOffsets answer returns nothing and costs one short round trip.

@@ -12,8 +12,17 @@ Pure core: no broker, database, Spark or web imports. Engines and the API use
 
 import os
 
-# XGBoost's OpenMP workers spin while waiting for work by default; on a shared 2-core
-# machine that burns CPU other threads need (measured: 74 -> 48 ms CPU per 10k-row
-# prediction with 2 threads). Takes effect only if xgboost is not loaded yet; an explicit
-# setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+def set_omp_passive() -> None:
+    """Make XGBoost's OpenMP workers sleep, not spin, while they wait for work.
+
+    On a shared 2-core machine spinning burns CPU other threads need (measured: 74 -> 48
+    ms CPU per 10k-row prediction with 2 threads; docs/machine-notes.md). Effective only
+    before xgboost is first imported; an explicit ``OMP_WAIT_POLICY`` wins. Process entry
+    points call it (the CLI's ``main``, the tests' ``conftest.py``): importing the library
+    changes no environment variable.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+__all__ = ["set_omp_passive"]

@@ -16,7 +16,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
 from fraudguard.errors import ModelError
 
 
-def _check(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+def check_scores(y_true: ArrayLike, scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Labels as 0/1 ints and scores as float64, refusing shapes or sets that make metrics meaningless."""
     y = np.asarray(y_true)
     s = np.asarray(scores, dtype=np.float64)
@@ -38,7 +38,7 @@ def recall_at_fpr(y_true: ArrayLike, scores: ArrayLike, max_fpr: float) -> float
     Taken from the ROC curve, so it is the recall of the best single threshold, the number a
     team with a fixed review budget ("at most 1 % of good customers bothered") cares about.
     """
-    y, s = _check(y_true, scores)
+    y, s = check_scores(y_true, scores)
     fpr, tpr, _ = roc_curve(y, s)
     ok = fpr <= max_fpr
     return float(tpr[ok].max()) if ok.any() else 0.0
@@ -46,7 +46,7 @@ def recall_at_fpr(y_true: ArrayLike, scores: ArrayLike, max_fpr: float) -> float
 
 def confusion(y_true: ArrayLike, scores: ArrayLike, threshold: float) -> dict[str, int]:
     """Counts of the decision ``score >= threshold`` against the labels."""
-    y, s = _check(y_true, scores)
+    y, s = check_scores(y_true, scores)
     pred = s >= threshold
     pos = y == 1
     return {
@@ -63,7 +63,7 @@ def evaluate(y_true: ArrayLike, scores: ArrayLike, threshold: float) -> dict[str
     ``confusion_matrix`` is ``[[tn, fp], [fn, tp]]`` (scikit-learn's layout) so readers can
     compare it with ``sklearn.metrics.confusion_matrix`` directly.
     """
-    y, s = _check(y_true, scores)
+    y, s = check_scores(y_true, scores)
     c = confusion(y, s, threshold)
     tp, fp, fn = c["tp"], c["fp"], c["fn"]
     precision = tp / (tp + fp) if tp + fp else 0.0

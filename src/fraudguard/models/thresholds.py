@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from fraudguard.errors import ModelError
-from fraudguard.models.metrics import _check
+from fraudguard.models.metrics import check_scores
 
 Policy = Literal["best_f1", "target_fpr", "cost"]
 POLICIES: tuple[str, ...] = ("best_f1", "target_fpr", "cost")
@@ -75,7 +75,7 @@ def _sweep(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def best_f1_threshold(y_true: ArrayLike, scores: ArrayLike) -> float:
     """Threshold maximising F1; ties go to the higher threshold (fewer alerts)."""
-    y, s = _check(y_true, scores)
+    y, s = check_scores(y_true, scores)
     cand, tp, fp = _sweep(y, s)
     f1 = 2 * tp / (tp + fp + y.sum())  # 2PR/(P+R) == 2TP/(2TP+FP+FN) == 2TP/(TP+FP+P)
     return float(cand[int(np.argmax(f1))])
@@ -85,7 +85,7 @@ def fpr_threshold(y_true: ArrayLike, scores: ArrayLike, max_fpr: float) -> float
     """Lowest threshold whose false positive rate on these rows is at most ``max_fpr``."""
     if not 0.0 <= max_fpr < 1.0:
         raise ModelError(f"target false positive rate must be in [0, 1), got {max_fpr}")
-    y, s = _check(y_true, scores)
+    y, s = check_scores(y_true, scores)
     cand, _, fp = _sweep(y, s)
     allowed = math.floor(max_fpr * int((y == 0).sum()) + 1e-9)
     ok = np.flatnonzero(fp <= allowed)
@@ -102,7 +102,7 @@ def cost_threshold(y_true: ArrayLike, scores: ArrayLike, cost_ratio: float) -> f
     """
     if not cost_ratio > 0:
         raise ModelError(f"fraud-loss to review-cost ratio must be positive, got {cost_ratio}")
-    y, s = _check(y_true, scores)
+    y, s = check_scores(y_true, scores)
     cand, tp, fp = _sweep(y, s)
     positives = int(y.sum())
     cost = cost_ratio * (positives - tp) + (tp + fp)

@@ -87,7 +87,7 @@ def post_note(case_id: CaseId, body: NoteIn, conn: ConnDep, services: ServicesDe
 @router.post("/v1/cases/{case_id}/resolve", dependencies=[WriteKey], response_model=CaseOut)
 async def post_resolve(case_id: CaseId, body: ResolveIn, services: ServicesDep, who: Actor) -> Any:
     """Close the case as ``confirmed_fraud`` or ``legitimate`` and publish its labels."""
-    from fraudguard.api.routes.writes import _publish_labels
+    from fraudguard.api.routes.writes import publish_labels
 
     def run() -> Any:
         if services.pool is None:
@@ -97,7 +97,7 @@ async def post_resolve(case_id: CaseId, body: ResolveIn, services: ServicesDep, 
 
     case, labels = await asyncio.to_thread(run)
     if services.producer is not None and labels:
-        await asyncio.to_thread(_publish_labels, services, labels)
+        await asyncio.to_thread(publish_labels, services, labels)
     _publish(services, case)
     return case
 

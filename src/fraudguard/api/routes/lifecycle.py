@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Security
 from pydantic import BaseModel, Field
 
 from fraudguard.api.auth import digest
-from fraudguard.api.deps import NO_BROKER, ConnDep, ReadKey, ServicesDep, WriteKey, _header
+from fraudguard.api.deps import NO_BROKER, ConnDep, ReadKey, ServicesDep, WriteKey, api_key_header
 from fraudguard.errors import ModelError
 from fraudguard.io import pg_lifecycle
 from fraudguard.models import lifecycle
@@ -65,7 +65,7 @@ def get_drift(services: ServicesDep) -> dict[str, Any]:
 async def post_promote(
     services: ServicesDep,
     version: Annotated[str, Path(pattern=VERSION_PATTERN)],
-    key: Annotated[str | None, Security(_header)],
+    key: Annotated[str | None, Security(api_key_header)],
     body: PromoteIn | None = None,
 ) -> dict[str, Any]:
     """Make a challenger champion if it passes the PR-AUC gate (409 with the comparison if not)."""
@@ -86,7 +86,7 @@ async def post_promote(
 
 
 @router.post("/v1/models/rollback", dependencies=[WriteKey])
-async def post_rollback(services: ServicesDep, key: Annotated[str | None, Security(_header)]) -> dict[str, Any]:
+async def post_rollback(services: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> dict[str, Any]:
     """Bring back the previous champion (409 when there is none)."""
     try:
         return await asyncio.to_thread(lifecycle.rollback, services.settings.models_dir, actor=_actor(key))

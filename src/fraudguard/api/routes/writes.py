@@ -17,7 +17,7 @@ router = APIRouter(tags=["feedback"])
 NOTHING_CONFIGURED = "neither broker nor database configured"
 
 
-def _publish_labels(services: Any, labels: list[schema.Label]) -> None:
+def publish_labels(services: Any, labels: list[schema.Label]) -> None:
     from fraudguard.io.kafka import flush_or_raise
 
     topic = services.settings.topic_labels
@@ -47,7 +47,7 @@ async def post_labels(body: LabelIn | LabelsIn, services: ServicesDep) -> Labels
     if services.pool is not None:
         updated = await asyncio.to_thread(_store_labels, services, labels)
     if services.producer is not None:
-        await asyncio.to_thread(_publish_labels, services, labels)
+        await asyncio.to_thread(publish_labels, services, labels)
     return LabelsOut(
         received=len(labels),
         published=services.producer is not None,

@@ -3,7 +3,8 @@
 Modules: ``batching`` (poll, decode, validate, de-duplicate), ``offsets`` (commit, lag),
 ``status`` (counters, latency, status line), ``models`` (current-model watcher),
 ``rebalance`` (per-card state follows partitions), ``scoring`` (features + model),
-``engine`` (the loop, pipelining, retries, shutdown), ``delivery`` (one batch to every
+``engine`` (the loop, shutdown; ``contracts``, ``pending``, ``retrying`` hold its
+protocols, batch settling and retries), ``delivery`` (one batch to every
 sink, concurrently), ``runner`` (settings -> engine, N workers),
 ``supervisor`` (child processes).
 """

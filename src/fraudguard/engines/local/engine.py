@@ -21,66 +21,42 @@ partitions paused and keeps calling ``poll`` so that the group does not evict it
 the pause is not paused) is carried into the next batch, never dropped. Nothing is
 committed before every sink has flushed, so a crash or a stop during a retry replays the
 batch, which the idempotent sinks absorb.
+
+Split for length: ``contracts.py`` (the processor and rebalance protocols, what is
+retried), ``pending.py`` (settling the background batch: deliver, commit, count) and
+``retrying.py`` (back-off while the partitions stay paused) hold the rest of the class.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Protocol, TypeVar
 
 import pandas as pd
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from fraudguard.admission import AdmissionPolicy
 from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch, poll_while_busy
-from fraudguard.engines.local.delivery import deliver
+from fraudguard.engines.local.contracts import RETRYABLE, Processor, RebalanceListener, Stopped
 from fraudguard.engines.local.isolate import score_isolating
-from fraudguard.engines.local.offsets import LagTracker, commit_offsets
+from fraudguard.engines.local.offsets import LagTracker
+from fraudguard.engines.local.pending import PendingMixin
 from fraudguard.engines.local.recovery import BrokerWatch
+from fraudguard.engines.local.retrying import RetryMixin
 from fraudguard.engines.local.status import EngineStats, StatusReporter
-from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
+from fraudguard.errors import FraudGuardError
 from fraudguard.io.dlq import DeadLetterWriter
-from fraudguard.io.kafka_txn import KafkaTransactions, TransactionAborted
+from fraudguard.io.kafka_txn import KafkaTransactions
 from fraudguard.io.sinks import Sink
 
+__all__ = ["RETRYABLE", "LocalEngine", "Processor", "RebalanceListener", "Stopped"]
+
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-RETRYABLE: tuple[type[BaseException], ...] = (BrokerError, DatabaseError, SinkError, StateStoreError)
 
 
-class Stopped(FraudGuardError):
-    """The engine was asked to stop while it was retrying; the batch was not committed."""
-
-
-class Processor(Protocol):
-    """Scores transaction frames; owns the model (and its switches) and the feature state."""
-
-    @property
-    def version(self) -> str: ...
-
-    def at_batch_boundary(self) -> bool:
-        """Called between batches; switch models here. True when a switch happened."""
-        ...
-
-    def process(self, frame: pd.DataFrame, partitions: Sequence[int]) -> pd.DataFrame:
-        """Prediction frame (``schema.PREDICTION_COLUMNS``) for a transaction frame."""
-        ...
-
-
-class RebalanceListener(Protocol):
-    """Told about partition moves so per-card state can follow them (see ``rebalance.py``)."""
-
-    def assigned(self, consumer: Consumer, partitions: list[TopicPartition]) -> None: ...
-
-    def revoked(self, partitions: list[TopicPartition]) -> None: ...
-
-
-class LocalEngine:
+class LocalEngine(PendingMixin, RetryMixin):
     """One consumer-group member scoring micro-batches into every sink.
 
     Parameters
@@ -257,164 +233,9 @@ class LocalEngine:
         self._report()
         return batch
 
-    # --- pipelining -----------------------------------------------------------------
-    def _writing(self) -> bool:
-        """True while the background writer still works on the previous batch."""
-        return self._pending is not None and not self._pending[2].done()
-
-    def _in_flight(self) -> int:
-        """Messages of the batch still being written (not yet counted as consumed)."""
-        return len(self._pending[0].messages) if self._pending is not None else 0
-
-    def finish_pending(self, *, commit: bool = True) -> None:
-        """Wait for the batch in the background writer, retry it if it failed, then commit it."""
-        if self._pending is None:
-            return
-        batch, predictions, future = self._pending
-        try:
-            while True:  # keep the status line going while the sinks wait (an outage shows)
-                try:
-                    future.result(timeout=0.5)
-                    break
-                except TimeoutError:
-                    self._report()
-        except RETRYABLE as e:
-            self.stats.retries += 1
-            log.warning("writing the batch to the sinks failed: %s; retrying", e)
-            self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
-        self._pending = None
-        if commit:
-            self._commit(batch, predictions)
-
-    def _settle_before_revoke(self) -> None:
-        """Commit the in-flight batch before its partitions move, so the new owner need not replay it.
-
-        Called inside ``poll`` (rebalance callback): no retries here. A failed write stays
-        pending and the loop retries it; committing revoked partitions then fails harmlessly.
-        """
-        if self._pending is None:
-            return
-        batch, predictions, future = self._pending
-        try:
-            future.result()
-        except Exception as e:  # re-raised by finish_pending on the loop's thread
-            log.warning("in-flight batch not written before the rebalance (%s): it will be retried", e)
-            return
-        self._pending = None
-        if self.watch.down or self.watch.suspect:
-            return  # the broker is gone or forgot us: its offsets may not match the logs any more
-        try:
-            self._commit(batch, predictions, retry=False)
-        except FraudGuardError as e:
-            log.warning("commit before the rebalance failed (%s): the new owner replays the batch", e)
-
-    def _commit(self, batch: DecodedBatch, predictions: pd.DataFrame | None, *, retry: bool = True) -> None:
-        """Commit the batch's offsets (its sinks have flushed) and count it.
-
-        Not while the broker is lost or has forgotten this consumer: a broker that came back
-        empty would take these offsets for positions in its new, shorter logs and skip what
-        was produced since. The batch is then read again if its log survived (idempotent sinks).
-        """
-        if self.watch.down or self.watch.suspect:
-            log.warning("batch %s written but its offsets not committed: the broker was lost", batch.batch_id)
-            return
-        if self.transactions is not None:
-            commit: Callable[[], object] = lambda: self._commit_transaction(batch, predictions)  # noqa: E731
-        else:
-            commit = lambda: commit_offsets(self.consumer, batch.offsets)  # noqa: E731
-        if retry:
-            self._retry(commit, "committing offsets")
-        else:
-            commit()
-        self._count(batch, predictions)
-        self.lag.observe(self.consumer, batch.offsets)
-        self.stats.lag = self.lag.lag()
-
-    def _commit_transaction(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> bool:
-        """Commit the batch's transaction with its offsets; produce it again if the broker aborted it."""
-        assert self.transactions is not None
-        try:
-            return self.transactions.commit(self.consumer, batch.offsets)
-        except TransactionAborted:
-            self._deliver(batch, predictions)  # a fresh transaction; the retry commits it
-            raise
-
-    def _deliver(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> None:
-        """Write and flush every sink and the DLQ (idempotent: safe to call again on retry)."""
-        if self.transactions is not None:
-            self.transactions.begin()  # aborts a failed attempt's transaction first
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max(1, len(self.sinks)), thread_name_prefix="fraudguard-sink")
-        deliver(self.sinks, self.dlq, predictions, batch.dead_letters, batch.batch_id, self._pool)
-
-    def _count(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> None:
-        s = self.stats
-        s.batches += 1
-        s.commits += 1
-        s.consumed += len(batch.messages)
-        s.dead_letters += len(batch.dead_letters)
-        s.duplicates += batch.duplicates
-        s.extras_dropped += batch.extras_dropped
-        if predictions is not None:
-            s.scored += len(predictions)
-            s.alerts += int((predictions["decision"].to_numpy() == "fraud").sum())
-            s.latency.add(predictions["produced_at"], predictions["scored_at"].iloc[0])
-
     def _report(self) -> None:
         if self.reporter is not None:
             self.reporter.maybe_print()
-
-    # --- retries ------------------------------------------------------------------
-    def _retry(self, fn: Callable[[], T], what: str) -> T:
-        """Call ``fn`` until it succeeds, pausing consumption and backing off between tries."""
-        attempt = 0
-        while True:
-            try:
-                result = fn()
-            except RETRYABLE as e:
-                attempt += 1
-                self.stats.retries += 1
-                delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-                log.warning("%s failed (attempt %d): %s; retrying in %.1fs", what, attempt, e, delay)
-                self._pause()
-                self._wait(delay)
-                if self.stop_event.is_set():
-                    raise Stopped(f"stopped while {what}") from e
-                continue
-            if self._paused:
-                self._resume()
-            return result
-
-    def _pause(self) -> None:
-        if self._paused:
-            return
-        try:
-            self.consumer.pause(self.consumer.assignment())
-            self._paused = True
-        except KafkaException as e:
-            log.warning("cannot pause partitions: %s", e)
-
-    def _resume(self) -> None:
-        try:
-            self.consumer.resume(self.consumer.assignment())
-        except KafkaException as e:
-            log.warning("cannot resume partitions: %s", e)
-        self._paused = False
-
-    def _wait(self, seconds: float) -> None:
-        """Sleep while serving the group protocol; keep any message delivered meanwhile."""
-        deadline = time.monotonic() + seconds
-        while not self.stop_event.is_set():
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
-            msg = self.consumer.poll(min(remaining, 0.5))
-            err = msg.error() if msg is not None else None
-            if msg is not None and err is None:
-                self._carry.append(msg)
-            elif err is not None:
-                self.watch.on_error(err)
-            self._report()  # the status line keeps saying what is going on (an outage, retries)
 
     def close(self) -> None:
         """Close sinks and leave the group (the final commit already happened per batch)."""

@@ -7,7 +7,7 @@ the commit replays the batch, which the idempotent sinks absorb.
 Lag per partition is ``high watermark - next offset``. The high watermark comes from
 ``get_watermark_offsets(tp, cached=True)``, which librdkafka updates from each FETCH
 response: correct on Apache Kafka and on the embedded Tansu broker, whose ListOffsets
-answer is wrong (ENVIRONMENT.md). Partitions not fetched yet count no lag until they are.
+answer is wrong (docs/machine-notes.md). Partitions not fetched yet count no lag until they are.
 """
 
 from __future__ import annotations

@@ -94,10 +94,9 @@ def build_engine(
     card_store = merchant_store = None
     shared = False
     if settings.redis_url:
-        from fraudguard.io.redis_state import RedisStateStore  # type: ignore[import-not-found]
+        from fraudguard.io.redis_state import feature_stores
 
-        card_store = RedisStateStore(settings.redis_url, prefix="fg:card:")
-        merchant_store = RedisStateStore(settings.redis_url, prefix="fg:merchant:")
+        card_store, merchant_store = feature_stores(settings.redis_url)
         shared = True
     from fraudguard.io.rule_watcher import RuleWatcher
 

@@ -31,7 +31,7 @@ import pandas as pd
 from pyspark.sql.streaming.stateful_processor import StatefulProcessor, StatefulProcessorHandle
 from pyspark.sql.types import BinaryType, StructField, StructType
 
-from fraudguard.engines.spark.stateful import GroupFn, _ordered, _passthrough, _transaction_view
+from fraudguard.engines.spark.stateful import GroupFn, ordered, passthrough, transaction_view
 from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, merchant_names
 from fraudguard.features.groups import card_bucket_features, merchant_bucket_features
 
@@ -93,9 +93,9 @@ def card_bucket_step(config: FeatureConfig) -> GroupFn:
         if state.hasTimedOut:
             state.remove()
             return
-        events = _ordered(frames).drop(columns=[CARD_BUCKET])
+        events = ordered(frames).drop(columns=[CARD_BUCKET])
         if key[0] == NO_KEY or len(events) == 0:
-            yield _passthrough(events, names)
+            yield passthrough(events, names)
             return
         values, last = decode_card_bucket(state.get[0]) if state.exists else ({}, {})
         watermark = state.getCurrentWatermarkMs()
@@ -103,7 +103,7 @@ def card_bucket_step(config: FeatureConfig) -> GroupFn:
         for k in expired:
             values.pop(k, None)
             del last[k]
-        view = _transaction_view(events)
+        view = transaction_view(events)
         feats, touched = card_bucket_features(config, values, view)
         if touched:
             values.update(touched)
@@ -134,14 +134,14 @@ class MerchantBucketFeatures(StatefulProcessor):
         self.state = handle.getValueState("merchants", StructType([StructField("state", BinaryType())]))
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: Any) -> Iterator[pd.DataFrame]:
-        events = _ordered(rows).drop(columns=[MERCHANT_BUCKET])
+        events = ordered(rows).drop(columns=[MERCHANT_BUCKET])
         if key[0] == NO_KEY or len(events) == 0:
-            yield _passthrough(events, self.names)
+            yield passthrough(events, self.names)
             return
         stored = self.state.get() if self.state.exists() else None
         values = decode_merchant_bucket(stored[0]) if stored and stored[0] else {}
         inserted = events[INSERTED_COLUMN].to_numpy() > 0.5
-        feats, touched = merchant_bucket_features(self.config, values, _transaction_view(events), inserted)
+        feats, touched = merchant_bucket_features(self.config, values, transaction_view(events), inserted)
         if touched:
             values.update(touched)
             self.state.update((encode_bucket(values),))

@@ -49,7 +49,7 @@ def float_ddl(names: list[str]) -> str:
     return ", ".join(f"`{n}` float" for n in names)
 
 
-def _transaction_view(events: pd.DataFrame) -> pd.DataFrame:
+def transaction_view(events: pd.DataFrame) -> pd.DataFrame:
     """Spark hands timestamps as naive UTC; the feature code requires time-zone aware ones."""
     view = events.copy(deep=False)
     et = view["event_time"]
@@ -58,7 +58,7 @@ def _transaction_view(events: pd.DataFrame) -> pd.DataFrame:
     return view
 
 
-def _ordered(frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
+def ordered(frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
     """One key's rows in arrival order: offset order within a partition, partitions merged
     by broker timestamp (what a consumer of several partitions sees, approximately)."""
     events = pd.concat(list(frames), ignore_index=True)
@@ -74,7 +74,7 @@ def _ordered(frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
     return events.take(order).reset_index(drop=True)
 
 
-def _passthrough(events: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+def passthrough(events: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     nan = np.full(len(events), np.nan, np.float32)
     return events.assign(**{n: nan for n in names})
 
@@ -88,12 +88,12 @@ def card_step(config: FeatureConfig) -> GroupFn:
         if state.hasTimedOut:
             state.remove()
             return
-        events = _ordered(frames)
+        events = ordered(frames)
         if key[0] is None or len(events) == 0:
-            yield _passthrough(events, names)
+            yield passthrough(events, names)
             return
         previous = state.get[0] if state.exists else None
-        view = _transaction_view(events)
+        view = transaction_view(events)
         feats, new_state = card_group_features(config, previous, view)
         if new_state:
             state.update((new_state,))
@@ -124,14 +124,14 @@ class MerchantFeatures(StatefulProcessor):
         self.state = handle.getValueState("merchant", StructType([StructField("state", BinaryType())]))
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: Any) -> Iterator[pd.DataFrame]:
-        events = _ordered(rows).drop(columns=[MERCHANT_KEY])
+        events = ordered(rows).drop(columns=[MERCHANT_KEY])
         if not key[0] or len(events) == 0:
-            yield _passthrough(events, self.names)
+            yield passthrough(events, self.names)
             return
         stored = self.state.get() if self.state.exists() else None
         previous = stored[0] if stored else None
         inserted = events[INSERTED_COLUMN].to_numpy() > 0.5
-        feats, new_state = merchant_group_features(self.config, previous, _transaction_view(events), inserted)
+        feats, new_state = merchant_group_features(self.config, previous, transaction_view(events), inserted)
         if new_state:
             self.state.update((new_state,))
         yield pd.concat([events, feats.reset_index(drop=True)], axis=1)
