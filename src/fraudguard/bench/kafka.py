@@ -63,17 +63,28 @@ def run_group_workers(
     argv = [sys.executable, "-m", "fraudguard", "stream", "--batch-size", str(batch), "--status-every", "60"]
     n = len(payloads)
     t0 = time.perf_counter()
-    procs = [
-        subprocess.Popen(argv, env=_worker_env(settings, url, i), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for i in range(workers)
-    ]
+    log_dir = settings.state_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    logs = [log_dir / f"bench-kafka-{workers}w-{i}.log" for i in range(workers)]
+    procs = []
+    for i, log_path in enumerate(logs):
+        with log_path.open("wb") as out:  # the child keeps its own descriptor
+            procs.append(
+                subprocess.Popen(argv, env=_worker_env(settings, url, i), stdout=out, stderr=subprocess.STDOUT)
+            )
     first = None
     try:
         while (done := _pg_count(url)) < n:
             if first is None and done > 0:
                 first = time.perf_counter()
             if time.perf_counter() - t0 > timeout_s or all(p.poll() is not None for p in procs):
-                raise FraudGuardError(f"{workers} worker(s) scored {done:,} of {n:,} rows within {timeout_s:.0f}s")
+                tails = "\n".join(
+                    f"--- worker {i} (exit {p.poll()}): {path}\n" + path.read_text(errors="replace")[-1500:]
+                    for i, (p, path) in enumerate(zip(procs, logs, strict=True))
+                )
+                raise FraudGuardError(
+                    f"{workers} worker(s) scored {done:,} of {n:,} rows within {timeout_s:.0f}s\n{tails}"
+                )
             time.sleep(0.05)
         end = time.perf_counter()
     finally:
