@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from fraudguard.errors import BrokerError
-from fraudguard.io.kafka_cluster import KAFKA_VERSION, KafkaCluster, check_kafka_lib
+from fraudguard.io.kafka_cluster import KAFKA_VERSION, KafkaCluster, check_kafka_lib, new_cluster_id
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,3 +74,11 @@ def test_compose_runs_the_same_kafka_with_the_same_settings(tmp_path):
     ]
     for key in shared:
         assert env["KAFKA_" + key.upper().replace(".", "_")] == ours[key], key
+
+
+def test_cluster_ids_never_look_like_an_option():
+    # kafka-storage format -t <id>: an id starting with "-" was parsed as a flag (1 run in 64 failed)
+    ids = [new_cluster_id() for _ in range(5_000)]
+    assert not any(i.startswith("-") for i in ids)
+    assert all(len(i) == 22 and re.fullmatch(r"[A-Za-z0-9_-]+", i) for i in ids)
+    assert len(set(ids)) == len(ids)

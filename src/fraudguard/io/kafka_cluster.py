@@ -64,9 +64,16 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
 
 
-def _cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars).
+
+    Never starting with ``-``, as Kafka's own ``Uuid.randomUuid()`` ensures: the storage
+    tool's argument parser takes ``-t -Abc...`` for an option (1 format in 64 failed so).
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
 
 
 class KafkaCluster:
@@ -186,7 +193,7 @@ class KafkaCluster:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         id_file = self.state_dir / "cluster.id"
         fresh = not id_file.exists()
-        cluster_id = _cluster_id() if fresh else id_file.read_text().strip()
+        cluster_id = new_cluster_id() if fresh else id_file.read_text().strip()
         self._prepare(cluster_id)
         if fresh:
             id_file.write_text(cluster_id)
