@@ -30,9 +30,14 @@ export class GeneratorPanel {
   }
 
   async refresh() {
+    // A refresh that was in flight while a change was sent answers with the old settings:
+    // drop it, or it would put them back into the inputs and the next Apply would send them.
+    const seq = (this.seq = (this.seq || 0) + 1);
     try {
-      this.show(await api("v1/generator"));
+      const g = await api("v1/generator");
+      if (seq === this.seq) this.show(g);
     } catch (err) {
+      if (seq !== this.seq) return;
       this.state.textContent = "unavailable";
       this.state.dataset.state = "";
       this.detail.textContent = err instanceof ApiError ? err.detail : err.message;
@@ -56,8 +61,10 @@ export class GeneratorPanel {
 
   async send(body) {
     this.error.textContent = "";
+    this.seq = (this.seq || 0) + 1; // refreshes still in flight are now stale
     try {
       const g = await api("v1/generator", { method: "POST", body });
+      this.seq += 1;
       this.dirty = false;
       this.show(g);
     } catch (err) {
