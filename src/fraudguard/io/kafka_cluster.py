@@ -65,11 +65,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars).
-
-    Never starting with ``-``, as Kafka's own ``Uuid.randomUuid()`` ensures: the storage
-    tool's argument parser takes ``-t -Abc...`` for an option (1 format in 64 failed so).
-    """
+    """16 random bytes, URL-safe base64 (22 chars), never starting with ``-`` (like Kafka's
+    ``Uuid.randomUuid()``): the storage tool took ``-t -Abc...`` for an option, 1 format in 64)."""
     while True:
         cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not cid.startswith("-"):
