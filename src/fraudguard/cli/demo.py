@@ -82,7 +82,7 @@ def demo(
     the generator, the engine and the API + dashboard. Ctrl-C stops everything and leaves
     no process behind.
     """
-    from fraudguard.engines.local.runner import install_stop_handlers
+    from fraudguard.engines.common.lifecycle import install_stop_handlers
     from fraudguard.engines.local.supervisor import spawn, stop_all
     from fraudguard.io.broker import EmbeddedBroker, free_port, port_is_free
     from fraudguard.io.embedded_postgres import resolve_database_url
