@@ -72,18 +72,9 @@ class Run:
     database_url: str
 
     def env(self, **extra: str) -> dict[str, str]:
-        s = self.settings
         return {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "FRAUDGUARD_DATABASE_URL": self.database_url,
-            "FRAUDGUARD_STATE_DIR": str(s.state_dir),
-            "FRAUDGUARD_TOPIC_TRANSACTIONS": s.topic_transactions,
-            "FRAUDGUARD_TOPIC_PREDICTIONS": s.topic_predictions,
-            "FRAUDGUARD_TOPIC_ALERTS": s.topic_alerts,
-            "FRAUDGUARD_TOPIC_DLQ": s.topic_dlq,
-            "FRAUDGUARD_TOPIC_LABELS": s.topic_labels,
-            "FRAUDGUARD_TOPIC_PARTITIONS": str(s.topic_partitions),
+            **self.settings.to_env(),
             "FRAUDGUARD_SPARK_SOURCE": "kafka",
             "PYSPARK_PYTHON": sys.executable,
             **extra,

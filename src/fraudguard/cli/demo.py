@@ -115,7 +115,13 @@ def demo(
         version = _ensure_model(settings.models_dir, train_rows)
         if stop.is_set():
             return
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FRAUDGUARD_DATABASE_URL": url, "COLUMNS": "200"}
+        env = {
+            **os.environ,
+            **settings.to_env(),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "FRAUDGUARD_DATABASE_URL": url,
+            "COLUMNS": "200",
+        }
         demo_key = None
         if not settings.api_key_list and not os.environ.get("FRAUDGUARD_API_KEYS"):
             import secrets  # writes always need a key: the demo makes one and shows it here

@@ -204,9 +204,7 @@ def run_workers(
     install_stop_handlers(stop)
     ModelWatcher(settings.models_dir)  # fail fast, once, when there is no model
     url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
-    env = {**os.environ, "FRAUDGUARD_DATABASE_URL": url}
-    if settings.kafka_bootstrap_servers:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    env = {**os.environ, **settings.to_env(), "FRAUDGUARD_DATABASE_URL": url}
     # each child its own slot: a stable transactional.id per slot under --exactly-once
     procs = [
         spawn(worker_argv(options), env={**env, "FRAUDGUARD_WORKER_SLOT": str(i)}, inherit_output=True)
