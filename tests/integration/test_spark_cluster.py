@@ -25,19 +25,18 @@ import msgspec
 import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 pyspark = pytest.importorskip("pyspark")
 
-from fraudguard.config import Settings, isolated_names  # noqa: E402
+from fraudguard.config import Settings  # noqa: E402
+from fraudguard.devenv.schemas import create_schema, drop_schema  # noqa: E402
+from fraudguard.devenv.workspace import isolated_settings, private_state  # noqa: E402
 from fraudguard.engines.local.runner import EngineOptions, build_engine  # noqa: E402
 from fraudguard.engines.spark.cluster import SparkCluster  # noqa: E402
 from fraudguard.engines.spark.connector import connector_jars  # noqa: E402
 from fraudguard.generator import generate_frame  # noqa: E402
-from fraudguard.io.kafka import ensure_topics  # noqa: E402
 from fraudguard.schema import MODEL_NAMES, Prediction  # noqa: E402
 from tests.fixtures.engine import encode_frame, pg_count, publish_values, read_topic, wait_for  # noqa: E402
-from tests.fixtures.postgres import with_search_path  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -90,31 +89,22 @@ def make_run(broker: str, pg_url: str, engine_registry: Path, tmp_path: Path) ->
     schemas: list[str] = []
 
     def make(tag: str, transactions_topic: str | None = None, partitions: int = 4) -> Run:
-        schema = f"s_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        schema, url = create_schema(pg_url)
         schemas.append(schema)
-        names = isolated_names(f"{tag}-{uuid.uuid4().hex[:6]}")
-        if transactions_topic:
-            names["topic_transactions"] = transactions_topic
-        state = tmp_path / f"state-{tag}"
-        import shutil
-
-        shutil.copytree(engine_registry, state / "models")
-        settings = Settings(
-            kafka_bootstrap_servers=broker,
-            database_url=with_search_path(pg_url, schema),
-            state_dir=state,
-            topic_partitions=partitions,
-            **names,
+        topic = {"topic_transactions": transactions_topic} if transactions_topic else {}
+        settings = isolated_settings(
+            bootstrap=broker,
+            database_url=url,
+            state_dir=private_state(tmp_path / f"state-{tag}", engine_registry),
+            partitions=partitions,
+            tag=f"{tag}-{uuid.uuid4().hex[:6]}",
+            **topic,
         )
-        ensure_topics(broker, settings.topics, partitions)
-        return Run(settings, broker, with_search_path(pg_url, schema))
+        return Run(settings, broker, url)
 
     yield make
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        for schema in schemas:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    for schema in schemas:
+        drop_schema(pg_url, schema)
 
 
 class Driver:
