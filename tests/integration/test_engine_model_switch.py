@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import shutil
-import threading
 
 import pyarrow.parquet as pq
 import pytest
 
-from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
 from fraudguard.models.registry import current_version, write_current
-from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, running, wait_for_rows
+from tests.fixtures.engine import (
+    EngineEnv,
+    encode_frame,
+    in_process_engine,
+    pg_count,
+    publish_values,
+    running,
+    wait_for_rows,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +32,7 @@ def test_current_pointer_change_switches_model_at_a_batch_boundary(engine_env: E
     frame = generate_frame(N, seed=55)
     values, keys = encode_frame(frame)
 
-    options = EngineOptions(batch_size=200, max_wait_ms=50, model_check_s=0.1)
-    engine = build_engine(s, options, database_url=engine_env.database_url, stop=threading.Event())
+    engine = in_process_engine(engine_env, batch_size=200, max_wait_ms=50, model_check_s=0.1)
     url = engine_env.database_url
     with running(engine, N) as run:
         publish_values(engine_env.bootstrap, s.topic_transactions, values[: N // 2], keys[: N // 2])

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import threading
-
 import pyarrow.parquet as pq
 import pytest
 
-from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
 from fraudguard.io import pg_rules
 from fraudguard.io.postgres import connect
-from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, running, wait_for_rows
+from tests.fixtures.engine import (
+    EngineEnv,
+    encode_frame,
+    in_process_engine,
+    pg_count,
+    publish_values,
+    running,
+    wait_for_rows,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -21,8 +26,7 @@ N = 3_000
 def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: EngineEnv):
     s = engine_env.settings
     values, keys = encode_frame(generate_frame(N, seed=56))
-    options = EngineOptions(batch_size=200, max_wait_ms=50, rules_check_s=0)
-    engine = build_engine(s, options, database_url=engine_env.database_url, stop=threading.Event())
+    engine = in_process_engine(engine_env, batch_size=200, max_wait_ms=50, rules_check_s=0)
     url = engine_env.database_url
     with running(engine, N) as run:
         publish_values(engine_env.bootstrap, s.topic_transactions, values[: N // 2], keys[: N // 2])

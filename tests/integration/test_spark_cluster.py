@@ -21,8 +21,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
-import numpy as np
 import psycopg
 import pytest
 
@@ -35,8 +33,8 @@ from fraudguard.engines.local.runner import EngineOptions, build_engine  # noqa:
 from fraudguard.engines.spark.cluster import SparkCluster  # noqa: E402
 from fraudguard.engines.spark.connector import connector_jars  # noqa: E402
 from fraudguard.generator import generate_frame  # noqa: E402
-from fraudguard.schema import MODEL_NAMES, Prediction  # noqa: E402
 from tests.fixtures.engine import encode_frame, pg_count, publish_values, read_topic, wait_for  # noqa: E402
+from tests.integration.spark_helpers import assert_same_model_scores, predictions_by_id  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -142,11 +140,6 @@ def wait_rows(run: Run, driver: Driver, n: int, timeout: float, what: str) -> No
     wait_for(lambda: driver.check() and run.count() >= n, timeout, what)
 
 
-def predictions_by_id(bootstrap: str, topic: str) -> dict[str, Prediction]:
-    msgs = read_topic(bootstrap, topic, idle_s=1.0)
-    return {p.transaction_id: p for p in (msgspec.json.decode(m.value(), type=Prediction) for m in msgs)}
-
-
 @pytest.mark.timeout(1200)  # a Spark driver start and a cold first batch are minutes on a busy 2-core machine
 def test_cluster_with_kafka_connector_gives_the_local_engines_predictions(
     cluster: SparkCluster, make_run, tmp_path: Path
@@ -178,12 +171,7 @@ def test_cluster_with_kafka_connector_gives_the_local_engines_predictions(
 
     local_preds = predictions_by_id(local.bootstrap, local.settings.topic_predictions)
     spark_preds = predictions_by_id(spark.bootstrap, spark.settings.topic_predictions)
-    assert set(spark_preds) == set(local_preds) == set(frame["transaction_id"])
-    ids = sorted(local_preds)
-    for name in MODEL_NAMES:
-        a = np.array([local_preds[i].scores[name] for i in ids])
-        b = np.array([spark_preds[i].scores[name] for i in ids])
-        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=name)
+    ids = assert_same_model_scores(local_preds, spark_preds, set(frame["transaction_id"]))
     assert [spark_preds[i].decision for i in ids] == [local_preds[i].decision for i in ids]
     assert len({local_preds[i].decision for i in ids}) > 1, "the data must have alerts and passes"
     letters = read_topic(spark.bootstrap, spark.settings.topic_dlq, idle_s=1.0)
