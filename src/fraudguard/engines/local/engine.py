@@ -244,7 +244,7 @@ class LocalEngine(PendingMixin, RetryMixin):
     def close(self) -> None:
         """Close sinks and leave the group (the final commit already happened per batch)."""
         self.settle(best_effort=True)  # an error or a stop left a batch in the writer
-        self._pending = None  # not written: replayed after a restart
+        self._pending = None  # what settle could not write or commit is replayed after a restart
         for pool in (self._writer, self._pool):
             if pool is not None:
                 pool.shutdown(wait=True)
