@@ -9,15 +9,7 @@ import pytest
 
 from fraudguard.generator import generate_frame
 from fraudguard.models.registry import current_version, write_current
-from tests.fixtures.engine import (
-    EngineEnv,
-    encode_frame,
-    in_process_engine,
-    pg_count,
-    publish_values,
-    running,
-    wait_for_rows,
-)
+from tests.fixtures.engine import EngineEnv, encode_frame, local_engine, pg_count, publish_values, running, wait_rows
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +24,11 @@ def test_current_pointer_change_switches_model_at_a_batch_boundary(engine_env: E
     frame = generate_frame(N, seed=55)
     values, keys = encode_frame(frame)
 
-    engine = in_process_engine(engine_env, batch_size=200, max_wait_ms=50, model_check_s=0.1)
+    engine = local_engine(engine_env, batch_size=200, max_wait_ms=50, model_check_s=0.1)
     url = engine_env.database_url
     with running(engine, N) as run:
         publish_values(engine_env.bootstrap, s.topic_transactions, values[: N // 2], keys[: N // 2])
-        wait_for_rows(url, N // 2)
+        wait_rows(url, N // 2)
         write_current(s.models_dir, NEW)
         publish_values(engine_env.bootstrap, s.topic_transactions, values[N // 2 :], keys[N // 2 :])
         run.join(120)

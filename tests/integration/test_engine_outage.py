@@ -8,7 +8,7 @@ import psycopg
 import pytest
 
 from fraudguard.generator import generate_frame
-from tests.fixtures.engine import EngineEnv, encode_frame, in_process_engine, pg_count, publish_values, running
+from tests.fixtures.engine import EngineEnv, encode_frame, local_engine, pg_count, publish_values, running
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +30,7 @@ def test_database_connections_killed_repeatedly_lose_nothing(engine_env: EngineE
     values, keys = encode_frame(frame)
     publish_values(engine_env.bootstrap, s.topic_transactions, values, keys)
 
-    engine = in_process_engine(engine_env, batch_size=300, max_wait_ms=100)
+    engine = local_engine(engine_env, batch_size=300, max_wait_ms=100)
     engine.backoff_s = 0.05
     killed = 0
     deadline = time.monotonic() + 180

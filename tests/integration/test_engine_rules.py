@@ -8,15 +8,7 @@ import pytest
 from fraudguard.generator import generate_frame
 from fraudguard.io import pg_rules
 from fraudguard.io.postgres import connect
-from tests.fixtures.engine import (
-    EngineEnv,
-    encode_frame,
-    in_process_engine,
-    pg_count,
-    publish_values,
-    running,
-    wait_for_rows,
-)
+from tests.fixtures.engine import EngineEnv, encode_frame, local_engine, pg_count, publish_values, running, wait_rows
 
 pytestmark = pytest.mark.integration
 
@@ -26,11 +18,11 @@ N = 3_000
 def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: EngineEnv):
     s = engine_env.settings
     values, keys = encode_frame(generate_frame(N, seed=56))
-    engine = in_process_engine(engine_env, batch_size=200, max_wait_ms=50, rules_check_s=0)
+    engine = local_engine(engine_env, batch_size=200, max_wait_ms=50, rules_check_s=0)
     url = engine_env.database_url
     with running(engine, N) as run:
         publish_values(engine_env.bootstrap, s.topic_transactions, values[: N // 2], keys[: N // 2])
-        wait_for_rows(url, N // 2)
+        wait_rows(url, N // 2)
         with connect(url, autocommit=True) as conn:
             shadow = pg_rules.create_rule(  # first: every batch the block rule decides also has it
                 conn,
