@@ -211,8 +211,8 @@ class Windows:
         days = (t1 - t0) / DAY_US
         breach_cum, per_merchant = self._breach_pick(breach_rows)
         inflate_cum, per_card = self._inflate_pick(inflate_rows)
-        breach_rate = breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant)
-        inflate_rate = inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card)
+        breach_rate = float(breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant))
+        inflate_rate = float(inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card))
         self.breach = self.breach[self.breach[:, 2] > t0]
         self.inflate = self.inflate[self.inflate[:, 2] > t0]
         new = _draw_windows(rng, breach_rate * days, t0, t1, breach_cum, BREACH_DAYS, BREACH_SHARE)
