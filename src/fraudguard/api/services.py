@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -61,6 +62,16 @@ class Services:
     def snapshot(self) -> dict[str, Any]:
         """Latest metrics (with lag when the tracker runs)."""
         return self.tracker.snapshot() if self.tracker is not None else dict(self.metrics.latest)
+
+    @cached_property
+    def prometheus_registry(self) -> Any:
+        """The Prometheus registry ``/metrics`` exports: :meth:`snapshot` read on every scrape.
+
+        Made on the first scrape and kept (one collector per process, not one per request).
+        """
+        from fraudguard.metrics.prometheus import make_registry
+
+        return make_registry(self.snapshot)
 
     async def start(self) -> None:
         """Start the batcher and the Kafka readers feeding the hub (on the running loop)."""
