@@ -17,11 +17,10 @@ import logging
 from typing import Any
 
 import msgspec
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fraudguard.api.errors import ANSWERED, error_response
 from fraudguard.api.idempotency import StoredPrediction
-from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, ModelError
 from fraudguard.schema import Prediction
 
 log = logging.getLogger(__name__)
@@ -112,13 +111,8 @@ class ScoreFastPath:
             return
         try:
             preds = await services.batcher.submit(txs, record)
-        except HTTPException as e:  # 409: an id recorded before with other content
-            await _respond(send, e.status_code, _encode({"detail": e.detail}))
-            return
-        except FraudGuardError as e:  # the same answer as the app's handler
-            kind = {DatabaseError: "database", BrokerError: "broker", ModelError: "model"}.get(type(e), "service")
-            log.warning("%s unavailable: %s", kind, e)
-            await _respond(send, 503, _encode({"detail": f"{kind} unavailable"}))
+        except ANSWERED as e:  # 409 conflict, 422, 503: the app's own mapping
+            await error_response(e)(scope, receive, send)
             return
         await _respond(send, 200, encode_predictions(preds, record, single))
 
