@@ -38,13 +38,13 @@ TOO_LARGE = "request body too large"
 try:
     from psycopg_pool import PoolTimeout
 
-    _DATABASE: tuple[type[BaseException], ...] = (DatabaseError, PoolTimeout)
+    _DATABASE: tuple[type[Exception], ...] = (DatabaseError, PoolTimeout)
 except ImportError:  # pragma: no cover - psycopg is a core dependency
     _DATABASE = (DatabaseError,)
 
-UNAVAILABLE: tuple[type[BaseException], ...] = (FraudGuardError, *_DATABASE)
+UNAVAILABLE: tuple[type[Exception], ...] = (FraudGuardError, *_DATABASE)
 """Exceptions meaning "a dependency is unavailable" (503), apart from :class:`ValidationError`."""
-ANSWERED: tuple[type[BaseException], ...] = (HTTPException, *UNAVAILABLE)
+ANSWERED: tuple[type[Exception], ...] = (HTTPException, *UNAVAILABLE)
 """Every exception :func:`error_response` answers; anything else is a 500 (a bug)."""
 
 
