@@ -14,12 +14,11 @@ its status and detail are the route's and the OpenAPI document still describes t
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fraudguard.api.codec import decode_body, encode_response
 from fraudguard.api.errors import ANSWERED, error_response
+from fraudguard.api.security import Access, key_allowed, presented_key
 
 PATH = "/v1/score"
 _RECORD = {b"": True, b"record=true": True, b"record=false": False}
@@ -45,7 +44,12 @@ class ScoreFastPath:
             return
         record = _RECORD.get(scope.get("query_string", b""))
         services = getattr(scope["app"].state, "services", None)
-        if record is None or services is None or services.batcher is None or not _key_ok(services, scope):
+        if (
+            record is None
+            or services is None
+            or services.batcher is None
+            or not key_allowed(services.policy, presented_key(scope), Access.WRITE)
+        ):
             await self.app(scope, receive, send)
             return
         body, more = await _read_body(receive)
@@ -61,14 +65,6 @@ class ScoreFastPath:
         payload = encode_response(preds, record, single)
         await send({"type": "http.response.start", "status": 200, "headers": _headers(payload)})
         await send({"type": "http.response.body", "body": payload})
-
-
-def _key_ok(services: Any, scope: Scope) -> bool:
-    """True when :func:`fraudguard.api.deps.check_key` would let the call through."""
-    for name, value in scope["headers"]:
-        if name == b"x-api-key":
-            return bool(value) and bool(services.keys.accepts(value.decode("latin-1")))
-    return False
 
 
 def _headers(payload: bytes) -> list[tuple[bytes, bytes]]:

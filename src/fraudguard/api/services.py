@@ -21,6 +21,7 @@ import orjson
 from fraudguard.api.auth import KeyRing
 from fraudguard.api.batcher import MicroBatcher
 from fraudguard.api.hub import Hub
+from fraudguard.api.security import KeyPolicy, load_keys
 from fraudguard.config import Settings
 from fraudguard.errors import ModelError
 from fraudguard.metrics.online import OnlineMetrics
@@ -54,6 +55,11 @@ class Services:
     loop: asyncio.AbstractEventLoop | None = None
     background: list[Any] = field(default_factory=list)
     """Case opener and webhook delivery threads (started when a database is configured)."""
+
+    @property
+    def policy(self) -> KeyPolicy:
+        """Who may read and write (:func:`fraudguard.api.security.key_allowed` decides with it)."""
+        return KeyPolicy(self.keys, self.settings.api_read_requires_key)
 
     @property
     def scorer(self) -> Any | None:
@@ -160,28 +166,11 @@ class Services:
             await asyncio.to_thread(self.pool.close)
 
 
-def development_key() -> str:
-    """A key for this run only (not stored), printed once on stderr for the operator."""
-    import secrets
-    import sys
-
-    key = "fg_dev_" + secrets.token_urlsafe(24)
-    print(
-        "no API key configured (FRAUDGUARD_API_KEYS or `fraudguard api-key create`): writes need one, "
-        f"so this run accepts the development key\n\n    {key}\n\n(enter it in the dashboard's API key field)",
-        file=sys.stderr,
-        flush=True,
-    )
-    return key
-
-
 def build_services(settings: Settings) -> Services:
     """Connect what ``settings`` configures; missing pieces stay ``None`` (reported by /readyz)."""
     from fraudguard.io.kafka import ensure_topics, make_producer
 
-    keys = KeyRing.from_settings(settings.api_key_list, settings.state_dir)
-    if not len(keys):  # writes always need a key: a development API makes one for this run
-        keys = KeyRing([development_key()])
+    keys = load_keys(settings)  # writes always need a key: a development API makes one for this run
     thresholds: dict[str, float] = {}
     services = Services(settings=settings, keys=keys)
     scorer = None
