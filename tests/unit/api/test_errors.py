@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 from fastapi import HTTPException
@@ -26,6 +25,7 @@ from fraudguard.errors import (
     ValidationError,
 )
 from fraudguard.generator import generate_frame
+from tests.unit.api.scoring_stub import FailingScoring
 
 KEY = "errors-key-0123456789"
 
@@ -80,24 +80,10 @@ def test_validation_error_names_the_field_and_http_errors_keep_headers() -> None
         error_response(RuntimeError("a bug"))
 
 
-class FailingScoring:
-    """A scoring service whose every batch fails with ``self.error`` (the batcher's callee)."""
-
-    scorer = None
-    sink = None
-    rules = None
-
-    def __init__(self) -> None:
-        self.error: Exception = ValidationError("amount", "refused by scoring")
-
-    def process(self, groups: Sequence[tuple[Sequence[Any], bool]]) -> list[list[Any]]:
-        raise self.error
-
-
 @pytest.fixture(scope="module")
 def failing() -> Iterator[tuple[TestClient, FailingScoring]]:
     settings = Settings(api_keys=KEY)
-    scoring = FailingScoring()
+    scoring = FailingScoring(ValidationError("amount", "refused by scoring"))
     services = Services(settings=settings, keys=KeyRing([KEY]), scoring=scoring)
     with TestClient(create_app(settings, services=services), raise_server_exceptions=False) as c:
         yield c, scoring
