@@ -18,7 +18,7 @@ from fastapi.openapi.utils import get_openapi
 from fraudguard.api.errors import BodyLimit, install_handlers
 from fraudguard.api.fastpath import ScoreFastPath
 from fraudguard.api.routes import cases, health, lifecycle, reads, rules, score, writes, ws
-from fraudguard.api.routes_dashboard import install_dashboard
+from fraudguard.api.routes.dashboard import install_dashboard
 from fraudguard.api.schemas import transaction_openapi
 from fraudguard.api.services import Services, build_services
 from fraudguard.config import Settings
