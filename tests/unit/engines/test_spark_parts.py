@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ import pytest
 pytest.importorskip("pyspark")
 
 from fraudguard import schema
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, parse_frame
 from fraudguard.engines.spark.query import parse_trigger
 from fraudguard.engines.spark.run import progress_line
@@ -139,3 +142,15 @@ def test_a_batch_of_only_rejected_records_keeps_typed_null_columns() -> None:
     assert out["transaction_id"].dtype == object and out["transaction_id"].isna().all()
     assert isinstance(out["event_time"].dtype, pd.DatetimeTZDtype)
     assert out["extras"].map(lambda v: v is None).all()
+
+
+def test_parse_applies_the_engines_admission_policy() -> None:
+    """Issue 11: the Spark path refuses far-future events and bounds extras like the local engine."""
+    many = {f"n{i}": float(i) for i in range(10)}
+    wide = json.dumps({**json.loads(GOOD), "transaction_id": "t9", "extras": many}).encode()
+    future = json.dumps({**json.loads(GOOD), "transaction_id": "t8", "event_time": "2099-01-01T00:00:00Z"}).encode()
+    out = parse_frame(kafka_batch([wide, future]), AdmissionPolicy(max_skew_s=600.0, max_extras=3))
+    good = out[out["error_field"].isna()]
+    assert list(good["transaction_id"]) == ["t9"] and good["extras"].iloc[0] == {"n0": 0.0, "n1": 1.0, "n2": 2.0}
+    bad = out[out["error_field"].notna()]
+    assert list(bad["error_field"]) == ["event_time"] and "ahead of the wall clock" in bad["error_reason"].iloc[0]

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
+from fraudguard.admission import AdmissionPolicy, bound_extras
 
 EMPTY_REASON = "empty message (no value)"
 
@@ -63,16 +64,20 @@ def _source_columns(batch: pd.DataFrame, rows: np.ndarray) -> dict[str, object]:
     }
 
 
-def parse_frame(batch: pd.DataFrame) -> pd.DataFrame:
+def parse_frame(batch: pd.DataFrame, policy: AdmissionPolicy | None = None) -> pd.DataFrame:
     """Decode one Arrow batch of Kafka records; every input row gives exactly one output row.
 
     Valid records get the transaction columns (``produced_at`` = broker timestamp); the
-    others get ``error_field``/``error_reason`` and their raw bytes.
+    others get ``error_field``/``error_reason`` and their raw bytes. ``policy`` is the
+    local engine's admission rule (``fraudguard.admission``): events too far ahead of the
+    wall clock are rejected, and at most ``max_extras`` extras names are kept per record.
     """
+    policy = policy or AdmissionPolicy()
     values = batch["value"].to_numpy(dtype=object)
     present = np.fromiter((v is not None for v in values), bool, len(values))
     present_idx = np.flatnonzero(present)
-    good, bad = schema.decode_batch([bytes(values[i]) for i in present_idx])
+    good, bad = schema.decode_batch([bytes(values[i]) for i in present_idx], max_skew_s=policy.max_skew_s)
+    good, _dropped = bound_extras(good, policy.max_extras)
     bad_pos = np.fromiter((i for i, _ in bad), np.int64, len(bad))
     ok_mask = np.ones(len(present_idx), bool)
     ok_mask[bad_pos] = False
@@ -104,8 +109,8 @@ def parse_frame(batch: pd.DataFrame) -> pd.DataFrame:
     return both[list(PARSED_COLUMNS)]
 
 
-def parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """``mapInPandas`` entry point: :func:`parse_frame` per Arrow batch."""
+def parse_batches(batches: Iterator[pd.DataFrame], policy: AdmissionPolicy | None = None) -> Iterator[pd.DataFrame]:
+    """``mapInPandas`` entry point (bind ``policy`` with ``functools.partial``): :func:`parse_frame` per Arrow batch."""
     for batch in batches:
         if len(batch):
-            yield parse_frame(batch)
+            yield parse_frame(batch, policy)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
 from fraudguard.errors import FraudGuardError
 from fraudguard.io.sinks import Sink
@@ -140,6 +141,7 @@ def run_spark_engine(
         state_buckets=settings.spark_state_buckets,
         starting_offsets=starting_offsets,
         source=source,
+        admission=AdmissionPolicy(settings.max_event_skew_s, settings.max_extras),
     )
     embedded = None
     if sinks is None:
