@@ -93,6 +93,9 @@ class RowStateStore:
     def expire(self, now: float) -> int:
         return 0
 
+    def clear(self) -> int:
+        return int(self.conn.execute(f"DELETE FROM {self.table}").rowcount)
+
     def __len__(self) -> int:
         row = self.conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()
         return int(row[0]) if row else 0

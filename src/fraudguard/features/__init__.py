@@ -22,7 +22,7 @@ from fraudguard.features.names import (
     stateful_names,
 )
 from fraudguard.features.pipeline import FeaturePipeline
-from fraudguard.features.state import CARD_DTYPE, InMemoryStateStore, StateStore
+from fraudguard.features.state import CARD_DTYPE, FeatureStores, InMemoryStateStore, StateStore
 from fraudguard.features.stateless import haversine_km, prepare, stateless_features
 from fraudguard.features.steps import CardStep, MerchantStep, card_step, merchant_step
 
@@ -33,6 +33,7 @@ __all__ = [
     "CardStep",
     "FeatureConfig",
     "FeaturePipeline",
+    "FeatureStores",
     "InMemoryStateStore",
     "MerchantStep",
     "StateStore",

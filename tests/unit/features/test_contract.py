@@ -15,7 +15,9 @@ from fraudguard.features import (
     STATELESS_FEATURES,
     FeatureConfig,
     FeaturePipeline,
+    FeatureStores,
     InMemoryStateStore,
+    StateStore,
     card_names,
     card_step,
     group_features,
@@ -112,6 +114,17 @@ def test_bad_config_is_refused() -> None:
     with pytest.raises(ValidationError, match="merchant_store"):
         store = InMemoryStateStore()
         FeaturePipeline(card_store=store, merchant_store=store)
+
+
+def test_clear_empties_both_stores_of_a_pair() -> None:
+    stores = FeatureStores.in_memory()
+    assert isinstance(stores.card, StateStore) and stores.card is not stores.merchant
+    pipe = FeaturePipeline(CFG, card_store=stores.card, merchant_store=stores.merchant)
+    pipe.transform(random_stream(50, seed=2))
+    cards, merchants = len(stores.card), len(stores.merchant)
+    assert cards and merchants
+    assert stores.clear() == cards + merchants
+    assert len(stores.card) == len(stores.merchant) == 0 and stores.card.expire(float("inf")) == 0
 
 
 def _per_key(kind, key, state, events, inserted=None):
