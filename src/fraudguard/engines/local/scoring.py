@@ -1,8 +1,9 @@
 """Features with the shared core, then the current model: the engine's processor.
 
-The feature pipeline is built with the :class:`FeatureConfig` stored in the model card,
-so serving computes exactly what training computed. Card state is in-process unless a
-Redis URL is given (then shared by every worker; see ``rebalance.py`` for the rule).
+The feature pipeline is the model's own (:meth:`Scorer.make_pipeline`: the feature
+configuration stored in its card), so serving computes exactly what training computed.
+Card state is in-process unless a Redis URL is given (then shared by every worker; see
+``rebalance.py`` for the rule).
 """
 
 from __future__ import annotations
@@ -16,15 +17,9 @@ import pandas as pd
 from fraudguard.engines.local.isolate import StageFailure
 from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
-from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
+from fraudguard.features import FeatureStores, InMemoryStateStore
 
 log = logging.getLogger(__name__)
-
-
-def feature_config_from_card(card: dict[str, Any]) -> FeatureConfig:
-    """The card's feature configuration (lists back to tuples); defaults when absent."""
-    raw = (card.get("features") or {}).get("config") or {}
-    return FeatureConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
 class PipelineProcessor:
@@ -34,8 +29,8 @@ class PipelineProcessor:
     ----------
     watcher:
         Follows the registry's ``CURRENT`` model.
-    card_store, merchant_store:
-        State stores; in-process by default.
+    stores:
+        Card and merchant state stores; in-process by default.
     topic:
         The transactions topic (partition bookkeeping keys).
     rules:
@@ -47,8 +42,7 @@ class PipelineProcessor:
         self,
         watcher: ModelWatcher,
         *,
-        card_store: StateStore | None = None,
-        merchant_store: StateStore | None = None,
+        stores: FeatureStores | None = None,
         topic: str = "transactions",
         shadow: Any | None = None,
         rules: Any | None = None,
@@ -59,14 +53,9 @@ class PipelineProcessor:
         self.rules = rules
         self.rule_reloads = 0
         self.topic = topic
-        self.card_store = card_store if card_store is not None else InMemoryStateStore()
-        self.merchant_store = merchant_store if merchant_store is not None else InMemoryStateStore()
-        self.pipeline = self._pipeline()
+        self.stores = stores if stores is not None else FeatureStores.in_memory()
+        self.pipeline = self.watcher.scorer.make_pipeline(self.stores)
         self.partition_state: PartitionState | None = None
-
-    def _pipeline(self) -> FeaturePipeline:
-        cfg = feature_config_from_card(self.watcher.scorer.card)
-        return FeaturePipeline(cfg, card_store=self.card_store, merchant_store=self.merchant_store)
 
     @property
     def version(self) -> str:
@@ -91,13 +80,13 @@ class PipelineProcessor:
             self.shadow.refresh(self.watcher.scorer, force=switched)
         if not switched:
             return False
-        cfg = feature_config_from_card(self.watcher.scorer.card)
-        if cfg != self.pipeline.config:
+        scorer = self.watcher.scorer
+        if scorer.feature_config != self.pipeline.config:
             log.warning("new model uses another feature configuration: feature state starts over")
-            for store in (self.card_store, self.merchant_store):
+            for store in self.stores:
                 if isinstance(store, InMemoryStateStore):
-                    store.delete(list(store.snapshot()))
-            self.pipeline = self._pipeline()
+                    store.clear()
+            self.pipeline = scorer.make_pipeline(self.stores)
         return True
 
     def process(self, frame: pd.DataFrame, partitions: Sequence[int]) -> pd.DataFrame:
@@ -128,4 +117,4 @@ class PipelineProcessor:
 
     def forget_cards(self, cards: list[str]) -> None:
         """Delete these cards' state (their partition moved to another worker)."""
-        self.card_store.delete(cards)
+        self.stores.card.delete(cards)
