@@ -17,7 +17,7 @@ import pandas as pd
 from fraudguard.engines.local.isolate import StageFailure
 from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
-from fraudguard.features import FeatureStores, InMemoryStateStore
+from fraudguard.features import FeatureStores
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,11 @@ class PipelineProcessor:
     def at_batch_boundary(self) -> bool:
         """Reload changed rules; switch models if ``CURRENT`` changed (True then).
 
-        Feature state is kept across a model switch unless the feature config differs.
+        Feature state is kept across a model switch when the new model's feature
+        configuration is the same; otherwise every store is cleared, Redis included (the
+        old state was built by another configuration) and the new model starts over. Workers
+        sharing Redis each clear when they switch, so history written between the first
+        and the last worker's switch (at most ``model_check_s`` apart) is dropped as well.
         """
         if self.rules is not None and self.rules.check():
             self.rule_reloads += 1
@@ -82,10 +86,10 @@ class PipelineProcessor:
             return False
         scorer = self.watcher.scorer
         if scorer.feature_config != self.pipeline.config:
-            log.warning("new model uses another feature configuration: feature state starts over")
-            for store in self.stores:
-                if isinstance(store, InMemoryStateStore):
-                    store.clear()
+            cleared = self.stores.clear()
+            log.warning(
+                "new model uses another feature configuration: feature state starts over (%d keys cleared)", cleared
+            )
             self.pipeline = scorer.make_pipeline(self.stores)
         return True
 
