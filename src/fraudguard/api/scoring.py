@@ -33,17 +33,6 @@ from fraudguard.models.scorer import Scorer
 log = logging.getLogger(__name__)
 
 
-def pipeline_for(scorer: Scorer, **stores: Any) -> FeaturePipeline:
-    """A feature pipeline with the configuration the scorer's models were trained with."""
-    from fraudguard.features.config import FeatureConfig
-
-    cfg = (scorer.card.get("features") or {}).get("config")
-    if not cfg:
-        return FeaturePipeline(**stores)
-    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-    return FeaturePipeline(FeatureConfig(**clean), **stores)
-
-
 def _opt_time(value: Any) -> Any:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 

@@ -214,14 +214,13 @@ def build_services(settings: Settings) -> Services:
 
 def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
     """The scoring service with the stream's state store (Redis when configured) and sinks."""
-    from fraudguard.api.scoring import ScoringService, pipeline_for
+    from fraudguard.api.scoring import ScoringService
 
-    stores: dict[str, Any] = {}
+    stores = None
     if settings.redis_url:
         from fraudguard.io.redis_state import feature_stores  # the local engine's stores
 
-        card_store, merchant_store = feature_stores(settings.redis_url)
-        stores = {"card_store": card_store, "merchant_store": merchant_store}
+        stores = feature_stores(settings.redis_url)
     sink = rules = None
     if settings.database_dsn:
         from fraudguard.io.pg_sink import PostgresSink
@@ -230,7 +229,7 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
         sink = PostgresSink(settings.database_dsn, run_migrations=False)
         rules = RuleWatcher(settings.database_dsn, check_every_s=1.0)
     return ScoringService(
-        scorer, pipeline_for(scorer, **stores), sink=sink, producer=producer,
+        scorer, scorer.make_pipeline(stores), sink=sink, producer=producer,
         predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
         max_extras=settings.max_extras, rules=rules,
     )  # fmt: skip

@@ -174,7 +174,7 @@ def train(
         )
 
     table = Table(
-        title=f"test split ({card['data']['splits']['test']['rows']:,} rows, {card['data']['splits']['test']['frauds']:,} frauds)"
+        title=f"test split ({card.data['splits']['test']['rows']:,} rows, {card.data['splits']['test']['frauds']:,} frauds)"
     )
     for col in (
         "model",
@@ -188,7 +188,7 @@ def train(
         "threshold",
     ):
         table.add_column(col, justify="right" if col != "model" else "left")
-    for name, m in card["metrics"]["test"].items():
+    for name, m in card.metrics["test"].items():
         table.add_row(
             name,
             *(
@@ -206,20 +206,20 @@ def train(
             ),
         )
     console.print(table)
-    for warning in card.get("warnings", []):
+    for warning in card.warnings:
         console.print(f"[bold yellow]WARNING[/]: {warning}")
-    iso = card.get("selection", {}).get("isolation_forest")
+    iso = card.selection.get("isolation_forest")
     if iso:
         console.print(
             f"Isolation Forest {'kept in' if iso['kept_in_ensemble'] else 'left out of'} the ensemble: "
             f"validation PR-AUC with {iso['validation_pr_auc_with']:.4f}, without {iso['validation_pr_auc_without']:.4f}"
         )
-    ab = card["metrics"]["stateful_ablation"]
+    ab = card.metrics["stateful_ablation"]
     without = ab["pr_auc_without_stateful"]
     console.print(
         f"XGBoost test PR-AUC with stateful features {ab['pr_auc_with_stateful']:.4f}, "
         + (f"without {without:.4f}" if without is not None else f"without: n/a ({ab.get('note')})")
     )
     console.print(
-        f"registered [bold]{version}[/] in {registry} (CURRENT); decision: ensemble >= {card['decision']['threshold']:.4f} ({card['decision']['policy']})"
+        f"registered [bold]{version}[/] in {registry} (CURRENT); decision: ensemble >= {card.decision.threshold:.4f} ({card.decision.policy})"
     )

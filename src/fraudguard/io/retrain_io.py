@@ -20,7 +20,6 @@ import pyarrow.dataset as ds
 
 from fraudguard.config import Settings
 from fraudguard.errors import DataFormatError
-from fraudguard.features import FeatureConfig
 from fraudguard.io.challenger_sinks import transactions_parquet_dir
 from fraudguard.io.postgres import connect, db_errors
 from fraudguard.models import lifecycle
@@ -70,7 +69,7 @@ def retrain_once(
     started = time.perf_counter()
     registry = settings.models_dir
     champion = Scorer.load(registry)
-    config = FeatureConfig(**champion.feature_config_dict())
+    config = champion.feature_config
     history = read_history(transactions_parquet_dir(settings.state_dir))
     say(f"{len(history):,} transactions in the engine's history")
     labels = pd.DataFrame(columns=["transaction_id", "is_fraud"])

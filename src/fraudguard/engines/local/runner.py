@@ -94,19 +94,17 @@ def build_engine(
 
     ensure_engine_topics()
 
-    card_store = merchant_store = None
+    stores = None
     shared = False
     if settings.redis_url:
         from fraudguard.io.redis_state import feature_stores
 
-        card_store, merchant_store = feature_stores(settings.redis_url)
+        stores = feature_stores(settings.redis_url)
         shared = True
     from fraudguard.io.rule_watcher import RuleWatcher
 
     rules = RuleWatcher(database_url, check_every_s=options.rules_check_s)
-    processor = PipelineProcessor(
-        watcher, card_store=card_store, merchant_store=merchant_store, topic=settings.topic_transactions, rules=rules
-    )
+    processor = PipelineProcessor(watcher, stores=stores, topic=settings.topic_transactions, rules=rules)
     processor.partition_state = PartitionState(
         processor.warm,
         processor.forget_cards,

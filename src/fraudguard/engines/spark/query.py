@@ -39,7 +39,7 @@ from fraudguard.engines.spark.buckets import (
 from fraudguard.engines.spark.parse import PARSED_DDL, parse_batches
 from fraudguard.engines.spark.score import SCORED_DDL, score_step
 from fraudguard.engines.spark.session import kafka_connector_available
-from fraudguard.engines.spark.stateful import MERCHANT_KEY, STATE_DDL, MerchantFeatures, card_step, float_ddl
+from fraudguard.engines.spark.stateful import MERCHANT_KEY, STATE_DDL, MerchantFeatures, card_key_step, float_ddl
 from fraudguard.errors import ConfigError
 from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, merchant_names
 
@@ -150,7 +150,7 @@ def scored_stream(spark: SparkSession, plan: StreamPlan) -> tuple[DataFrame, str
         )
     else:
         with_cards = watermarked.groupBy("card_id").applyInPandasWithState(
-            card_step(cfg), card_ddl, STATE_DDL, "append", timeout
+            card_key_step(cfg), card_ddl, STATE_DDL, "append", timeout
         )
         with_merchants = (
             with_cards.withColumn(MERCHANT_KEY, F.coalesce(F.col("merchant_id"), F.lit("")))
