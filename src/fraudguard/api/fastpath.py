@@ -1,11 +1,11 @@
 """A lean ASGI path for the hot request, ``POST /v1/score``, in front of the FastAPI route.
 
 Under 200 concurrent clients the framework cost more CPU than scoring a micro-batched
-row: dependency resolution, the ``Query`` coercion and pydantic validation and
-serialisation of the response model. This middleware answers the *successful* calls
+row: dependency resolution and the ``Query`` coercion (and, until the route encoded its
+answer with msgspec as well, pydantic's validation and serialisation of a response model). This middleware answers the *successful* calls
 itself — key accepted, ``record`` absent or a plain ``true``/``false``, body decoded and
 checked by the same :func:`~fraudguard.api.routes.score.decode_body` — with the same JSON
-as :class:`~fraudguard.api.schemas.ScoreOut`, encoded once by msgspec. Everything else
+as the route (:class:`~fraudguard.records.ScoreResult`, encoded once by msgspec). Everything else
 (missing or wrong key, odd query, invalid body, no model) is handed to the FastAPI route
 with the body replayed, so every error keeps exactly the route's status and detail, and
 the OpenAPI document still describes the route.
@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, ModelError
-from fraudguard.schema import Prediction
+from fraudguard.records import Prediction, ScoreBatch, ScoreResult
 
 log = logging.getLogger(__name__)
 
@@ -32,34 +32,13 @@ _RECORD = {b"": True, b"record=true": True, b"record=false": False}
 _JSON = [(b"content-type", b"application/json")]
 
 
-class ScoreBody(msgspec.Struct):
-    """The wire form of :class:`~fraudguard.api.schemas.ScoreOut` (same fields, same order)."""
-
-    transaction_id: str
-    card_id: str
-    scores: dict[str, float]
-    ensemble_score: float
-    threshold: float
-    decision: str
-    reasons: list[str]
-    model_version: str
-    recorded: bool
-    duplicate: bool = False
-    rule_ids: list[str] = msgspec.field(default_factory=list)
-    rule_action: str | None = None
-
-
-class ScoreBatchBody(msgspec.Struct):
-    predictions: list[ScoreBody]
-
-
 _encode = msgspec.json.Encoder().encode
 
 
 def encode_predictions(preds: list[Prediction], recorded: bool, single: bool) -> bytes:
     """The response body of ``POST /v1/score`` for ``preds`` (one object or ``{"predictions": [...]}``)."""
     out = [
-        ScoreBody(
+        ScoreResult(
             p.transaction_id,
             p.card_id,
             p.scores,
@@ -71,11 +50,11 @@ def encode_predictions(preds: list[Prediction], recorded: bool, single: bool) ->
             recorded and not isinstance(p, StoredPrediction),
             isinstance(p, StoredPrediction),
             p.rule_ids,
-            p.rule_action,
+            p.rule_action,  # type: ignore[arg-type]  # rules.RuleSet only sets allow, review or block
         )
         for p in preds
     ]
-    return _encode(out[0] if single else ScoreBatchBody(out))
+    return _encode(out[0] if single else ScoreBatch(out))
 
 
 class ScoreFastPath:
