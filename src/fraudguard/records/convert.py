@@ -163,11 +163,9 @@ def prediction_records(frame: pd.DataFrame) -> list[Prediction]:
     def floats(name: str) -> list[float]:
         return frame[name].to_numpy(dtype=np.float64).tolist()  # type: ignore[no-any-return]
 
-    scores = frame[list(SCORE_COLUMNS)].to_numpy(dtype=np.float64).tolist()
+    scores = list(zip(*(floats(c) for c in SCORE_COLUMNS), strict=True)) if n else []
     labels = (
-        pd.to_numeric(frame["is_fraud"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan).tolist()
-        if "is_fraud" in present
-        else [math.nan] * n
+        frame["is_fraud"].to_numpy(np.float64, na_value=np.nan).tolist() if "is_fraud" in present else [math.nan] * n
     )
     ids, cards, times, merchants = (cells(c) for c in ("transaction_id", "card_id", "event_time", "merchant_id"))
     categories, decisions, reasons, versions = (
