@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from fraudguard.bench.naive import RowScorer
-from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore
+from fraudguard.features import FeaturePipeline
 from fraudguard.models.scorer import Scorer
 
 
@@ -27,11 +27,7 @@ def scoring_stream(rows: int, seed: int = 99) -> pd.DataFrame:
 
 
 def warm_pipeline(scorer: Scorer, warm: pd.DataFrame) -> FeaturePipeline:
-    pipe = FeaturePipeline(
-        FeatureConfig(**scorer.feature_config_dict()),
-        card_store=InMemoryStateStore(),
-        merchant_store=InMemoryStateStore(),
-    )
+    pipe = scorer.make_pipeline()
     for start in range(0, len(warm), 10_000):
         pipe.transform(warm.iloc[start : start + 10_000])
     return pipe

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 from fraudguard.errors import ModelError
 
 if TYPE_CHECKING:
+    from fraudguard.features import FeatureConfig, FeaturePipeline, FeatureStores
+    from fraudguard.models.card import ModelCard
     from fraudguard.models.scorer import Scorer
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,12 @@ class FrameScorer(Protocol):
     def version(self) -> str: ...
 
     @property
-    def card(self) -> dict[str, Any]: ...
+    def card(self) -> ModelCard: ...
+
+    @property
+    def feature_config(self) -> FeatureConfig: ...
+
+    def make_pipeline(self, stores: FeatureStores | None = None) -> FeaturePipeline: ...
 
     def score_frame(self, frame: Any, features: Any) -> Any: ...
 

@@ -67,6 +67,8 @@ class PendingMixin:
 
         def _report(self) -> None: ...
 
+        def _detach_if_down(self) -> None: ...
+
         def _retry(self, fn: Callable[[], T], what: str) -> T: ...  # RetryMixin
 
     # --- pipelining -----------------------------------------------------------------
@@ -124,6 +126,7 @@ class PendingMixin:
                 written.result(timeout=0.5)
                 return
             except TimeoutError:
+                self._detach_if_down()
                 self._report()
 
     def _written(self, pending: PendingBatch) -> bool:
