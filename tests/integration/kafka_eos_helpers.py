@@ -1,5 +1,6 @@
 """Shared steps of the Apache Kafka exactly-once and failover tests: run ``fraudguard stream
---exactly-once`` as a child process, and read a topic back under an isolation level."""
+--exactly-once`` as a child process, wait for it to score, and read a topic back under an
+isolation level."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ import msgspec
 from confluent_kafka import TopicPartition
 
 from fraudguard.io.kafka import make_consumer, partition_count
-from tests.fixtures.engine import EngineEnv
+from tests.fixtures.engine import EngineEnv, pg_count, wait_for
+
+ROWS = "SELECT count(*) FROM fraud_predictions"
 
 
 def start_engine(
@@ -28,6 +31,23 @@ def start_engine(
     return subprocess.Popen(
         argv, env={**os.environ, **env.env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
+
+
+def wait_scored(
+    env: EngineEnv,
+    engine: subprocess.Popen[bytes],
+    at_least: int,
+    timeout: float,
+    what: str,
+    log_path: Path,
+    *,
+    alive: bool = True,
+) -> None:
+    """Wait until PostgreSQL holds ``at_least`` predictions or the engine exits; with ``alive``
+    the engine must still be running then (the assertion shows the tail of its log)."""
+    wait_for(lambda: pg_count(env.database_url, ROWS) >= at_least or engine.poll() is not None, timeout, what)
+    if alive:
+        assert engine.poll() is None, log_path.read_text()[-3000:]
 
 
 def kill9(proc: subprocess.Popen[bytes]) -> None:
