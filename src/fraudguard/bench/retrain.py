@@ -71,6 +71,7 @@ def write_history(
 
 _CHILD = """
 import json, resource, sys, time
+from datetime import timedelta
 from pathlib import Path
 from fraudguard.config import Settings
 from fraudguard.io.retrain_io import retrain_once
@@ -78,17 +79,18 @@ from fraudguard.models.retrain import RetrainPlan
 args = json.loads(sys.argv[1])
 settings = Settings(state_dir=Path(args["state"]))
 t0 = time.perf_counter()
-report = retrain_once(settings, RetrainPlan(max_rows=args["max_rows"]), database_url=None, say=lambda m: print(m, file=sys.stderr))
+plan = RetrainPlan(since=timedelta(days=args["since_days"]), max_rows=args["max_rows"])
+report = retrain_once(settings, plan, database_url=None, say=lambda m: print(m, file=sys.stderr))
 out = {"seconds": time.perf_counter() - t0, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
        "sample": report["sample"], "training_rows": report["training_rows"], "labelled": report["labelled"],
-       "pr_auc": report["pr_auc"]}
+       "pr_auc": report["pr_auc"], "phases": report["phases"]}
 print(json.dumps(out))
 """
 
 
-def measure(state_dir: Path, *, max_rows: int) -> dict[str, Any]:
+def measure(state_dir: Path, *, max_rows: int, since_days: int = 30) -> dict[str, Any]:
     """``retrain_once`` over ``<state_dir>/parquet/transactions`` in a child process: seconds, peak RSS."""
-    arg = json.dumps({"state": str(state_dir), "max_rows": max_rows})
+    arg = json.dumps({"state": str(state_dir), "max_rows": max_rows, "since_days": since_days})
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _CHILD, arg], check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -102,11 +104,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--state", type=Path, required=True, help="state dir (history written, champion trained here)")
     p.add_argument("--max-rows", type=int, default=500_000)
     p.add_argument("--champion-rows", type=int, default=100_000)
+    p.add_argument("--customers", type=int, default=None, help="default: rows / 75 (about 25 days of history)")
+    p.add_argument("--since-days", type=int, default=30)
     a = p.parse_args(argv)
     history = a.state / "parquet" / "transactions"
     if not history.is_dir():
         t0 = time.perf_counter()
-        info = write_history(history, a.rows, replay_every=200)
+        # ~3 purchases per customer a day: about 25 days of history, inside retrain's default 30
+        info = write_history(history, a.rows, customers=a.customers or max(1_000, a.rows // 75), replay_every=200)
         print(json.dumps({"written": info, "seconds": round(time.perf_counter() - t0, 1)}), flush=True)
     if not (a.state / "models").is_dir():
         from fraudguard.generator import generate_frame
@@ -114,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 
         frame = generate_frame(a.champion_rows, seed=99, customers=20_000, merchants=2_000)
         train_and_register(frame, a.state / "models", source={"path": "bench", "format": "frame", "sha256": None})
-    print(json.dumps(measure(a.state, max_rows=a.max_rows)), flush=True)
+    print(json.dumps(measure(a.state, max_rows=a.max_rows, since_days=a.since_days)), flush=True)
 
 
 if __name__ == "__main__":

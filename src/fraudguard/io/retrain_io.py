@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,24 @@ from fraudguard.models.scorer import Scorer
 from fraudguard.schema import FRAME_COLUMNS
 
 log = logging.getLogger(__name__)
+
+
+class PhaseClock:
+    """Wall and CPU seconds of each phase, and the peak RSS so far at its end (the report's ``phases``)."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, dict[str, float]] = {}
+        self._t, self._cpu = time.perf_counter(), time.process_time()
+
+    def lap(self, name: str) -> None:
+        now, cpu = time.perf_counter(), time.process_time()
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+        self.phases[name] = {
+            "seconds": round(now - self._t, 2),
+            "cpu_s": round(cpu - self._cpu, 2),
+            "peak_rss_mb": round(peak_mb, 1),
+        }
+        self._t, self._cpu = now, cpu
 
 
 def read_labels(database_url: str, since: pd.Timestamp) -> pd.DataFrame:
@@ -56,7 +75,7 @@ def retrain_once(
     database_url: str | None,
     cfg: TrainConfig | None = None,
     say: Callable[[str], None] = lambda _m: None,
-    slice_rows: int = 250_000,
+    slice_rows: int = 100_000,
 ) -> dict[str, Any]:
     """Retrain, register a challenger, evaluate it against the champion; returns the report.
 
@@ -64,6 +83,7 @@ def retrain_once(
     feature state of the cards and merchants, and the labels; not the history's length.
     """
     started = time.perf_counter()
+    clock = PhaseClock()
     registry = settings.models_dir
     champion = Scorer.load(registry)
     config = FeatureConfig(**champion.feature_config_dict())
@@ -77,6 +97,7 @@ def retrain_once(
     for part in history.slices(META_COLUMNS):
         labelled = with_labels(part, labels)
         census.add(labelled[scope.mask(labelled)])
+    clock.lap("census")
     sample = Sample.plan(census, plan)
     say(
         f"{census.rows:,} labelled, matured transactions ({census.frauds:,} frauds); holding frauds at rate "
@@ -89,18 +110,22 @@ def retrain_once(
         labelled = with_labels(part, labels)
         held.add(labelled[scope.mask(labelled)])
     train, window, bounds = held.split()
+    clock.lap("features")
     bounds.update(history_from=scope.since.isoformat(), label_delay_s=plan.label_delay.total_seconds())
     described = {**sample.describe(census), "rows_held": held.held, "history_peak_rows": history.peak_rows}
     say(f"{len(train.frame):,} held for training, {len(window.y):,} in the evaluation window ({bounds['from']} ..)")
     version = train_challenger(train, registry, described, cfg)
+    clock.lap("training")
     say(f"registered challenger {version}; evaluating against champion {champion.version}")
     report = compare(window, {champion.version: champion, version: Scorer.load(registry, version)}, champion.version)
+    clock.lap("evaluation")
     report.update(
         challenger=version,
         window=bounds,
         training_rows=len(train.frame),
         label_sources={str(k): int(v) for k, v in census.sources.items()},
         sample=described,
+        phases=clock.phases,
         seconds=round(time.perf_counter() - started, 2),
     )
     lifecycle.write_evaluation(registry, version, report)

@@ -39,6 +39,9 @@ from fraudguard.models.trainer import FeatureSet, train_and_register
 CHUNK_ROWS = 50_000
 """Rows per feature block: :func:`~fraudguard.models.trainer.compute_features`' default, so the blocks line up."""
 META_COLUMNS = ("transaction_id", "event_time", "is_fraud")
+"""What the census reads of each transaction (the id for labels and duplicates)."""
+HELD_COLUMNS = ("event_time", "is_fraud")
+"""What is held beside each sampled row's features (all that training reads of the frame)."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,7 @@ class HeldHistory:
         y = block["is_fraud"].to_numpy(dtype=np.float64)
         keep = self.sample.keep(block["transaction_id"].to_numpy(), y)
         self._features.append(features[self.names].to_numpy()[keep])
-        self._meta.append(block.loc[keep, list(META_COLUMNS)])
+        self._meta.append(block.loc[keep, list(HELD_COLUMNS)])
         self.held += int(keep.sum())
 
     def split(self) -> tuple[FeatureSet, Window, dict[str, Any]]:
