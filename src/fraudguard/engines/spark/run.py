@@ -98,7 +98,8 @@ def run_spark_engine(
         Stop by itself after this many seconds (demo, benchmarks).
     sinks, dlq
         Set-up sinks and a dead-letter writer; ``None`` builds the local engine's
-        (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic).
+        (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic) and its challenger
+        sinks (shadow scores: table, Parquet, topic; see :mod:`.shadow`).
     """
     from fraudguard.engines.common.lifecycle import install_stop_handlers
     from fraudguard.engines.common.models import load_current
@@ -147,14 +148,18 @@ def run_spark_engine(
 
         url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
         sinks, dlq = default_sinks(settings, bootstrap, url)
+        from fraudguard.engines.spark.shadow import shadow_sinks
+
+        shadow, challenger_sinks = shadow_sinks(settings, url, dlq.producer)
+        sinks += challenger_sinks
         for sink in sinks:
             sink.setup()
         from fraudguard.io.rule_watcher import RuleWatcher
 
         rules = RuleWatcher(url, check_every_s=0)
     else:
-        rules = None
-    writer = BatchWriter(sinks, dlq, query_name="fraudguard", rules=rules)
+        rules, shadow = None, None
+    writer = BatchWriter(sinks, dlq, query_name="fraudguard", rules=rules, shadow=shadow)
     spark = build_session(
         master or settings.spark_master,
         work_dir=settings.state_dir / "spark",
