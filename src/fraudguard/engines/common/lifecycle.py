@@ -8,6 +8,7 @@ micro-batches) and closes everything it opened.
 
 from __future__ import annotations
 
+import faulthandler
 import signal
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from types import FrameType
 def install_stop_handlers(stop: threading.Event) -> None:
     """SIGINT / SIGTERM set ``stop`` (graceful: finish the batch, flush, commit, close).
 
+    SIGUSR1 prints every thread's stack to stderr (``faulthandler``) without stopping: a
+    stuck engine says where it waits, even inside a blocking client call.
     Only the main thread may install signal handlers; elsewhere (an engine run in a test's
     thread) this does nothing and ``stop`` is set by the caller.
     """
@@ -29,6 +32,7 @@ def install_stop_handlers(stop: threading.Event) -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 
 @contextmanager
