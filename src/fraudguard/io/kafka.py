@@ -65,18 +65,21 @@ def require_bootstrap(settings: Settings, override: str | None = None) -> str:
     return servers
 
 
-def make_producer(bootstrap: str, *, renew_on_fatal: bool = False, **overrides: Any) -> Producer:
+def make_producer(
+    bootstrap: str, *, renew_on_fatal: bool = False, renewable: bool = False, **overrides: Any
+) -> Producer:
     """A producer tuned for throughput (lz4, 5 ms linger, large queue).
 
     ``renew_on_fatal`` returns a :class:`~fraudguard.io.renewing_producer.RenewingProducer`
     (same interface) that replaces itself after a fatal error, such as a restarted broker
-    that forgot the idempotent producer's id: long-running engines use it.
+    that forgot the idempotent producer's id: long-running engines use it. ``renewable``
+    returns one that is replaced only by an explicit ``renew()`` (transactional producers).
     """
     conf = {"bootstrap.servers": bootstrap, "logger": CLIENT_LOG, **PRODUCER_DEFAULTS, **overrides}
-    if renew_on_fatal:
+    if renew_on_fatal or renewable:
         from fraudguard.io.renewing_producer import RenewingProducer
 
-        return RenewingProducer(conf)  # type: ignore[return-value]  # same interface
+        return RenewingProducer(conf, auto_renew=renew_on_fatal)  # type: ignore[return-value]  # same interface
     return Producer(conf)
 
 

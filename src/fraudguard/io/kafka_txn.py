@@ -12,12 +12,22 @@ The ``transactional.id`` is stable per (consumer group, worker slot): a restarte
 calls ``init_transactions`` with the id of the one that died, which fences the dead
 producer and aborts its open transaction at once (a random id would leave it open,
 blocking ``read_committed`` readers, until ``transaction.timeout.ms``).
+
+``send_offsets_to_transaction`` can ignore its timeout and block for good when the group
+coordinator's node dies (librdkafka 2.16, issues #5456 and #5511: the coordinator request
+is never timed out, and a decommissioned coordinator is never looked up again); the
+failover test saw the engine stall there under load. It therefore runs in a helper thread
+bounded by ``timeout_s`` plus a grace; when it overruns, the producer instance is replaced
+(``renew``), the new one's ``init_transactions`` fences the stuck one and aborts its
+transaction, and the batch is produced again in a fresh transaction.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
@@ -56,11 +66,24 @@ class KafkaTransactions:
     """Begin / commit-with-offsets / abort around one transactional producer.
 
     ``init_transactions`` runs once, lazily, so constructing this never blocks on the broker.
+    ``renew`` replaces the producer instance behind ``producer`` (a
+    :class:`~fraudguard.io.renewing_producer.RenewingProducer` made with ``auto_renew=False``)
+    when a call overruns its timeout; without it such a call raises :class:`TransactionFenced`.
     """
 
-    def __init__(self, producer: Producer, *, timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        producer: Producer,
+        *,
+        timeout_s: float = 60.0,
+        grace_s: float = 10.0,
+        renew: Callable[[str], None] | None = None,
+    ) -> None:
         self.producer = producer
         self.timeout_s = timeout_s
+        self.grace_s = grace_s
+        self.renew = renew
+        self.stuck_calls = 0
         self._ready = False
         self._open = False
         self.committed = 0
@@ -101,7 +124,13 @@ class KafkaTransactions:
         if offsets:
             tps = [TopicPartition(t, p, o) for (t, p), o in sorted(offsets.items())]
             try:
-                self.producer.send_offsets_to_transaction(tps, consumer.consumer_group_metadata(), self.timeout_s)
+                self._bounded(
+                    "send_offsets_to_transaction",
+                    self.producer.send_offsets_to_transaction,
+                    tps,
+                    consumer.consumer_group_metadata(),
+                    self.timeout_s,
+                )
             except KafkaException as e:
                 err = _error(e)
                 if err is not None and err.code() in _REBALANCED:
@@ -117,6 +146,32 @@ class KafkaTransactions:
     @staticmethod
     def _raise(e: BaseException) -> None:
         raise e
+
+    def _bounded(self, what: str, fn: Callable[..., Any], *args: Any) -> None:
+        """``fn(*args)`` in a helper thread; past ``timeout_s + grace_s`` the producer is replaced."""
+        outcome: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                fn(*args)
+            except BaseException as e:  # handed to the caller's thread
+                outcome.append(e)
+
+        worker = threading.Thread(target=run, name=f"fraudguard-txn-{what}", daemon=True)
+        worker.start()
+        worker.join(self.timeout_s + self.grace_s)
+        if worker.is_alive():
+            self.stuck_calls += 1
+            reason = f"{what} ignored its {self.timeout_s:.0f}s timeout (librdkafka #5456/#5511)"
+            if self.renew is None:
+                raise TransactionFenced(f"{reason}; restart the worker")
+            log.warning("%s: replacing the transactional producer; the batch is produced again", reason)
+            self.renew(reason)
+            self._ready = False  # the new instance runs init_transactions, fencing the stuck one
+            self._open = False
+            raise TransactionAborted(f"{reason}: new producer, the batch is produced again")
+        if outcome:
+            raise outcome[0]
 
     @property
     def open(self) -> bool:

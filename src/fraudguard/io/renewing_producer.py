@@ -13,8 +13,12 @@ with ``PRODUCER_FENCED`` (or ``UNKNOWN_PRODUCER_ID``) in each message's delivery
 and librdkafka keeps the instance, so every retry failed the same way. Delivery reports
 with one of :data:`IDENTITY_LOST` codes therefore renew the producer too.
 
-Transactional producers are not wrapped: a fatal error there means this worker was fenced
-by another one with the same ``transactional.id``, which must not be papered over.
+Transactional producers are never renewed on an error: a fatal error there means this
+worker was fenced by another one with the same ``transactional.id``, which must not be
+papered over. They are wrapped with ``auto_renew=False`` only so that
+:class:`~fraudguard.io.kafka_txn.KafkaTransactions` can replace an instance stuck in a
+call that ignores its timeout (:meth:`RenewingProducer.renew`); the new instance's
+``init_transactions`` fences the old one and aborts its open transaction.
 """
 
 from __future__ import annotations
@@ -62,11 +66,17 @@ class RenewingProducer:
         The producer configuration. Its ``error_cb`` (if any) still receives every error.
     factory
         Builds a producer from a configuration (``confluent_kafka.Producer`` by default).
+    auto_renew
+        Replace the instance after a fatal error (idempotent producers). ``False``: only an
+        explicit :meth:`renew` does (the only mode allowed for a transactional producer).
     """
 
-    def __init__(self, conf: dict[str, Any], factory: Callable[[dict[str, Any]], Any] = Producer) -> None:
-        if "transactional.id" in conf:
-            raise ValueError("RenewingProducer is for non-transactional producers")
+    def __init__(
+        self, conf: dict[str, Any], factory: Callable[[dict[str, Any]], Any] = Producer, *, auto_renew: bool = True
+    ) -> None:
+        if "transactional.id" in conf and auto_renew:
+            raise ValueError("renewal on errors is for non-transactional producers: use auto_renew=False")
+        self.auto_renew = auto_renew
         self._user_error_cb = conf.get("error_cb")
         self._conf = {**conf, "error_cb": self._on_error}
         self._factory = factory
@@ -76,7 +86,7 @@ class RenewingProducer:
         self._producer = factory(self._conf)
 
     def _on_error(self, err: KafkaError) -> None:
-        if is_fatal(err):
+        if self.auto_renew and is_fatal(err):
             self._fatal = err
         if self._user_error_cb is not None:
             self._user_error_cb(err)
@@ -88,9 +98,20 @@ class RenewingProducer:
                     self._renew()
         return self._producer
 
-    def _renew(self) -> None:
+    def renew(self, reason: str) -> None:
+        """Replace the instance now (its queued messages are dropped, not delivered)."""
+        with self._lock:
+            self._fatal = reason
+            self._renew(purge=False)
+
+    def _renew(self, *, purge: bool = True) -> None:
         old, reason = self._producer, self._fatal
         log.warning("Kafka producer hit a fatal error (%s): replacing it with a new one", reason)
+        if not purge:  # another thread may still be inside a call on it: leave it alone
+            self._producer = self._factory(self._conf)
+            self._fatal = None
+            self.renewals += 1
+            return
         try:
             # Drop what the dead instance still holds without serving its callbacks: the
             # sinks already count those messages as failed and deliver them again.
@@ -112,13 +133,13 @@ class RenewingProducer:
         The delivery callback is wrapped: a report saying the broker lost this producer's
         identity (:data:`IDENTITY_LOST`) also marks it for renewal.
         """
-        for name in ("on_delivery", "callback"):
+        for name in ("on_delivery", "callback") if self.auto_renew else ():
             if kwargs.get(name) is not None:
                 kwargs[name] = partial(self._delivered, kwargs[name])
         try:
             self._current().produce(*args, **kwargs)
         except KafkaException as e:
-            if is_fatal(e):
+            if self.auto_renew and is_fatal(e):
                 self._fatal = e.args[0]
             raise
 
@@ -126,6 +147,8 @@ class RenewingProducer:
         try:
             return int(getattr(self._current(), method)(timeout))
         except (KafkaException, SystemError) as e:
+            if not self.auto_renew:
+                raise
             # a fatal error can surface from inside a delivery callback (as a SystemError
             # whose cause is the KafkaException) before error_cb has seen it
             # (or as a bare SystemError: the C client reports a failed callback after a fatal

@@ -99,3 +99,12 @@ def test_lag_is_high_watermark_minus_position():
     assert lag.lag() == 15
     lag.forget([("tx", 0)])
     assert lag.lag() == 0
+
+
+def test_forgotten_ids_of_a_rolled_back_batch_are_scored_again_not_dead_lettered() -> None:
+    """An aborted transaction (exactly-once, after a rebalance) rolls the batch back: when it is
+    read again its rows must be produced again, not dead-lettered as duplicates."""
+    recent = RecentIds(10)
+    recent.add_many(["a", "b", "c"], [1, 2, 3])
+    recent.forget(["a", "b", "zz"])
+    assert "a" not in recent and "b" not in recent and recent.content("c") == 3 and len(recent) == 1

@@ -61,6 +61,12 @@ class RecentIds:
             for k in list(islice(self._ids, excess)):
                 del self._ids[k]
 
+    def forget(self, ids: list[str]) -> None:
+        """Drop ``ids``: their batch was rolled back (an aborted transaction), so when it is read
+        again it must be scored and produced again, not dead-lettered as duplicates."""
+        for tid in ids:
+            self._ids.pop(tid, None)
+
 
 @dataclass
 class DecodedBatch:

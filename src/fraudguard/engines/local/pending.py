@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, TypeVar
 import pandas as pd
 from confluent_kafka import Consumer
 
-from fraudguard.engines.local.batching import DecodedBatch
+from fraudguard.engines.local.batching import DecodedBatch, RecentIds
 from fraudguard.engines.local.delivery import deliver
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.recovery import BrokerWatch
@@ -58,6 +58,7 @@ class PendingMixin:
     sinks: list[Sink]
     dlq: DeadLetterWriter
     lag: LagTracker
+    recent: RecentIds
     watch: BrokerWatch
     transactions: KafkaTransactions | None
     _pool: ThreadPoolExecutor | None
@@ -167,7 +168,10 @@ class PendingMixin:
         """Commit the batch's transaction with its offsets; produce it again if the broker aborted it."""
         assert self.transactions is not None
         try:
-            return self.transactions.commit(self.consumer, batch.offsets)
+            committed = self.transactions.commit(self.consumer, batch.offsets)
+            if not committed:  # rolled back after a rebalance: whoever reads it again must produce it
+                self.recent.forget(batch.frame["transaction_id"].tolist() if len(batch.frame) else [])
+            return committed
         except TransactionAborted:
             self._deliver(batch, predictions)  # a fresh transaction; the retry commits it
             raise

@@ -114,10 +114,13 @@ def build_engine(
         producer_conf["transactional.id"] = transactional_id(group, settings.worker_slot)
         producer_conf["transaction.timeout.ms"] = 120_000  # >= message.timeout.ms, as librdkafka requires
     # a fatal producer error (a restarted broker forgot the idempotent producer) replaces the
-    # producer; a transactional one is never replaced (fatal there means fenced)
-    producer = make_producer(bootstrap, renew_on_fatal=not options.exactly_once, **producer_conf)
+    # producer; a transactional one is never replaced on an error (fatal there means fenced),
+    # only when a call hangs past its timeout (kafka_txn.py)
+    producer = make_producer(
+        bootstrap, renew_on_fatal=not options.exactly_once, renewable=options.exactly_once, **producer_conf
+    )
     if options.exactly_once:
-        transactions = KafkaTransactions(producer)
+        transactions = KafkaTransactions(producer, renew=producer.renew)  # type: ignore[attr-defined]
     sinks = [
         PostgresSink(database_url),
         ParquetSink(settings.parquet_dir),
