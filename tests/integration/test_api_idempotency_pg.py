@@ -9,8 +9,8 @@ from fastapi import HTTPException
 from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.api.scoring import ScoringService
 from fraudguard.bench.fuzz import VALID
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.schema import decode_transaction
 from tests.browser.stack import train_tiny_model
 

@@ -10,7 +10,7 @@ import pytest
 
 from fraudguard.errors import DataFormatError, ValidationError
 from fraudguard.io.backtest import backtest, parse_since
-from fraudguard.io.parquet_sink import ParquetSink
+from fraudguard.io.sinks.parquet import ParquetSink
 from fraudguard.rules import RuleError
 from tests.fixtures.postgres import prediction_frame
 

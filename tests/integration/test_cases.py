@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from fraudguard.io import pg_cases
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fraudguard.io.pg_binary import frame_to_copy_binary
 from fraudguard.io.pg_schema import migrate
-from fraudguard.io.pg_sink import frame_to_csv
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.pg_copy import frame_to_copy_binary, frame_to_csv
 from fraudguard.schema import PREDICTION_COLUMNS
 from tests.fixtures.postgres import prediction_frame
 

@@ -13,8 +13,8 @@ import pytest
 from fraudguard.config import Settings, load_settings
 from fraudguard.errors import DatabaseError
 from fraudguard.io.embedded_postgres import EmbeddedPostgres, resolve_database_url
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import psycopg
 import pytest
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect, open_pool, with_retry
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration

@@ -11,9 +11,9 @@ import pytest
 
 from fraudguard.errors import ValidationError
 from fraudguard.io.pg_queries import get_prediction, record_label
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import Sink
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.schema import PREDICTION_COLUMNS
 from tests.fixtures.postgres import prediction_frame
 

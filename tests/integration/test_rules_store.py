@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from fraudguard.io import pg_rules
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
 from fraudguard.io.rule_watcher import RuleWatcher
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.rules import RuleError
 from tests.fixtures.postgres import prediction_frame
 

@@ -27,11 +27,11 @@ from fraudguard.engines.spark.query import StreamPlan, start_query  # noqa: E402
 from fraudguard.engines.spark.session import build_session  # noqa: E402
 from fraudguard.engines.spark.writer import BatchWriter  # noqa: E402
 from fraudguard.generator import generate_frame  # noqa: E402
-from fraudguard.io.dlq import HEADER_FIELD, HEADER_REASON, DeadLetterWriter  # noqa: E402
 from fraudguard.io.kafka import ensure_topics, make_producer  # noqa: E402
-from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink  # noqa: E402
-from fraudguard.io.parquet_sink import ParquetSink  # noqa: E402
-from fraudguard.io.pg_sink import PostgresSink  # noqa: E402
+from fraudguard.io.sinks.dlq import HEADER_FIELD, HEADER_REASON, DeadLetterWriter  # noqa: E402
+from fraudguard.io.sinks.kafka import KafkaAlertSink, KafkaPredictionSink  # noqa: E402
+from fraudguard.io.sinks.parquet import ParquetSink  # noqa: E402
+from fraudguard.io.sinks.postgres import PostgresSink  # noqa: E402
 from fraudguard.models.scorer import Scorer  # noqa: E402
 from fraudguard.schema import MODEL_NAMES, Prediction  # noqa: E402
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, read_topic  # noqa: E402

@@ -11,9 +11,9 @@ from fraudguard.engines.spark.query import start_query
 from fraudguard.engines.spark.writer import BatchWriter
 from fraudguard.generator import generate_frame
 from fraudguard.io import pg_rules
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
 from fraudguard.io.rule_watcher import RuleWatcher
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values
 from tests.integration.test_spark_engine import kafka_writer, make_plan, run_until, spark, spark_settings  # noqa: F401
 

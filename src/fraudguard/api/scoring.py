@@ -109,7 +109,7 @@ class ScoringService:
     scorer, pipeline
         The models and the feature state (shared with the stream when the state is in Redis).
     sink
-        Optional :class:`~fraudguard.io.pg_sink.PostgresSink` for recorded predictions.
+        Optional :class:`~fraudguard.io.sinks.postgres.PostgresSink` for recorded predictions.
     producer, predictions_topic, alerts_topic
         Optional Kafka producer for recorded predictions and alerts.
     rules

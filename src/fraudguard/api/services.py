@@ -125,7 +125,7 @@ class Services:
                     hub.publish, "metrics", [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS).decode()]
                 )
 
-        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+        from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
         from fraudguard.metrics.drift_feed import DriftFeed, card_reference
         from fraudguard.metrics.versions import VersionMetrics
 
@@ -192,7 +192,7 @@ def build_services(settings: Settings) -> Services:
             migrate(conn)
     if settings.kafka_bootstrap_servers:
         services.bootstrap = settings.kafka_bootstrap_servers
-        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+        from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
 
         topics = [
             *settings.topics,
@@ -223,8 +223,8 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
         stores = feature_stores(settings.redis_url)
     sink = rules = None
     if settings.database_dsn:
-        from fraudguard.io.pg_sink import PostgresSink
         from fraudguard.io.rule_watcher import RuleWatcher
+        from fraudguard.io.sinks.postgres import PostgresSink
 
         sink = PostgresSink(settings.database_dsn, run_migrations=False)
         rules = RuleWatcher(settings.database_dsn, check_every_s=1.0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from fraudguard.io.challenger_sinks import ChallengerKafkaSink, ChallengerPostgresSink, ShadowBuffer, challenger_topic
+from fraudguard.io.sinks.challenger import ChallengerKafkaSink, ChallengerPostgresSink, ShadowBuffer, challenger_topic
 from fraudguard.models.shadow import ShadowScorers
 
 

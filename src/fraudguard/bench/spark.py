@@ -21,7 +21,7 @@ from fraudguard.bench.env import BenchEnv, Payloads
 
 
 class CountingSink:
-    """A :class:`~fraudguard.io.sinks.Sink` that counts rows and stops the query at ``target``."""
+    """A :class:`~fraudguard.io.sinks.base.Sink` that counts rows and stops the query at ``target``."""
 
     name = "counter"
 

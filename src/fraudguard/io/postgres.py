@@ -3,7 +3,7 @@
 The rest of the PostgreSQL adapter lives beside this module:
 
 - :mod:`fraudguard.io.pg_schema` — tables and numbered migrations (``migrate``);
-- :mod:`fraudguard.io.pg_sink` — :class:`~fraudguard.io.pg_sink.PostgresSink` (COPY + upsert);
+- :mod:`fraudguard.io.sinks.postgres` — :class:`~fraudguard.io.sinks.postgres.PostgresSink` (COPY + upsert);
 - :mod:`fraudguard.io.pg_queries` / :mod:`fraudguard.io.pg_analytics` — what the API and the
   dashboard read.
 

@@ -20,8 +20,8 @@ import pyarrow.dataset as ds
 
 from fraudguard.config import Settings
 from fraudguard.errors import DataFormatError
-from fraudguard.io.challenger_sinks import transactions_parquet_dir
 from fraudguard.io.postgres import connect, db_errors
+from fraudguard.io.sinks.challenger import transactions_parquet_dir
 from fraudguard.models import lifecycle
 from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.retrain import RetrainPlan, compare, split_history, train_challenger, with_labels

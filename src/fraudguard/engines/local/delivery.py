@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 
-from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
 from fraudguard.io.parquet_sink import reuse_prediction_table
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import Sink
+from fraudguard.io.sinks.dlq import DeadLetter, DeadLetterWriter
 
 
 def _write_and_flush(sink: Sink, predictions: pd.DataFrame, batch_id: str) -> None:

@@ -47,9 +47,9 @@ from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.retrying import RetryMixin
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.dlq import DeadLetterWriter
 from fraudguard.io.kafka_txn import KafkaTransactions
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import Sink
+from fraudguard.io.sinks.dlq import DeadLetterWriter
 
 __all__ = ["RETRYABLE", "LocalEngine", "Processor", "RebalanceListener", "Stopped"]
 

@@ -22,9 +22,9 @@ from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.status import EngineStats
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.dlq import DeadLetterWriter
 from fraudguard.io.kafka_txn import KafkaTransactions, TransactionAborted
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import Sink
+from fraudguard.io.sinks.dlq import DeadLetterWriter
 
 log = logging.getLogger("fraudguard.engines.local.engine")
 T = TypeVar("T")

@@ -77,12 +77,12 @@ def build_engine(
 ) -> LocalEngine:
     """Every part of one worker: consumer, processor, sinks (Kafka, PostgreSQL, Parquet), DLQ."""
     from fraudguard.engines.local.shadow import shadow_stage_and_sinks
-    from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
-    from fraudguard.io.dlq import DeadLetterWriter
     from fraudguard.io.kafka import check_reachable, ensure_topics, make_consumer, make_producer, require_bootstrap
-    from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
-    from fraudguard.io.parquet_sink import ParquetSink
-    from fraudguard.io.pg_sink import PostgresSink
+    from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
+    from fraudguard.io.sinks.dlq import DeadLetterWriter
+    from fraudguard.io.sinks.kafka import KafkaAlertSink, KafkaPredictionSink
+    from fraudguard.io.sinks.parquet import ParquetSink
+    from fraudguard.io.sinks.postgres import PostgresSink
 
     bootstrap = require_bootstrap(settings)
     watcher = ModelWatcher(settings.models_dir, check_every_s=options.model_check_s)

@@ -2,7 +2,7 @@
 
 Roles are re-read at most every ``check_every_s`` seconds, at batch boundaries only, so
 one batch is always shadow-scored by one set of challengers. The rows go to a
-:class:`~fraudguard.io.challenger_sinks.ShadowBuffer` that the challenger sinks read
+:class:`~fraudguard.io.sinks.challenger.ShadowBuffer` that the challenger sinks read
 when the batch is delivered (and before its offsets are committed).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from fraudguard.io.challenger_sinks import (
+from fraudguard.io.sinks.challenger import (
     ChallengerKafkaSink,
     ChallengerParquetSink,
     ChallengerPostgresSink,

@@ -19,7 +19,7 @@ from typing import Any
 from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import Sink
 
 Printer = Callable[[str], None]
 
@@ -56,11 +56,11 @@ def progress_line(progress: dict[str, Any]) -> str:
 def default_sinks(settings: Settings, bootstrap: str, database_url: str) -> tuple[list[Sink], Any]:
     """The local engine's sinks (PostgreSQL, Parquet, Kafka predictions + alerts) and DLQ."""
     from fraudguard.engines.local.runner import PRODUCER_MAX_MESSAGE_BYTES
-    from fraudguard.io.dlq import DeadLetterWriter
     from fraudguard.io.kafka import make_producer
-    from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
-    from fraudguard.io.parquet_sink import ParquetSink
-    from fraudguard.io.pg_sink import PostgresSink
+    from fraudguard.io.sinks.dlq import DeadLetterWriter
+    from fraudguard.io.sinks.kafka import KafkaAlertSink, KafkaPredictionSink
+    from fraudguard.io.sinks.parquet import ParquetSink
+    from fraudguard.io.sinks.postgres import PostgresSink
 
     producer = make_producer(bootstrap, **{"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES})
     sinks: list[Sink] = [

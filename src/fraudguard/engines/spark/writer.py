@@ -20,8 +20,8 @@ import pandas as pd
 
 from fraudguard import schema
 from fraudguard.frames import LIST_COLUMNS
-from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import Sink
+from fraudguard.io.sinks.dlq import DeadLetter, DeadLetterWriter
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The engine's sinks receive the prediction frame; the shadow rows of the same batch travel
 beside it through a :class:`ShadowBuffer` (keyed by the prediction frame's identity) so the
 engine's delivery loop, its retries and its commit-after-flush rule apply unchanged: a
-challenger sink is just one more :class:`~fraudguard.io.sinks.Sink`, flushed before the
+challenger sink is just one more :class:`~fraudguard.io.sinks.base.Sink`, flushed before the
 offsets are committed. Every sink is idempotent on ``(transaction_id, model_version)``.
 """
 
@@ -22,10 +22,11 @@ import psycopg
 import pyarrow as pa
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.kafka_sinks import ProducerSink
-from fraudguard.io.parquet_sink import UTC_US, ParquetSink, batch_file_stem, time_array
+from fraudguard.io.parquet_sink import UTC_US, time_array
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
+from fraudguard.io.sinks.kafka import ProducerSink
+from fraudguard.io.sinks.parquet import ParquetSink, batch_file_stem
 from fraudguard.models.shadow import CHALLENGER_COLUMNS
 
 CHALLENGER_SCHEMA = pa.schema(

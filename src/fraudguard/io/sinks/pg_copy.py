@@ -11,16 +11,24 @@ shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timest
 both PostgreSQL types have the same binary form (µs since 2000-01-01 UTC), so a
 ``timestamptz`` column receives the instant unchanged. Text cannot hold NUL in
 PostgreSQL, in binary as in CSV: NUL becomes U+FFFD rather than failing the batch forever.
+
+:func:`frame_to_csv` is the former CSV path, kept as the reference the tests compare the
+stored rows with.
 """
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from pgpq import ArrowToPostgresBinaryEncoder
 
+from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
+from fraudguard.schema import PREDICTION_COLUMNS
 
 _NUL = "\x00"
 _REPLACEMENT = "\ufffd"
@@ -65,3 +73,48 @@ def frame_to_copy_binary(frame: pd.DataFrame) -> bytes:
         out += encoder.write_batch(batch)
     out += encoder.finish()
     return bytes(out)
+
+
+# --- the former CSV path, kept as the reference the tests compare stored rows with ----
+_CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
+
+
+def _timestamptz_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``2026-01-01 12:00:00.000000+00``: Arrow formats naive timestamps ~15x faster than zoned ones."""
+    return pc.binary_join_element_wise(col.cast(pa.timestamp("us")).cast(pa.string()), "+00", "")
+
+
+def _array_literals(reasons: pa.ChunkedArray) -> pa.Array:
+    """PostgreSQL ``text[]`` literals (``{"a","b\\"c"}``) for a ``list<string>`` column, vectorized."""
+    lists = reasons.combine_chunks() if isinstance(reasons, pa.ChunkedArray) else reasons
+    if not isinstance(lists, pa.ListArray):  # an empty table may come as a plain null array
+        lists = lists.cast(pa.list_(pa.string()))
+    values = pc.fill_null(lists.values, "")
+    values = pc.replace_substring(_clean_text(values), "\\", "\\\\")
+    values = pc.replace_substring(values, '"', '\\"')
+    quoted = pc.binary_join_element_wise('"', values, '"', "")
+    rebuilt = pa.ListArray.from_arrays(lists.offsets, quoted, mask=lists.is_null())
+    joined = pc.binary_join(rebuilt, ",")
+    return pc.fill_null(pc.binary_join_element_wise("{", joined, "}", ""), "{}")
+
+
+def frame_to_csv(frame: pd.DataFrame) -> bytes:
+    """The batch as CSV in :data:`PREDICTION_COLUMNS` order, ready for ``COPY ... (FORMAT csv)``.
+
+    Arrow writes NULL as an empty unquoted field and every value quoted, which is exactly
+    how PostgreSQL's CSV format tells NULL from the empty string.
+    """
+    table = prediction_table(frame)
+    columns: list[pa.Array | pa.ChunkedArray] = []
+    for field, col in zip(PREDICTION_SCHEMA, table.columns, strict=True):
+        if field.name in LIST_COLUMNS:
+            columns.append(_array_literals(col))
+        elif pa.types.is_string(field.type):
+            columns.append(_clean_text(col))
+        elif pa.types.is_timestamp(field.type):
+            columns.append(_timestamptz_text(col))
+        else:
+            columns.append(col)
+    out = io.BytesIO()
+    pa_csv.write_csv(pa.Table.from_arrays(columns, names=list(PREDICTION_COLUMNS)), out, _CSV_OPTIONS)
+    return out.getvalue()
