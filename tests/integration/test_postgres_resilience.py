@@ -9,6 +9,7 @@ import pytest
 
 from fraudguard.errors import DatabaseError
 from fraudguard.io.postgres import connect, open_pool, with_retry
+from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
@@ -36,13 +37,13 @@ def stored(url: str) -> int:
 def test_terminated_backend_gives_database_error_then_the_next_write_reconnects(pg_db: str) -> None:
     sink = PostgresSink(pg_db)
     sink.setup()
-    sink.write(prediction_frame(100, prefix="a"), batch_id="a")
+    sink.write(PredictionBatch.of(prediction_frame(100, prefix="a")), batch_id="a")
     assert kill_backends(pg_db, "fraudguard-sink") == 1
     with pytest.raises(DatabaseError, match="batch 'b'") as info:
-        sink.write(prediction_frame(100, prefix="b"), batch_id="b")
+        sink.write(PredictionBatch.of(prediction_frame(100, prefix="b")), batch_id="b")
     assert isinstance(info.value.__cause__, psycopg.OperationalError)
     assert stored(pg_db) == 100
-    assert sink.upsert(prediction_frame(100, prefix="b"), batch_id="b") == 100
+    assert sink.upsert(PredictionBatch.of(prediction_frame(100, prefix="b")), batch_id="b") == 100
     assert sink.connections_opened == 2
     assert stored(pg_db) == 200
     sink.close()
@@ -51,15 +52,15 @@ def test_terminated_backend_gives_database_error_then_the_next_write_reconnects(
 def test_a_blocked_table_times_out_rolls_back_and_the_same_connection_recovers(pg_db: str) -> None:
     sink = PostgresSink(pg_db, statement_timeout_ms=300)
     sink.setup()
-    sink.write(prediction_frame(10, prefix="a"), batch_id="a")
+    sink.write(PredictionBatch.of(prediction_frame(10, prefix="a")), batch_id="a")
     with connect(pg_db) as locker:
         locker.execute("LOCK TABLE fraud_predictions IN ACCESS EXCLUSIVE MODE")  # a "slow" database
         with pytest.raises(DatabaseError, match="upserting") as info:
-            sink.write(prediction_frame(1000, prefix="b"), batch_id="b")
+            sink.write(PredictionBatch.of(prediction_frame(1000, prefix="b")), batch_id="b")
         assert isinstance(info.value.__cause__, psycopg.errors.QueryCanceled)
         locker.rollback()
     assert stored(pg_db) == 10
-    assert sink.upsert(prediction_frame(1000, prefix="b"), batch_id="b") == 1000
+    assert sink.upsert(PredictionBatch.of(prediction_frame(1000, prefix="b")), batch_id="b") == 1000
     assert sink.connections_opened == 1  # a timeout does not break the connection
     assert stored(pg_db) == 1010
     sink.close()
@@ -71,7 +72,7 @@ def test_unreachable_server_is_a_database_error_naming_it_without_password() -> 
         sink.setup()
     assert "s3cret" not in str(info.value)
     with pytest.raises(DatabaseError):
-        sink.write(prediction_frame(1), batch_id="x")
+        sink.write(PredictionBatch.of(prediction_frame(1)), batch_id="x")
 
 
 def test_with_retry_carries_a_write_across_a_lost_connection(pg_db: str) -> None:
@@ -80,7 +81,7 @@ def test_with_retry_carries_a_write_across_a_lost_connection(pg_db: str) -> None
     kill_backends(pg_db, "fraudguard-sink")
     retries: list[int] = []
     written = with_retry(
-        lambda: sink.upsert(prediction_frame(50), batch_id="r"),
+        lambda: sink.upsert(PredictionBatch.of(prediction_frame(50)), batch_id="r"),
         attempts=3,
         backoff_s=0.01,
         on_retry=lambda attempt, err, delay: retries.append(attempt),
@@ -95,7 +96,7 @@ def test_with_retry_gives_up_after_its_attempts_with_the_last_error() -> None:
 
     def attempt() -> int:
         calls.append(1)
-        return sink.upsert(prediction_frame(1), batch_id="x")
+        return sink.upsert(PredictionBatch.of(prediction_frame(1)), batch_id="x")
 
     with pytest.raises(DatabaseError):
         with_retry(attempt, attempts=3, backoff_s=0.001)

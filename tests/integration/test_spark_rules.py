@@ -28,7 +28,7 @@ def test_rule_activated_mid_stream_applies_from_the_next_spark_batch(spark, engi
     pg = PostgresSink(url)
     base = kafka_writer(ss, [pg])
     watcher = RuleWatcher(url, check_every_s=0)
-    writer = BatchWriter(base.sinks, base.dlq, query_name="fraudguard-rules", rules=watcher)
+    writer = BatchWriter(base.sinks, query_name="fraudguard-rules", rules=watcher)
     publish_values(engine_env.bootstrap, ss.topic_transactions, values[: N // 2], keys[: N // 2])
     query, _ = start_query(spark, make_plan(ss, 400), writer, checkpoint=tmp_path / "ckpt", trigger="500ms")
     try:

@@ -28,6 +28,7 @@ from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
 from fraudguard.api.idempotency import RecordedLog, assemble, triage
 from fraudguard.errors import BrokerError
 from fraudguard.features.pipeline import FeaturePipeline
+from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.models.scorer import Scorer
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,7 @@ class ScoringService:
         if self.producer is not None:
             self._publish(preds)
         if self.sink is not None:
-            self.sink.write(preds, batch_id=f"api-{uuid.uuid4().hex}")
+            self.sink.write(PredictionBatch.of(preds), batch_id=f"api-{uuid.uuid4().hex}")
             self.sink.flush()
 
     def _publish(self, preds: pd.DataFrame) -> None:

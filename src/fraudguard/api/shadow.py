@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.io.sinks.challenger import ChallengerKafkaSink, ChallengerPostgresSink, ShadowBuffer, challenger_topic
 from fraudguard.models.shadow import ShadowScorers
 
@@ -43,10 +44,11 @@ class ApiShadow:
             return
         self.buffer.put(predictions, rows)
         batch_id = f"api-{uuid.uuid4().hex}"
+        batch = PredictionBatch.of(predictions)
         if self.pg is not None:
-            self.pg.write(predictions, batch_id=batch_id)
+            self.pg.write(batch, batch_id=batch_id)
         if self.kafka is not None:
-            self.kafka.write(predictions, batch_id=batch_id)  # delivered with the predictions (no flush per call)
+            self.kafka.write(batch, batch_id=batch_id)  # delivered with the predictions (no flush per call)
 
     def close(self) -> None:
         if self.pg is not None:

@@ -8,10 +8,6 @@ store this table, so they store the same types. The sinks themselves live in
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -101,48 +97,14 @@ def _list_array(series: pd.Series, column: str) -> pa.Array:
         raise ValidationError(column, f"must be a list of strings per row: {e}") from e
 
 
-_shared: dict[int, tuple[pd.DataFrame, pa.Table]] = {}
-_shared_lock = threading.Lock()
-
-
-@contextmanager
-def reuse_prediction_table(frame: pd.DataFrame) -> Iterator[pa.Table]:
-    """Convert ``frame`` once; within the block :func:`prediction_table` returns that table.
-
-    The engine wraps one batch's sink writes in it (PostgreSQL and Parquet both need the
-    Arrow table, possibly from different threads). Scoped to the block, so a frame changed
-    afterwards is never served a stale table. Raises :class:`ValidationError` like
-    :func:`prediction_table`.
-    """
-    table = _build_table(frame)
-    key = id(frame)
-    with _shared_lock:
-        previous = _shared.get(key)
-        _shared[key] = (frame, table)
-    try:
-        yield table
-    finally:
-        with _shared_lock:
-            if previous is None:
-                _shared.pop(key, None)
-            else:
-                _shared[key] = previous
-
-
 def prediction_table(frame: pd.DataFrame) -> pa.Table:
     """Arrow table with :data:`PREDICTION_SCHEMA` from a prediction frame.
 
     One conversion shared by the Parquet and PostgreSQL sinks, so both store the same
     types: timestamps as UTC microseconds, ``is_fraud`` as a nullable boolean, ``reasons``
     as ``list<string>``. Raises :class:`ValidationError` naming the first bad column.
+    A batch is converted once, by :meth:`fraudguard.io.sinks.base.PredictionBatch.of`.
     """
-    hit = _shared.get(id(frame))
-    if hit is not None and hit[0] is frame:
-        return hit[1]
-    return _build_table(frame)
-
-
-def _build_table(frame: pd.DataFrame) -> pa.Table:
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
         raise ValidationError(missing[0], f"missing from the prediction frame (missing: {', '.join(missing)})")

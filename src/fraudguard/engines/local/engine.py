@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import pandas as pd
@@ -48,8 +48,7 @@ from fraudguard.engines.local.retrying import RetryMixin
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import FraudGuardError
 from fraudguard.io.kafka_txn import KafkaTransactions
-from fraudguard.io.sinks.base import Sink
-from fraudguard.io.sinks.dlq import DeadLetterWriter
+from fraudguard.io.sinks.base import SinkSet
 
 __all__ = ["RETRYABLE", "LocalEngine", "Processor", "RebalanceListener", "Stopped"]
 
@@ -66,9 +65,8 @@ class LocalEngine(PendingMixin, RetryMixin):
     processor:
         Features + model; see :class:`Processor`.
     sinks:
-        Every prediction sink; all are written and flushed before any commit.
-    dlq:
-        Where rejected messages go.
+        Every prediction sink and the DLQ; a batch's offsets are committed only after
+        :meth:`~fraudguard.io.sinks.base.SinkSet.deliver` wrote and flushed all of them.
     topic:
         The transactions topic to subscribe to.
     stop_event:
@@ -98,8 +96,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         self,
         consumer: Consumer,
         processor: Processor,
-        sinks: Sequence[Sink],
-        dlq: DeadLetterWriter,
+        sinks: SinkSet,
         *,
         topic: str,
         batch_size: int = 2000,
@@ -120,8 +117,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         self.consumer = consumer
         self.consumer_factory = consumer_factory
         self.processor = processor
-        self.sinks = list(sinks)
-        self.dlq = dlq
+        self.sinks = sinks
         self.topic = topic
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
@@ -143,7 +139,6 @@ class LocalEngine(PendingMixin, RetryMixin):
         self.pipeline = pipeline
         self.transactions = transactions
         self._writer: ThreadPoolExecutor | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._pending: tuple[DecodedBatch, pd.DataFrame | None, Future[None]] | None = None
 
     # --- group membership ---------------------------------------------------------
@@ -277,22 +272,17 @@ class LocalEngine(PendingMixin, RetryMixin):
                 self._commit(batch, predictions, retry=False)
             except Exception as e:  # closing anyway; the batch is replayed
                 log.warning("in-flight batch not committed at close (%s): it will be replayed", e)
-        for pool in (self._writer, self._pool):
-            if pool is not None:
-                pool.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         if self.transactions is not None:
             try:
                 self.transactions.abort()  # an uncommitted batch: its outputs are never shown
             except FraudGuardError as e:
                 log.warning("aborting the open transaction at close: %s", e)
-        self._writer = self._pool = None
+        self._writer = None
         if self.reporter is not None:
             self.reporter.maybe_print(force=True)
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except FraudGuardError as e:
-                log.warning("closing sink %s: %s", getattr(sink, "name", sink), e)
+        self.sinks.close()
         try:
             self.consumer.close()
         except (KafkaException, RuntimeError) as e:

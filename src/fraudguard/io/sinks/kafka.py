@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from confluent_kafka import KafkaError, Message, Producer
 
 from fraudguard.errors import BrokerError
+from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.schema import MODEL_NAMES, Alert, Prediction
 
 _ENCODER = msgspec.json.Encoder()
@@ -208,8 +209,9 @@ class KafkaPredictionSink(ProducerSink):
 
     name = "kafka-predictions"
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Queue one message per row (``batch_id`` is unused: the topic is at-least-once)."""
+        frame = batch.frame
         if frame.empty:
             return
         self._produce_all(frame["card_id"].tolist(), encode_predictions(frame))
@@ -220,8 +222,9 @@ class KafkaAlertSink(ProducerSink):
 
     name = "kafka-alerts"
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Queue one alert per fraud row."""
+        frame = batch.frame
         fraud = frame[frame["decision"].to_numpy() == "fraud"] if not frame.empty else frame
         if fraud.empty:
             return

@@ -19,13 +19,12 @@ import re
 import uuid
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudguard.errors import SinkError, ValidationError
-from fraudguard.io.parquet_sink import prediction_table
+from fraudguard.io.sinks.base import PredictionBatch
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]")
 
@@ -79,12 +78,12 @@ class ParquetSink:
         except OSError as e:
             raise SinkError(f"cannot create Parquet directory {self.root}: {e}") from e
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Write the batch as one file per event date, replacing a previous write of ``batch_id``."""
         stem = batch_file_stem(batch_id)
-        if frame.empty:
+        if not len(batch):
             return
-        self.write_by_event_date(prediction_table(frame), stem)
+        self.write_by_event_date(batch.table, stem)
 
     def write_by_event_date(self, table: pa.Table, stem: str) -> None:
         """One file ``event_date=<UTC day>/<stem>.parquet`` per day of ``table["event_time"]`` (UTC)."""

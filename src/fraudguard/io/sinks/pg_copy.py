@@ -6,8 +6,8 @@ on 5,000 predictions (``fraudguard bench``'s engine stage profile, README): the 
 encoding drops from ~1.7 to ~0.8 µs of CPU per row and the server backend's COPY from
 ~2.7 to ~1.3 µs. The rows stored are the same (the integration tests read them back).
 
-The input is :func:`fraudguard.io.parquet_sink.prediction_table` (one Arrow conversion
-shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timestamp``:
+The input is the batch's Arrow table (:class:`fraudguard.io.sinks.base.PredictionBatch`: one
+conversion shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timestamp``:
 both PostgreSQL types have the same binary form (µs since 2000-01-01 UTC), so a
 ``timestamptz`` column receives the instant unchanged. Text cannot hold NUL in
 PostgreSQL, in binary as in CSV: NUL becomes U+FFFD rather than failing the batch forever.
@@ -60,13 +60,10 @@ def _clean_table(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(columns, schema=PREDICTION_SCHEMA)
 
 
-def frame_to_copy_binary(frame: pd.DataFrame) -> bytes:
-    """The batch as ``COPY ... (FORMAT binary)`` data, columns in :data:`PREDICTION_COLUMNS` order.
-
-    Raises :class:`fraudguard.errors.ValidationError` for a malformed frame (via
-    :func:`prediction_table`).
-    """
-    table = _clean_table(prediction_table(frame))
+def copy_binary(table: pa.Table) -> bytes:
+    """A prediction table (:data:`PREDICTION_SCHEMA`) as ``COPY ... (FORMAT binary)`` data,
+    columns in :data:`PREDICTION_COLUMNS` order."""
+    table = _clean_table(table)
     encoder = ArrowToPostgresBinaryEncoder(table.schema)
     out = bytearray(encoder.write_header())
     for batch in table.to_batches():

@@ -25,11 +25,13 @@ from typing import Any
 
 import pandas as pd
 import psycopg
+import pyarrow as pa
 
 from fraudguard.errors import DatabaseError
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
-from fraudguard.io.sinks.pg_copy import frame_to_copy_binary
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.pg_copy import copy_binary
 from fraudguard.schema import PREDICTION_COLUMNS
 
 STAGE = "fg_stage_predictions"
@@ -118,24 +120,27 @@ class PostgresSink:
                 conn.close()
         self._connection()
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Upsert the batch (the :class:`~fraudguard.io.sinks.base.Sink` entry point); see :meth:`upsert`."""
-        self.upsert(frame, batch_id=batch_id)
+        self.upsert(batch, batch_id=batch_id)
 
-    def upsert(self, frame: pd.DataFrame, *, batch_id: str) -> int:
+    def upsert(self, batch: PredictionBatch, *, batch_id: str) -> int:
         """Upsert the batch; return the number of rows inserted or changed (identical replays: 0).
 
         Rows repeating a ``transaction_id`` within the batch keep the first one, and an id
-        already stored keeps its stored row (``DO NOTHING``): the first decision wins. Raises :class:`ValidationError` for a malformed
-        frame and :class:`DatabaseError` when PostgreSQL fails; both leave the table as it was.
+        already stored keeps its stored row (``DO NOTHING``): the first decision wins. Raises
+        :class:`DatabaseError` when PostgreSQL fails, leaving the table as it was.
         """
-        if frame.empty:
+        if not len(batch):
             return 0
-        frame = frame.drop_duplicates("transaction_id", keep="first") if "transaction_id" in frame else frame
-        payload = frame_to_copy_binary(frame)
+        table = batch.table
+        repeated = batch.frame["transaction_id"].duplicated(keep="first").to_numpy()
+        if repeated.any():
+            table = table.filter(pa.array(~repeated))
+        payload = copy_binary(table)
         conn = self._connection()
         try:
-            what = f"upserting {len(frame)} predictions of batch {batch_id!r}"
+            what = f"upserting {table.num_rows} predictions of batch {batch_id!r}"
             with db_errors(conn, what), conn.transaction(), conn.cursor() as cur:
                 with cur.copy(_COPY) as copy:
                     copy.write(payload)
