@@ -11,9 +11,10 @@ keeps the same rules:
   turn and then flushed in turn (their messages travel together); every other sink
   (PostgreSQL, Parquet) is its own task, and the tasks run concurrently, so PostgreSQL's
   round trips overlap the fsyncs and the broker's acknowledgements;
-- a failure does not stop the other tasks: the first error is raised after ALL have
-  finished, because the caller retries the whole batch, and a retry must not race a sink
-  still writing the previous attempt;
+- a task stops at its first failure (the next flush on the same broker would only wait
+  out its own timeout), but a failure does not stop the other tasks: the first error is
+  raised after ALL have finished, because the caller retries the whole batch, and a
+  retry must not race a sink still writing the previous attempt;
 - the optional ``ledger`` sink is written last, and only when every other sink has
   flushed: it is the record a caller reads back to know a batch was delivered (the API's
   idempotency check reads PostgreSQL), so it must never hold a batch the others lack.
@@ -115,15 +116,8 @@ def run_all(tasks: Sequence[Callable[[], object]], pool: ThreadPoolExecutor | No
 
 
 def _in_turn(steps: list[Callable[[], None]]) -> None:
-    """Every step, even after one failed; then the first error (the others still flush)."""
-    first: BaseException | None = None
     for step in steps:
-        try:
-            step()
-        except BaseException as e:
-            first = first or e
-    if first is not None:
-        raise first
+        step()
 
 
 class SinkSet:
