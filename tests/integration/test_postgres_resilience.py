@@ -1,14 +1,12 @@
-"""When PostgreSQL goes away: DatabaseError after rollback, reconnect on the next call, retry helper."""
+"""When PostgreSQL goes away: DatabaseError after rollback, reconnect on the next call."""
 
 from __future__ import annotations
-
-import threading
 
 import psycopg
 import pytest
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.postgres import connect, open_pool, with_retry
+from fraudguard.io.postgres import connect, open_pool
 from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
@@ -73,62 +71,6 @@ def test_unreachable_server_is_a_database_error_naming_it_without_password() -> 
     assert "s3cret" not in str(info.value)
     with pytest.raises(DatabaseError):
         sink.write(PredictionBatch.of(prediction_frame(1)), batch_id="x")
-
-
-def test_with_retry_carries_a_write_across_a_lost_connection(pg_db: str) -> None:
-    sink = PostgresSink(pg_db)
-    sink.setup()
-    kill_backends(pg_db, "fraudguard-sink")
-    retries: list[int] = []
-    written = with_retry(
-        lambda: sink.upsert(PredictionBatch.of(prediction_frame(50)), batch_id="r"),
-        attempts=3,
-        backoff_s=0.01,
-        on_retry=lambda attempt, err, delay: retries.append(attempt),
-    )
-    assert written == 50 and retries == [1]
-    sink.close()
-
-
-def test_with_retry_gives_up_after_its_attempts_with_the_last_error() -> None:
-    sink = PostgresSink(DEAD_URL, run_migrations=False)
-    calls: list[int] = []
-
-    def attempt() -> int:
-        calls.append(1)
-        return sink.upsert(PredictionBatch.of(prediction_frame(1)), batch_id="x")
-
-    with pytest.raises(DatabaseError):
-        with_retry(attempt, attempts=3, backoff_s=0.001)
-    assert len(calls) == 3
-
-
-def test_with_retry_stops_waiting_when_the_stop_event_is_set() -> None:
-    stop = threading.Event()
-    calls: list[int] = []
-
-    def failing() -> None:
-        calls.append(1)
-        stop.set()  # shutdown requested while the database is down
-        raise DatabaseError("down")
-
-    with pytest.raises(DatabaseError, match="down"):
-        with_retry(failing, attempts=100, backoff_s=60.0, stop_event=stop)
-    assert calls == [1]
-
-
-def test_with_retry_does_not_retry_other_errors() -> None:
-    calls: list[int] = []
-
-    def bad() -> None:
-        calls.append(1)
-        raise ValueError("bug")
-
-    with pytest.raises(ValueError):
-        with_retry(bad, attempts=5, backoff_s=0.001)
-    assert calls == [1]
-    with pytest.raises(ValueError, match="attempts"):
-        with_retry(bad, attempts=0)
 
 
 def test_pool_hands_out_working_connections_and_refuses_a_dead_server(pg_db: str) -> None:

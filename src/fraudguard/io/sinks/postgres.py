@@ -14,8 +14,8 @@ its prediction is picked up from ``labels`` by either statement.
 
 Each ``write`` is one transaction and is durable when it returns; on any driver error the
 transaction is rolled back, a broken connection is dropped (the next call reconnects) and
-:class:`fraudguard.errors.DatabaseError` is raised for the caller to retry (see
-:func:`fraudguard.io.postgres.with_retry`).
+:class:`fraudguard.errors.DatabaseError` is raised for the caller to retry (the retry
+contract in :mod:`fraudguard.io.postgres`).
 """
 
 from __future__ import annotations
