@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudguard.errors import SinkError, ValidationError
-from fraudguard.io.parquet_sink import PREDICTION_SCHEMA
 from fraudguard.io.sinks.base import PredictionBatch, Sink
 from fraudguard.io.sinks.parquet import ParquetSink, batch_file_stem
+from fraudguard.records import PREDICTION_SCHEMA
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration

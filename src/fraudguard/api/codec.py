@@ -4,10 +4,9 @@ The FastAPI route and the lean fast path (:mod:`fraudguard.api.fastpath`) both c
 :func:`decode_body` and :func:`encode_response`, so a body is refused with the same
 field-named 422 and a prediction is written with the same JSON whichever of the two
 answers. msgspec does both directions: the stream's decoder guards (depth limit, nothing
-but :class:`~fraudguard.errors.ValidationError` escapes) and one encode of the response,
-without pydantic's validation of our own output on the hot path. The shape of
-:class:`ScoreBody` is :class:`~fraudguard.api.schemas.ScoreOut`'s (what OpenAPI shows);
-a unit test keeps the two field lists equal.
+but :class:`~fraudguard.errors.ValidationError` escapes) and one encode of the response
+(:class:`~fraudguard.records.ScoreResult`, which OpenAPI shows too), without pydantic's
+validation of our own output on the hot path.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.api.schemas import MAX_BATCH
 from fraudguard.errors import ValidationError
 from fraudguard.json_guard import MAX_JSON_DEPTH, decode_guarded
-from fraudguard.schema import Prediction, Transaction, check_transaction
+from fraudguard.records import Prediction, ScoreBatch, ScoreResult, Transaction, check_transaction
 
 TOO_MANY = f"too many transactions (at most {MAX_BATCH} per request)"
 _decoder = msgspec.json.Decoder(Transaction | list[Transaction])
@@ -78,29 +77,6 @@ def decode_body(body: bytes, max_skew_s: float | None = DEFAULT_MAX_EVENT_SKEW_S
     return txs, single
 
 
-class ScoreBody(msgspec.Struct):
-    """The wire form of :class:`~fraudguard.api.schemas.ScoreOut` (same fields, same order)."""
-
-    transaction_id: str
-    card_id: str
-    scores: dict[str, float]
-    ensemble_score: float
-    threshold: float
-    decision: str
-    reasons: list[str]
-    model_version: str
-    recorded: bool
-    duplicate: bool = False
-    rule_ids: list[str] = msgspec.field(default_factory=list)
-    rule_action: str | None = None
-
-
-class ScoreBatchBody(msgspec.Struct):
-    """The wire form of :class:`~fraudguard.api.schemas.ScoreBatchOut`."""
-
-    predictions: list[ScoreBody]
-
-
 _encode = msgspec.json.Encoder().encode
 
 
@@ -111,7 +87,7 @@ def encode_response(preds: list[Prediction], recorded: bool, single: bool) -> by
     ``"recorded": false, "duplicate": true`` whatever ``recorded`` is.
     """
     out = [
-        ScoreBody(
+        ScoreResult(
             p.transaction_id,
             p.card_id,
             p.scores,
@@ -123,8 +99,8 @@ def encode_response(preds: list[Prediction], recorded: bool, single: bool) -> by
             recorded and not isinstance(p, StoredPrediction),
             isinstance(p, StoredPrediction),
             p.rule_ids,
-            p.rule_action,
+            p.rule_action,  # type: ignore[arg-type]  # rules.RuleSet only sets allow, review or block
         )
         for p in preds
     ]
-    return _encode(out[0] if single else ScoreBatchBody(out))
+    return _encode(out[0] if single else ScoreBatch(out))

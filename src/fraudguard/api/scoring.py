@@ -32,51 +32,9 @@ from fraudguard.api.idempotency import RecordedLog, assemble, triage
 from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.io.sinks.base import PredictionBatch, SinkSet
 from fraudguard.models.scorer import Scorer
+from fraudguard.records import prediction_records
 
 log = logging.getLogger(__name__)
-
-
-def _opt_time(value: Any) -> Any:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
-
-
-def prediction_records(preds: pd.DataFrame) -> list[schema.Prediction]:
-    """:func:`fraudguard.schema.prediction_records`, column-wise (the same structs).
-
-    ``DataFrame.to_dict("records")`` boxes every cell through pandas' indexing, which
-    cost more than scoring a one-row micro-batch; one ``tolist`` per column does not.
-    """
-    cols = {c: preds[c].tolist() for c in schema.PREDICTION_COLUMNS if c in preds.columns}
-    n = len(preds)
-    score_cols = [cols[f"score_{m}"] for m in schema.MODEL_NAMES]
-    nones = [None] * n
-    out: list[schema.Prediction] = []
-    for i in range(n):
-        label = cols["is_fraud"][i]
-        out.append(
-            schema.Prediction(
-                transaction_id=cols["transaction_id"][i],
-                card_id=cols["card_id"][i],
-                event_time=pd.Timestamp(cols["event_time"][i]).to_pydatetime(),
-                amount=float(cols["amount"][i]),
-                merchant_id=cols["merchant_id"][i],
-                merchant_category=cols["merchant_category"][i],
-                scores={m: float(sc[i]) for m, sc in zip(schema.MODEL_NAMES, score_cols, strict=True)},
-                ensemble_score=float(cols["ensemble_score"][i]),
-                threshold=float(cols["threshold"][i]),
-                decision=cols["decision"][i],
-                reasons=list(cols["reasons"][i]),
-                model_version=cols["model_version"][i],
-                rule_ids=list(cols.get("rule_ids", nones)[i] or []),
-                rule_action=cols.get("rule_action", nones)[i],
-                shadow_rule_ids=list(cols.get("shadow_rule_ids", nones)[i] or []),
-                is_fraud=None if label is None or pd.isna(label) else bool(label),
-                fraud_scenario=cols.get("fraud_scenario", nones)[i] or None,
-                produced_at=_opt_time(cols.get("produced_at", nones)[i]),
-                scored_at=_opt_time(cols.get("scored_at", nones)[i]),
-            )
-        )
-    return out
 
 
 def what_if_rounds(groups: list[list[schema.Transaction]]) -> list[list[schema.Transaction]]:

@@ -40,18 +40,17 @@ def read_frame_parquet(path: Path) -> Any:
     import pandas as pd
 
     from fraudguard.errors import DataFormatError
-    from fraudguard.generator.columns import Columns
-    from fraudguard.schema import FRAME_COLUMNS
+    from fraudguard.records import TRANSACTION_COLUMNS, arrays_to_frame, transaction_arrays
 
     try:
         frame = pd.read_parquet(path)
     except Exception as e:
         raise DataFormatError(f"--data: {path} is not a readable Parquet file") from e
-    missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
+    missing = [c for c in TRANSACTION_COLUMNS if c not in frame.columns]
     if missing:
         raise DataFormatError(f"--data: {path} lacks column {missing[0]!r} of a transaction frame")
     try:
-        return Columns.from_frame(frame).to_frame()
+        return arrays_to_frame(*transaction_arrays(frame))
     except (TypeError, ValueError) as e:
         raise DataFormatError(f"--data: {path} has a column of the wrong type ({e})") from e
 

@@ -1,4 +1,4 @@
-"""The one wire format of ``POST /v1/score`` matches what OpenAPI documents (``ScoreOut``)."""
+"""The one wire format of ``POST /v1/score`` matches what OpenAPI documents (``records.ScoreResult``)."""
 
 from __future__ import annotations
 
@@ -7,19 +7,22 @@ import pytest
 from fastapi import HTTPException
 
 from fraudguard import schema
-from fraudguard.api.codec import TOO_MANY, ScoreBatchBody, ScoreBody, decode_body
-from fraudguard.api.schemas import MAX_BATCH, ScoreBatchOut, ScoreOut
+from fraudguard.api.codec import TOO_MANY, decode_body
+from fraudguard.api.schemas import MAX_BATCH, score_openapi
 from fraudguard.errors import ValidationError
 from fraudguard.generator import generate_frame
+from fraudguard.records import ScoreBatch, ScoreResult
 
 
-def test_wire_structs_have_the_documented_fields_in_order() -> None:
-    assert ScoreBody.__struct_fields__ == tuple(ScoreOut.model_fields)
-    assert ScoreBatchBody.__struct_fields__ == tuple(ScoreBatchOut.model_fields)
-    defaults = {f: ScoreOut.model_fields[f].get_default(call_default_factory=True) for f in ScoreOut.model_fields}
-    wire = msgspec.to_builtins(ScoreBody("t", "c", {}, 0.0, 0.5, "legit", [], "v", True))
-    assert {k: v for k, v in wire.items() if k in ("duplicate", "rule_ids", "rule_action")} == {
-        k: defaults[k] for k in ("duplicate", "rule_ids", "rule_action")
+def test_the_answer_has_the_documented_fields_in_order() -> None:
+    _answer, components = score_openapi()
+    assert tuple(components["ScoreResult"]["properties"]) == ScoreResult.__struct_fields__
+    assert tuple(components["ScoreBatch"]["properties"]) == ScoreBatch.__struct_fields__
+    wire = msgspec.to_builtins(ScoreResult("t", "c", {}, 0.0, 0.5, "legit", [], "v", True))
+    assert {k: wire[k] for k in ("duplicate", "rule_ids", "rule_action")} == {
+        "duplicate": False,
+        "rule_ids": [],
+        "rule_action": None,
     }
 
 

@@ -6,13 +6,14 @@ import json
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 pytest.importorskip("pyspark")
 
 from fraudguard import schema
 from fraudguard.admission import AdmissionPolicy
-from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, parse_frame
+from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, TRANSACTION_DDL, parse_frame, spark_ddl
 from fraudguard.engines.spark.query import parse_trigger
 from fraudguard.engines.spark.run import progress_line
 from fraudguard.engines.spark.writer import dead_letters
@@ -105,6 +106,22 @@ def test_rejected_rows_become_dead_letters_with_their_bytes_and_position() -> No
 
 def test_frame_columns_of_the_parser_follow_the_schema() -> None:
     assert list(PARSED_COLUMNS[: len(schema.FRAME_COLUMNS)]) == list(schema.FRAME_COLUMNS)
+
+
+def test_spark_ddl_is_derived_from_the_records_schemas() -> None:
+    from fraudguard.engines.spark.score import PREDICTION_DDL
+
+    def columns(ddl: str) -> dict[str, str]:
+        return dict(part.split(" ", 1) for part in ddl.split(", "))
+
+    parsed, predicted = columns(TRANSACTION_DDL), columns(PREDICTION_DDL)
+    assert list(parsed) == [*schema.FRAME_COLUMNS, "extras", "produced_at"]
+    assert list(predicted) == list(schema.PREDICTION_COLUMNS)
+    assert parsed["event_time"] == parsed["produced_at"] == predicted["scored_at"] == "timestamp"
+    assert parsed["card_present"] == "boolean" and parsed["extras"] == "map<string,double>"
+    assert predicted["is_fraud"] == parsed["is_fraud"] == "double"  # frames carry the label as float64
+    assert predicted["reasons"] == "array<string>" and predicted["score_xgboost"] == "double"
+    assert spark_ddl(pa.schema([("n", pa.int64()), ("raw", pa.binary())])) == "n long, raw binary"
 
 
 @pytest.mark.parametrize(

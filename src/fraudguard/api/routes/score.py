@@ -11,18 +11,20 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from fraudguard.api.codec import decode_body, encode_response
 from fraudguard.api.deps import NO_MODEL, ServicesDep, WriteKey
-from fraudguard.api.schemas import ScoreBatchOut, ScoreOut, transaction_openapi
+from fraudguard.api.schemas import score_openapi, transaction_openapi
 
 router = APIRouter(tags=["scoring"])
+
 _body, _ = transaction_openapi()
+_answer, _ = score_openapi()
 
 
 @router.post(
     "/v1/score",
     dependencies=[WriteKey],
-    response_model=ScoreOut | ScoreBatchOut,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _body}}}},
     responses={
+        200: {"description": "One result per transaction", "content": {"application/json": {"schema": _answer}}},
         409: {"description": "record=true for a transaction_id already recorded with other content"},
         413: {"description": "body over the size limit or more than 1,000 transactions"},
         503: {"description": NO_MODEL},

@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.parquet_sink import prediction_table
+from fraudguard.records import predictions_to_arrow
 
 if TYPE_CHECKING:
     from fraudguard.io.sinks.dlq import DeadLetter, DeadLetterWriter
@@ -52,8 +52,9 @@ log = logging.getLogger(__name__)
 class PredictionBatch:
     """One micro-batch of predictions in the two forms sinks read.
 
-    ``frame`` has :data:`fraudguard.schema.PREDICTION_COLUMNS`; ``table`` is its Arrow form
-    (:func:`fraudguard.io.parquet_sink.prediction_table`), built once by :meth:`of`.
+    ``frame`` has :data:`fraudguard.records.PREDICTION_COLUMNS`; ``table`` is its Arrow form
+    (:func:`fraudguard.records.predictions_to_arrow`, :data:`~fraudguard.records.PREDICTION_SCHEMA`),
+    built once by :meth:`of`.
     """
 
     frame: pd.DataFrame
@@ -62,7 +63,7 @@ class PredictionBatch:
     @classmethod
     def of(cls, frame: pd.DataFrame) -> PredictionBatch:
         """Convert ``frame`` once; raises :class:`~fraudguard.errors.ValidationError` naming a bad column."""
-        return cls(frame, prediction_table(frame))
+        return cls(frame, predictions_to_arrow(frame))
 
     def __len__(self) -> int:
         return len(self.frame)

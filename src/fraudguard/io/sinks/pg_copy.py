@@ -7,7 +7,7 @@ encoding drops from ~1.7 to ~0.8 µs of CPU per row and the server backend's COP
 ~2.7 to ~1.3 µs. The rows stored are the same (the integration tests read them back).
 
 The input is the batch's Arrow table (:class:`fraudguard.io.sinks.base.PredictionBatch`: one
-conversion shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timestamp``:
+conversion, :func:`fraudguard.records.predictions_to_arrow`, shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timestamp``:
 both PostgreSQL types have the same binary form (µs since 2000-01-01 UTC), so a
 ``timestamptz`` column receives the instant unchanged. Text cannot hold NUL in
 PostgreSQL, in binary as in CSV: NUL becomes U+FFFD rather than failing the batch forever.
@@ -26,9 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from pgpq import ArrowToPostgresBinaryEncoder
 
-from fraudguard.frames import LIST_COLUMNS
-from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
-from fraudguard.schema import PREDICTION_COLUMNS
+from fraudguard.records import LIST_COLUMNS, PREDICTION_COLUMNS, PREDICTION_SCHEMA, predictions_to_arrow
 
 _NUL = "\x00"
 _REPLACEMENT = "\ufffd"
@@ -101,7 +99,7 @@ def frame_to_csv(frame: pd.DataFrame) -> bytes:
     Arrow writes NULL as an empty unquoted field and every value quoted, which is exactly
     how PostgreSQL's CSV format tells NULL from the empty string.
     """
-    table = prediction_table(frame)
+    table = predictions_to_arrow(frame)
     columns: list[pa.Array | pa.ChunkedArray] = []
     for field, col in zip(PREDICTION_SCHEMA, table.columns, strict=True):
         if field.name in LIST_COLUMNS:

@@ -32,7 +32,7 @@ from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
 from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.io.sinks.pg_copy import copy_binary
-from fraudguard.schema import PREDICTION_COLUMNS
+from fraudguard.records import PREDICTION_COLUMNS
 
 STAGE = "fg_stage_predictions"
 _COLS = ", ".join(PREDICTION_COLUMNS)

@@ -1,12 +1,14 @@
-"""The Arrow form of a prediction frame: :data:`PREDICTION_SCHEMA` and :func:`prediction_table`.
+"""Frames and column arrays to Arrow tables: the form Parquet files and PostgreSQL COPY take.
 
-Both the Parquet sink (the file schema) and the PostgreSQL sink (the binary COPY input)
-store this table, so they store the same types. The sinks themselves live in
-:mod:`fraudguard.io.sinks`; this conversion stays here until ``records/`` takes it
-(issue 12), which is why the module keeps its old name.
+Part of the one converter (:mod:`fraudguard.records.convert`). A prediction frame is
+checked on the way in, because a stored row cannot be fixed afterwards: a required column
+with a null, a NaN score in a column SQL aggregates average, an unknown decision or rule
+action is refused with a :class:`~fraudguard.errors.ValidationError` naming the column.
 """
 
 from __future__ import annotations
+
+from typing import get_args
 
 import numpy as np
 import pandas as pd
@@ -14,45 +16,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from fraudguard.errors import FraudGuardError, ValidationError
-from fraudguard.frames import LIST_COLUMNS
-from fraudguard.schema import MODEL_NAMES, PREDICTION_COLUMNS
-
-UTC_US = pa.timestamp("us", tz="UTC")
-"""Microseconds, not pandas' nanoseconds: Spark cannot read Parquet NANOS timestamps."""
-
-PREDICTION_SCHEMA = pa.schema(
-    [
-        pa.field("transaction_id", pa.string(), nullable=False),
-        pa.field("card_id", pa.string(), nullable=False),
-        pa.field("customer_id", pa.string()),
-        pa.field("event_time", UTC_US, nullable=False),
-        pa.field("amount", pa.float64(), nullable=False),
-        pa.field("merchant_id", pa.string(), nullable=False),
-        pa.field("merchant_category", pa.string(), nullable=False),
-        pa.field("channel", pa.string()),
-        *(pa.field(f"score_{m}", pa.float64()) for m in MODEL_NAMES),
-        pa.field("ensemble_score", pa.float64(), nullable=False),
-        pa.field("threshold", pa.float64(), nullable=False),
-        pa.field("decision", pa.string(), nullable=False),
-        pa.field("reasons", pa.list_(pa.string())),
-        pa.field("model_version", pa.string(), nullable=False),
-        pa.field("rule_ids", pa.list_(pa.string())),
-        pa.field("rule_action", pa.string()),
-        pa.field("shadow_rule_ids", pa.list_(pa.string())),
-        pa.field("is_fraud", pa.bool_()),
-        pa.field("fraud_scenario", pa.string()),
-        pa.field("produced_at", UTC_US),
-        pa.field("scored_at", UTC_US),
-    ]
+from fraudguard.records.prediction import (
+    LIST_COLUMNS,
+    PREDICTION_COLUMNS,
+    PREDICTION_SCHEMA,
+    TIME_COLUMNS,
+    Decision,
+    RuleAction,
 )
-"""Arrow schema of a prediction frame: the Parquet file schema and the PostgreSQL COPY input."""
+from fraudguard.records.transaction import EXTRA_PREFIX, TRANSACTION_OPTIONAL_FLOATS, TRANSACTION_SCHEMA, UTC_US
 
-_DECISIONS = pa.array(["fraud", "legit"])
-_ACTIONS = pa.array(["allow", "review", "block"])
-_TIME_COLUMNS = ("event_time", "produced_at", "scored_at")
+_DECISIONS = pa.array(get_args(Decision))
+_ACTIONS = pa.array(get_args(RuleAction))
 
 
 def time_array(series: pd.Series, column: str) -> pa.Array:
+    """UTC microsecond timestamps of a column (tz-aware datetimes, or text/objects pandas parses).
+
+    A naive ``datetime64`` column with any value is refused: its time zone is unknown.
+    """
     dtype = series.dtype
     if isinstance(dtype, pd.DatetimeTZDtype):
         values = series if str(dtype.tz) == "UTC" else series.dt.tz_convert("UTC")
@@ -97,13 +79,18 @@ def _list_array(series: pd.Series, column: str) -> pa.Array:
         raise ValidationError(column, f"must be a list of strings per row: {e}") from e
 
 
-def prediction_table(frame: pd.DataFrame) -> pa.Table:
+def _refuse_outside(arr: pa.Array, name: str, allowed: pa.Array, what: str) -> None:
+    bad = pc.and_(pc.invert(pc.is_in(arr, value_set=allowed)), pc.is_valid(arr))
+    if pc.any(bad).as_py():
+        raise ValidationError(name, f"must be {what}, got {arr.filter(bad)[0].as_py()!r}")
+
+
+def predictions_to_arrow(frame: pd.DataFrame) -> pa.Table:
     """Arrow table with :data:`PREDICTION_SCHEMA` from a prediction frame.
 
-    One conversion shared by the Parquet and PostgreSQL sinks, so both store the same
-    types: timestamps as UTC microseconds, ``is_fraud`` as a nullable boolean, ``reasons``
-    as ``list<string>``. Raises :class:`ValidationError` naming the first bad column.
-    A batch is converted once, by :meth:`fraudguard.io.sinks.base.PredictionBatch.of`.
+    One conversion for the Parquet and PostgreSQL sinks, so both store the same types:
+    timestamps as UTC microseconds, ``is_fraud`` as a nullable boolean, list columns as
+    ``list<string>``. Raises :class:`ValidationError` naming the first bad column.
     """
     missing = [c for c in PREDICTION_COLUMNS if c not in frame.columns]
     if missing:
@@ -113,7 +100,7 @@ def prediction_table(frame: pd.DataFrame) -> pa.Table:
         name = field.name
         col = frame[name]
         try:
-            if name in _TIME_COLUMNS:
+            if name in TIME_COLUMNS:
                 arr = time_array(col, name)
             elif name == "is_fraud":
                 arr = _label_array(col)
@@ -130,12 +117,46 @@ def prediction_table(frame: pd.DataFrame) -> pa.Table:
         if not field.nullable and arr.null_count:
             raise ValidationError(name, f"{arr.null_count} null value(s) in a required column")
         if name == "decision":
-            bad = pc.invert(pc.is_in(arr, value_set=_DECISIONS))
-            if pc.any(bad).as_py():
-                raise ValidationError(name, f"must be 'fraud' or 'legit', got {arr.filter(bad)[0].as_py()!r}")
+            _refuse_outside(arr, name, _DECISIONS, "'fraud' or 'legit'")
         if name == "rule_action":
-            bad = pc.and_(pc.invert(pc.is_in(arr, value_set=_ACTIONS)), pc.is_valid(arr))
-            if pc.any(bad).as_py():
-                raise ValidationError(name, f"must be allow, review, block or null, got {arr.filter(bad)[0].as_py()!r}")
+            _refuse_outside(arr, name, _ACTIONS, "allow, review, block or null")
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=PREDICTION_SCHEMA)
+
+
+def predictions_from_arrow(table: pa.Table) -> pd.DataFrame:
+    """The inverse of :func:`predictions_to_arrow`: a prediction frame with the frame's types.
+
+    For readers of the Parquet files: timestamps ``datetime64[ns, UTC]``, the label float64
+    (1.0 / 0.0 / NaN), list columns a Python list per row (``None`` for a null list).
+    """
+    cols: dict[str, object] = {}
+    for field in PREDICTION_SCHEMA:
+        col = table.column(field.name)
+        if field.name in TIME_COLUMNS:
+            cols[field.name] = col.cast(pa.timestamp("ns", tz="UTC")).to_pandas()
+        elif field.name in LIST_COLUMNS:
+            cols[field.name] = col.to_pylist()
+        elif pa.types.is_boolean(field.type):
+            cols[field.name] = pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+        else:
+            cols[field.name] = col.to_pandas()
+    return pd.DataFrame(cols)
+
+
+def arrays_to_arrow(data: dict[str, np.ndarray], extras: dict[str, np.ndarray]) -> pa.Table:
+    """An Arrow table with :data:`TRANSACTION_SCHEMA` (plus ``x_`` extras) from column arrays."""
+    arrays = []
+    for f in TRANSACTION_SCHEMA:
+        v = data[f.name]
+        if pa.types.is_timestamp(f.type):
+            arrays.append(pa.array(v.astype("datetime64[us]"), type=f.type))
+        elif f.name in TRANSACTION_OPTIONAL_FLOATS:
+            arrays.append(pa.array(v, type=f.type, from_pandas=True))  # NaN -> null
+        else:
+            arrays.append(pa.array(v, type=f.type))
+    names = list(TRANSACTION_SCHEMA.names)
+    for name, values in extras.items():
+        arrays.append(pa.array(values, type=pa.float64(), from_pandas=True))
+        names.append(EXTRA_PREFIX + name)
+    return pa.Table.from_arrays(arrays, names=names)
