@@ -9,8 +9,9 @@ from fastapi import HTTPException
 from fraudguard.api.idempotency import StoredPrediction
 from fraudguard.api.scoring import ScoringService
 from fraudguard.bench.fuzz import VALID
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.base import SinkSet
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.schema import decode_transaction
 from tests.browser.stack import train_tiny_model
 
@@ -19,7 +20,7 @@ def _service(models: Path, url: str) -> ScoringService:
     from fraudguard.models.scorer import Scorer
 
     scorer = Scorer.load(models)
-    return ScoringService(scorer, scorer.make_pipeline(), sink=PostgresSink(url))
+    return ScoringService(scorer, scorer.make_pipeline(), sinks=SinkSet([], ledger=PostgresSink(url)))
 
 
 def test_a_restarted_api_answers_the_stored_decision(pg_db: str, tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from fraudguard.bench.fuzz import VALID
 from fraudguard.errors import BrokerError
 from fraudguard.io.broker import EmbeddedBroker, free_port
 from fraudguard.io.kafka import ensure_topics, make_consumer, make_producer
+from fraudguard.io.sinks.base import SinkSet
+from fraudguard.io.sinks.kafka import KafkaAlertSink, KafkaPredictionSink
 from fraudguard.schema import decode_transaction
 from tests.browser.stack import train_tiny_model
 
@@ -47,10 +49,11 @@ def test_record_waits_for_delivery_and_fails_without_state_change(tmp_path: Path
     try:
         ensure_topics(broker.bootstrap_servers, ["pred", "alerts"], 1)
         producer = make_producer(broker.bootstrap_servers, **{"message.timeout.ms": 60_000})
-        svc = ScoringService(
-            scorer, scorer.make_pipeline(), producer=producer, predictions_topic="pred", alerts_topic="alerts",
-            publish_timeout_s=3.0,
-        )  # fmt: skip
+        sinks = SinkSet([
+            KafkaPredictionSink(producer, "pred", flush_timeout_s=3.0),
+            KafkaAlertSink(producer, "alerts", flush_timeout_s=3.0),
+        ])  # fmt: skip
+        svc = ScoringService(scorer, scorer.make_pipeline(), sinks=sinks)
         ((first,),) = svc.process([([_tx("pub-1")], True)])
         assert first.transaction_id == "pub-1"
         assert _count(broker.bootstrap_servers, "pred") == 1  # acknowledged before the answer

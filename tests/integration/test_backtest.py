@@ -10,7 +10,8 @@ import pytest
 
 from fraudguard.errors import DataFormatError, ValidationError
 from fraudguard.io.backtest import backtest, parse_since
-from fraudguard.io.parquet_sink import ParquetSink
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.parquet import ParquetSink
 from fraudguard.rules import RuleError
 from tests.fixtures.postgres import prediction_frame
 
@@ -42,8 +43,8 @@ def history(root: Path) -> None:
     frame["merchant_category"] = ["jewelry", "grocery", "jewelry", "fuel", "jewelry", "jewelry", "jewelry"]
     sink = ParquetSink(root)
     sink.setup()
-    sink.write(frame, batch_id="b1")
-    sink.write(frame.iloc[:1], batch_id="replay-of-t1")
+    sink.write(PredictionBatch.of(frame), batch_id="b1")
+    sink.write(PredictionBatch.of(frame.iloc[:1]), batch_id="replay-of-t1")
 
 
 def test_per_day_figures_match_the_hand_computation(tmp_path: Path) -> None:

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 
 from fraudguard.io import pg_cases
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration
@@ -30,7 +31,7 @@ def alerts(pg_db: str) -> None:
     sink = PostgresSink(pg_db)
     sink.setup()
     try:
-        sink.upsert(f, batch_id="b")
+        sink.upsert(PredictionBatch.of(f), batch_id="b")
     finally:
         sink.close()
 

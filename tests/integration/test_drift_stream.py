@@ -18,8 +18,8 @@ import pytest
 from fraudguard.config import isolated_names
 from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame, parse_drift
-from fraudguard.io.challenger_sinks import drift_topic
 from fraudguard.io.metrics_consumer import MetricsTracker
+from fraudguard.io.sinks.challenger import drift_topic
 from fraudguard.metrics.drift_feed import DriftFeed, card_reference
 from fraudguard.metrics.online import OnlineMetrics
 from tests.fixtures.engine import EngineEnv, encode_frame, publish_values

@@ -6,8 +6,8 @@ import orjson
 import pytest
 
 from fraudguard.generator import generate_frame
-from fraudguard.io.dlq import HEADER_FIELD, HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC
 from fraudguard.io.kafka import headers_dict
+from fraudguard.io.sinks.dlq import HEADER_FIELD, HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, read_topic
 from tests.integration.test_engine_pipeline import run_engine
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pandas as pd
 import pytest
 from confluent_kafka import TopicPartition
 
@@ -14,6 +13,7 @@ from fraudguard.engines.local.batching import poll_while_busy
 from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
 from fraudguard.io.kafka import make_consumer
+from fraudguard.io.sinks.base import PredictionBatch
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values
 
 pytestmark = pytest.mark.integration
@@ -36,10 +36,10 @@ class CommitProbeSink:
 
     def setup(self) -> None: ...
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         committed = sum(max(tp.offset, 0) for tp in self.reader.committed(self.tps, timeout=10))
-        self.writes.append((committed, self.seen, len(frame)))
-        self.seen += len(frame)
+        self.writes.append((committed, self.seen, len(batch)))
+        self.seen += len(batch)
         self.thread_names.add(threading.current_thread().name)
         time.sleep(0.05)  # a slow sink: the next batch is scored meanwhile
 
@@ -58,7 +58,7 @@ def test_sinks_get_batches_in_order_and_offsets_only_after_they_flushed(engine_e
         s, EngineOptions(batch_size=400, max_wait_ms=200), database_url=engine_env.database_url, stop=stop
     )
     probe = CommitProbeSink(engine_env.bootstrap, s.consumer_group, s.topic_transactions, s.topic_partitions)
-    engine.sinks.append(probe)
+    engine.sinks.sinks.append(probe)
     stats = engine.run(max_messages=N)
 
     assert engine.pipeline and stats.consumed == N

@@ -16,7 +16,7 @@ import pytest
 
 from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
-from fraudguard.io.challenger_sinks import challenger_parquet_dir, challenger_topic
+from fraudguard.io.sinks.challenger import challenger_parquet_dir, challenger_topic
 from fraudguard.models import lifecycle
 from fraudguard.models.registry import current_version
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, read_topic

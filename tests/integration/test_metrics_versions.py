@@ -9,8 +9,8 @@ import pytest
 from sklearn.metrics import average_precision_score, recall_score
 
 from fraudguard import schema
-from fraudguard.io.challenger_sinks import encode_challenger_rows
 from fraudguard.io.metrics_consumer import MetricsTracker
+from fraudguard.io.sinks.challenger import encode_challenger_rows
 from fraudguard.metrics.online import OnlineMetrics
 from fraudguard.metrics.versions import VersionMetrics
 from fraudguard.records import encode_predictions

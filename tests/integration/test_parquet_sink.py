@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudguard.errors import SinkError, ValidationError
-from fraudguard.io.parquet_sink import ParquetSink, batch_file_stem
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import PredictionBatch, Sink
+from fraudguard.io.sinks.parquet import ParquetSink, batch_file_stem
 from fraudguard.records import PREDICTION_SCHEMA
 from tests.fixtures.postgres import prediction_frame
 
@@ -36,7 +36,7 @@ def test_implements_the_sink_protocol(tmp_path: Path) -> None:
 
 def test_one_file_per_event_date_named_after_the_batch(sink: ParquetSink) -> None:
     frame = prediction_frame(300, days=3)
-    sink.write(frame, batch_id="transactions-0-100")
+    sink.write(PredictionBatch.of(frame), batch_id="transactions-0-100")
     sink.flush()
     dates = sorted(frame["event_time"].dt.strftime("%Y-%m-%d").unique())
     assert [p.relative_to(sink.root).as_posix() for p in files(sink.root)] == [
@@ -47,8 +47,8 @@ def test_one_file_per_event_date_named_after_the_batch(sink: ParquetSink) -> Non
 
 def test_pandas_reads_back_every_row_and_value(sink: ParquetSink) -> None:
     frame = prediction_frame(500)
-    sink.write(frame.iloc[:250], batch_id="b1")
-    sink.write(frame.iloc[250:], batch_id="b2")
+    sink.write(PredictionBatch.of(frame.iloc[:250]), batch_id="b1")
+    sink.write(PredictionBatch.of(frame.iloc[250:]), batch_id="b2")
     back = pd.read_parquet(sink.root).sort_values("transaction_id").reset_index(drop=True)
     want = frame.sort_values("transaction_id").reset_index(drop=True)
     assert len(back) == 500
@@ -63,7 +63,7 @@ def test_pandas_reads_back_every_row_and_value(sink: ParquetSink) -> None:
 
 def test_duckdb_reads_the_hive_partitions(sink: ParquetSink) -> None:
     frame = prediction_frame(400)
-    sink.write(frame, batch_id="b")
+    sink.write(PredictionBatch.of(frame), batch_id="b")
     glob = str(sink.root / "**" / "*.parquet")
     con = duckdb.connect()
     n, days, alerts, reasons = con.execute(
@@ -79,28 +79,30 @@ def test_duckdb_reads_the_hive_partitions(sink: ParquetSink) -> None:
 
 def test_replayed_batch_overwrites_its_files(sink: ParquetSink) -> None:
     frame = prediction_frame(200)
-    sink.write(frame, batch_id="t-3-42")
+    sink.write(PredictionBatch.of(frame), batch_id="t-3-42")
     before = files(sink.root)
-    sink.write(frame.assign(model_version="v2"), batch_id="t-3-42")
+    sink.write(PredictionBatch.of(frame.assign(model_version="v2")), batch_id="t-3-42")
     assert files(sink.root) == before
     back = pd.read_parquet(sink.root)
     assert len(back) == 200 and set(back["model_version"]) == {"v2"}
-    sink.write(frame, batch_id="t-3-242")  # a different batch adds files (readers dedupe on transaction_id)
+    sink.write(
+        PredictionBatch.of(frame), batch_id="t-3-242"
+    )  # a different batch adds files (readers dedupe on transaction_id)
     assert len(pd.read_parquet(sink.root)) == 400
 
 
 def test_no_temporary_file_is_left_visible(sink: ParquetSink, tmp_path: Path) -> None:
-    sink.write(prediction_frame(50), batch_id="b")
+    sink.write(PredictionBatch.of(prediction_frame(50)), batch_id="b")
     assert not [p for p in files(sink.root) if p.name.startswith(".") or not p.name.endswith(".parquet")]
 
 
 def test_failed_write_leaves_previous_file_and_no_temp(sink: ParquetSink) -> None:
     frame = prediction_frame(30, days=1)
-    sink.write(frame, batch_id="b")
+    sink.write(PredictionBatch.of(frame), batch_id="b")
     before = {p: p.read_bytes() for p in files(sink.root)}
     sink.compression = "no-such-codec"
     with pytest.raises(SinkError, match="cannot write"):
-        sink.write(frame.assign(model_version="v2"), batch_id="b")
+        sink.write(PredictionBatch.of(frame.assign(model_version="v2")), batch_id="b")
     assert {p: p.read_bytes() for p in files(sink.root)} == before
 
 
@@ -116,9 +118,9 @@ def test_batch_ids_become_safe_distinct_file_names() -> None:
 def test_bad_frames_are_refused_naming_the_column(sink: ParquetSink) -> None:
     frame = prediction_frame(3)
     with pytest.raises(ValidationError, match=r"^decision"):
-        sink.write(frame.assign(decision="maybe"), batch_id="x")
+        sink.write(PredictionBatch.of(frame.assign(decision="maybe")), batch_id="x")
     with pytest.raises(ValidationError, match=r"^reasons"):
-        sink.write(frame.assign(reasons=[1, 2, 3]), batch_id="x")
+        sink.write(PredictionBatch.of(frame.assign(reasons=[1, 2, 3])), batch_id="x")
     assert files(sink.root) == []
 
 
@@ -128,8 +130,10 @@ def test_spark_reads_the_partitions(sink: ParquetSink, monkeypatch: pytest.Monke
     monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
     frame = prediction_frame(300)
-    sink.write(frame, batch_id="b1")
-    sink.write(frame.iloc[:100], batch_id="b2")  # overlapping batch: readers dedupe on transaction_id
+    sink.write(PredictionBatch.of(frame), batch_id="b1")
+    sink.write(
+        PredictionBatch.of(frame.iloc[:100]), batch_id="b2"
+    )  # overlapping batch: readers dedupe on transaction_id
     spark = (
         pyspark_sql.SparkSession.builder.master("local[1]")
         .config("spark.ui.enabled", "false")
@@ -150,14 +154,17 @@ def test_spark_reads_the_partitions(sink: ParquetSink, monkeypatch: pytest.Monke
         spark.stop()
 
 
-def test_reused_prediction_table_is_built_once_and_only_inside_the_block() -> None:
-    from fraudguard.io.parquet_sink import prediction_table, reuse_prediction_table
-
+def test_a_batch_is_converted_once_by_its_writer_and_a_changed_frame_is_never_served_a_stale_table(
+    sink: ParquetSink,
+) -> None:
     frame = prediction_frame(20)
-    with reuse_prediction_table(frame) as shared:
-        assert prediction_table(frame) is shared
-        assert prediction_table(frame.copy()) is not shared
+    original = frame["amount"].tolist()
+    batch = PredictionBatch.of(frame)  # the one conversion: every sink of the set gets this table
     changed = frame.assign(amount=frame["amount"] + 1)
     frame["amount"] = changed["amount"]
-    assert prediction_table(frame) is not shared
-    assert prediction_table(frame)["amount"].to_pylist() == changed["amount"].tolist()
+    again = PredictionBatch.of(frame)
+    assert again.table is not batch.table
+    assert again.table["amount"].to_pylist() == changed["amount"].tolist()
+    sink.write(batch, batch_id="b")
+    stored = pd.read_parquet(sink.root).sort_values("transaction_id", key=lambda s: s.str[2:].astype(int))
+    assert stored["amount"].tolist() == original  # what the batch held when it was converted

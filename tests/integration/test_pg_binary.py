@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from fraudguard.io.pg_binary import frame_to_copy_binary
 from fraudguard.io.pg_schema import migrate
-from fraudguard.io.pg_sink import frame_to_csv
 from fraudguard.io.postgres import connect
-from fraudguard.schema import PREDICTION_COLUMNS
+from fraudguard.io.sinks.pg_copy import copy_binary, frame_to_csv
+from fraudguard.records import PREDICTION_COLUMNS, predictions_to_arrow
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration
@@ -43,7 +42,7 @@ def test_binary_copy_stores_the_rows_csv_copy_stored(pg_db: str, make) -> None:
     frame = make()
     with connect(pg_db) as conn:
         migrate(conn)
-        binary = stored(conn, "via_binary", frame_to_copy_binary(frame), "binary")
+        binary = stored(conn, "via_binary", copy_binary(predictions_to_arrow(frame)), "binary")
         csv = stored(conn, "via_csv", frame_to_csv(frame), "csv")
     assert len(binary) == len(frame)
     assert binary == csv

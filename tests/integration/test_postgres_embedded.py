@@ -13,8 +13,9 @@ import pytest
 from fraudguard.config import Settings, load_settings
 from fraudguard.errors import DatabaseError
 from fraudguard.io.embedded_postgres import EmbeddedPostgres, resolve_database_url
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ def test_embedded_server_lifecycle(state_dir: Path) -> None:
         assert handle.pid is not None and postgres_processes(data_dir)
         sink = PostgresSink(url)
         sink.setup()
-        assert sink.upsert(prediction_frame(500), batch_id="e") == 500
+        assert sink.upsert(PredictionBatch.of(prediction_frame(500)), batch_id="e") == 500
         sink.close()
         with connect(url) as conn:
             assert conn.execute("SELECT current_database(), count(*) FROM fraud_predictions").fetchone() == (

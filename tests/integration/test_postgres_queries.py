@@ -14,8 +14,9 @@ import pytest
 from fraudguard.errors import ValidationError
 from fraudguard.io import pg_analytics as an
 from fraudguard.io import pg_queries as q
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.schema import ENSEMBLE, MODEL_NAMES, Label
 from tests.fixtures.postgres import prediction_frame
 
@@ -30,7 +31,7 @@ def data(pg_db: str) -> pd.DataFrame:
     )
     sink = PostgresSink(pg_db)
     sink.setup()
-    sink.write(frame, batch_id="q")
+    sink.write(PredictionBatch.of(frame), batch_id="q")
     sink.close()
     return frame
 

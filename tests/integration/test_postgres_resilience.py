@@ -1,15 +1,14 @@
-"""When PostgreSQL goes away: DatabaseError after rollback, reconnect on the next call, retry helper."""
+"""When PostgreSQL goes away: DatabaseError after rollback, reconnect on the next call."""
 
 from __future__ import annotations
-
-import threading
 
 import psycopg
 import pytest
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.pg_sink import PostgresSink
-from fraudguard.io.postgres import connect, open_pool, with_retry
+from fraudguard.io.postgres import connect, open_pool
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration
@@ -36,13 +35,13 @@ def stored(url: str) -> int:
 def test_terminated_backend_gives_database_error_then_the_next_write_reconnects(pg_db: str) -> None:
     sink = PostgresSink(pg_db)
     sink.setup()
-    sink.write(prediction_frame(100, prefix="a"), batch_id="a")
+    sink.write(PredictionBatch.of(prediction_frame(100, prefix="a")), batch_id="a")
     assert kill_backends(pg_db, "fraudguard-sink") == 1
     with pytest.raises(DatabaseError, match="batch 'b'") as info:
-        sink.write(prediction_frame(100, prefix="b"), batch_id="b")
+        sink.write(PredictionBatch.of(prediction_frame(100, prefix="b")), batch_id="b")
     assert isinstance(info.value.__cause__, psycopg.OperationalError)
     assert stored(pg_db) == 100
-    assert sink.upsert(prediction_frame(100, prefix="b"), batch_id="b") == 100
+    assert sink.upsert(PredictionBatch.of(prediction_frame(100, prefix="b")), batch_id="b") == 100
     assert sink.connections_opened == 2
     assert stored(pg_db) == 200
     sink.close()
@@ -51,15 +50,15 @@ def test_terminated_backend_gives_database_error_then_the_next_write_reconnects(
 def test_a_blocked_table_times_out_rolls_back_and_the_same_connection_recovers(pg_db: str) -> None:
     sink = PostgresSink(pg_db, statement_timeout_ms=300)
     sink.setup()
-    sink.write(prediction_frame(10, prefix="a"), batch_id="a")
+    sink.write(PredictionBatch.of(prediction_frame(10, prefix="a")), batch_id="a")
     with connect(pg_db) as locker:
         locker.execute("LOCK TABLE fraud_predictions IN ACCESS EXCLUSIVE MODE")  # a "slow" database
         with pytest.raises(DatabaseError, match="upserting") as info:
-            sink.write(prediction_frame(1000, prefix="b"), batch_id="b")
+            sink.write(PredictionBatch.of(prediction_frame(1000, prefix="b")), batch_id="b")
         assert isinstance(info.value.__cause__, psycopg.errors.QueryCanceled)
         locker.rollback()
     assert stored(pg_db) == 10
-    assert sink.upsert(prediction_frame(1000, prefix="b"), batch_id="b") == 1000
+    assert sink.upsert(PredictionBatch.of(prediction_frame(1000, prefix="b")), batch_id="b") == 1000
     assert sink.connections_opened == 1  # a timeout does not break the connection
     assert stored(pg_db) == 1010
     sink.close()
@@ -71,63 +70,7 @@ def test_unreachable_server_is_a_database_error_naming_it_without_password() -> 
         sink.setup()
     assert "s3cret" not in str(info.value)
     with pytest.raises(DatabaseError):
-        sink.write(prediction_frame(1), batch_id="x")
-
-
-def test_with_retry_carries_a_write_across_a_lost_connection(pg_db: str) -> None:
-    sink = PostgresSink(pg_db)
-    sink.setup()
-    kill_backends(pg_db, "fraudguard-sink")
-    retries: list[int] = []
-    written = with_retry(
-        lambda: sink.upsert(prediction_frame(50), batch_id="r"),
-        attempts=3,
-        backoff_s=0.01,
-        on_retry=lambda attempt, err, delay: retries.append(attempt),
-    )
-    assert written == 50 and retries == [1]
-    sink.close()
-
-
-def test_with_retry_gives_up_after_its_attempts_with_the_last_error() -> None:
-    sink = PostgresSink(DEAD_URL, run_migrations=False)
-    calls: list[int] = []
-
-    def attempt() -> int:
-        calls.append(1)
-        return sink.upsert(prediction_frame(1), batch_id="x")
-
-    with pytest.raises(DatabaseError):
-        with_retry(attempt, attempts=3, backoff_s=0.001)
-    assert len(calls) == 3
-
-
-def test_with_retry_stops_waiting_when_the_stop_event_is_set() -> None:
-    stop = threading.Event()
-    calls: list[int] = []
-
-    def failing() -> None:
-        calls.append(1)
-        stop.set()  # shutdown requested while the database is down
-        raise DatabaseError("down")
-
-    with pytest.raises(DatabaseError, match="down"):
-        with_retry(failing, attempts=100, backoff_s=60.0, stop_event=stop)
-    assert calls == [1]
-
-
-def test_with_retry_does_not_retry_other_errors() -> None:
-    calls: list[int] = []
-
-    def bad() -> None:
-        calls.append(1)
-        raise ValueError("bug")
-
-    with pytest.raises(ValueError):
-        with_retry(bad, attempts=5, backoff_s=0.001)
-    assert calls == [1]
-    with pytest.raises(ValueError, match="attempts"):
-        with_retry(bad, attempts=0)
+        sink.write(PredictionBatch.of(prediction_frame(1)), batch_id="x")
 
 
 def test_pool_hands_out_working_connections_and_refuses_a_dead_server(pg_db: str) -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from fraudguard.errors import ValidationError
 from fraudguard.io.pg_queries import get_prediction, record_label
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import PredictionBatch, Sink
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.schema import PREDICTION_COLUMNS
 from tests.fixtures.postgres import prediction_frame
 
@@ -41,12 +41,12 @@ def test_implements_the_sink_protocol(pg_db: str) -> None:
 
 def test_setup_twice_is_harmless(sink: PostgresSink) -> None:
     sink.setup()
-    assert sink.upsert(prediction_frame(3), batch_id="b") == 3
+    assert sink.upsert(PredictionBatch.of(prediction_frame(3)), batch_id="b") == 3
 
 
 def test_copy_of_20k_rows_lands_every_row_with_its_values(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(20_000, seed=3)
-    assert sink.upsert(frame, batch_id="big") == 20_000
+    assert sink.upsert(PredictionBatch.of(frame), batch_id="big") == 20_000
     sink.flush()
     assert count(pg_db) == 20_000
     with connect(pg_db) as conn:
@@ -62,7 +62,7 @@ def test_copy_of_20k_rows_lands_every_row_with_its_values(sink: PostgresSink, pg
 
 def test_row_values_round_trip_exactly(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(50, seed=5)
-    sink.write(frame, batch_id="b")
+    sink.write(PredictionBatch.of(frame), batch_id="b")
     with connect(pg_db) as conn:
         for i in (0, 1, 7, 49):
             src = frame.iloc[i]
@@ -79,11 +79,11 @@ def test_row_values_round_trip_exactly(sink: PostgresSink, pg_db: str) -> None:
 
 def test_replaying_a_batch_keeps_one_row_per_transaction_and_the_first_decision(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(1000, seed=1)
-    assert sink.upsert(frame, batch_id="b1") == 1000
-    assert sink.upsert(frame, batch_id="b1") == 0  # identical replay: nothing rewritten
+    assert sink.upsert(PredictionBatch.of(frame), batch_id="b1") == 1000
+    assert sink.upsert(PredictionBatch.of(frame), batch_id="b1") == 0  # identical replay: nothing rewritten
     assert count(pg_db) == 1000
     rescored = frame.assign(ensemble_score=0.99, decision="fraud", model_version="v2")
-    sink.write(rescored, batch_id="b1")  # before: DO UPDATE rewrote every decision
+    sink.write(PredictionBatch.of(rescored), batch_id="b1")  # before: DO UPDATE rewrote every decision
     assert count(pg_db) == 1000
     with connect(pg_db) as conn:
         versions = conn.execute("SELECT DISTINCT model_version FROM fraud_predictions").fetchall()
@@ -100,7 +100,7 @@ def test_replaying_a_batch_keeps_one_row_per_transaction_and_the_first_decision(
 def test_duplicate_ids_within_one_batch_keep_the_first(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(10)
     dup = frame.iloc[[3]].assign(amount=12345.0)
-    assert sink.upsert(pd.concat([frame, dup], ignore_index=True), batch_id="d") == 10
+    assert sink.upsert(PredictionBatch.of(pd.concat([frame, dup], ignore_index=True)), batch_id="d") == 10
     with connect(pg_db) as conn:
         got = get_prediction(conn, frame.iloc[3]["transaction_id"])
     assert got is not None and got["amount"] == frame.iloc[3]["amount"]
@@ -108,10 +108,10 @@ def test_duplicate_ids_within_one_batch_keep_the_first(sink: PostgresSink, pg_db
 
 def test_replay_does_not_erase_a_late_label(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(5)
-    sink.write(frame, batch_id="b")
+    sink.write(PredictionBatch.of(frame), batch_id="b")
     with connect(pg_db) as conn:
         assert record_label(conn, "tx2", True, source="chargeback")
-    sink.write(frame, batch_id="b")
+    sink.write(PredictionBatch.of(frame), batch_id="b")
     with connect(pg_db) as conn:
         got = get_prediction(conn, "tx2")
     assert got is not None and got["label"] is True and got["label_source"] == "chargeback"
@@ -121,7 +121,7 @@ def test_label_received_before_the_prediction_is_attached_on_insert(sink: Postgr
     at = datetime(2026, 3, 5, tzinfo=UTC)
     with connect(pg_db) as conn:
         assert record_label(conn, "tx4", False, source="analyst", labelled_at=at) is False
-    sink.write(prediction_frame(6), batch_id="b")
+    sink.write(PredictionBatch.of(prediction_frame(6)), batch_id="b")
     with connect(pg_db) as conn:
         got = get_prediction(conn, "tx4")
     assert got is not None and got["label"] is False and got["labelled_at"] == at
@@ -146,7 +146,7 @@ def test_hostile_strings_round_trip(sink: PostgresSink, pg_db: str) -> None:
     frame["merchant_category"] = HOSTILE
     frame["reasons"] = [[h, h[::-1], ""] for h in HOSTILE]
     frame.loc[0, "reasons"] = None
-    sink.write(frame, batch_id="hostile 'batch'")
+    sink.write(PredictionBatch.of(frame), batch_id="hostile 'batch'")
     with connect(pg_db) as conn:
         for i, h in enumerate(HOSTILE):
             got = get_prediction(conn, frame["transaction_id"][i])
@@ -159,7 +159,7 @@ def test_nul_characters_are_replaced_not_fatal(sink: PostgresSink, pg_db: str) -
     frame = prediction_frame(2)
     frame.loc[0, "merchant_category"] = "bad\x00byte"
     frame.at[1, "reasons"] = ["a\x00b"]
-    sink.write(frame, batch_id="nul")
+    sink.write(PredictionBatch.of(frame), batch_id="nul")
     with connect(pg_db) as conn:
         first, second = get_prediction(conn, "tx0"), get_prediction(conn, "tx1")
     assert first is not None and first["merchant_category"] == "bad\ufffdbyte"
@@ -168,7 +168,7 @@ def test_nul_characters_are_replaced_not_fatal(sink: PostgresSink, pg_db: str) -
 
 def test_missing_model_score_is_stored_as_null(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(3).assign(score_random_forest=[0.5, float("nan"), None])
-    sink.write(frame, batch_id="nan")
+    sink.write(PredictionBatch.of(frame), batch_id="nan")
     with connect(pg_db) as conn:
         rows = conn.execute("SELECT score_random_forest FROM fraud_predictions ORDER BY transaction_id").fetchall()
     assert rows == [(0.5,), (None,), (None,)]
@@ -177,26 +177,26 @@ def test_missing_model_score_is_stored_as_null(sink: PostgresSink, pg_db: str) -
 def test_malformed_frames_are_refused_naming_the_column(sink: PostgresSink, pg_db: str) -> None:
     frame = prediction_frame(3)
     with pytest.raises(ValidationError, match=r"^reasons"):
-        sink.write(frame.drop(columns=["reasons"]), batch_id="x")
+        sink.write(PredictionBatch.of(frame.drop(columns=["reasons"])), batch_id="x")
     with pytest.raises(ValidationError, match=r"^card_id"):
-        sink.write(frame.assign(card_id=None), batch_id="x")
+        sink.write(PredictionBatch.of(frame.assign(card_id=None)), batch_id="x")
     with pytest.raises(ValidationError, match=r"^amount: must be a finite number"):
-        sink.write(frame.assign(amount=[1.0, float("inf"), 2.0]), batch_id="x")
+        sink.write(PredictionBatch.of(frame.assign(amount=[1.0, float("inf"), 2.0])), batch_id="x")
     with pytest.raises(ValidationError, match=r"^is_fraud"):
-        sink.write(frame.assign(is_fraud=0.5), batch_id="x")
+        sink.write(PredictionBatch.of(frame.assign(is_fraud=0.5)), batch_id="x")
     with pytest.raises(ValidationError, match=r"^event_time"):
-        sink.write(frame.assign(event_time=frame["event_time"].dt.tz_localize(None)), batch_id="x")
+        sink.write(PredictionBatch.of(frame.assign(event_time=frame["event_time"].dt.tz_localize(None))), batch_id="x")
     assert count(pg_db) == 0
-    assert sink.upsert(frame[list(PREDICTION_COLUMNS)].iloc[:0], batch_id="empty") == 0
+    assert sink.upsert(PredictionBatch.of(frame[list(PREDICTION_COLUMNS)].iloc[:0]), batch_id="empty") == 0
 
 
 def test_new_batches_take_the_plain_insert_and_overlapping_ones_the_upsert(sink: PostgresSink, pg_db: str) -> None:
     first = prediction_frame(200, prefix="a")
-    assert sink.upsert(first, batch_id="a") == 200
+    assert sink.upsert(PredictionBatch.of(first), batch_id="a") == 200
     assert sink.fast_inserts == 1
     # half old ids (re-scored), half new: the plain INSERT fails on the old ones, the upsert adds the new
     overlap = pd.concat([first.iloc[100:].assign(ensemble_score=0.99), prediction_frame(100, prefix="b")])
-    assert sink.upsert(overlap, batch_id="ab") == 100
+    assert sink.upsert(PredictionBatch.of(overlap), batch_id="ab") == 100
     assert sink.fast_inserts == 1, "a batch with an existing id must not take the fast path"
     assert count(pg_db) == 300
     with connect(pg_db) as conn:

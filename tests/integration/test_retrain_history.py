@@ -24,8 +24,8 @@ from fraudguard.bench.retrain import write_history
 from fraudguard.config import Settings
 from fraudguard.features import FeatureConfig
 from fraudguard.generator.columns import Columns
-from fraudguard.io.challenger_sinks import transactions_parquet_dir
 from fraudguard.io.retrain_io import retrain_once
+from fraudguard.io.sinks.challenger import transactions_parquet_dir
 from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.retrain import RetrainPlan, with_labels
 from fraudguard.models.scorer import Scorer

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from fraudguard.io import pg_rules
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
 from fraudguard.io.rule_watcher import RuleWatcher
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.rules import RuleError
 from tests.fixtures.postgres import prediction_frame
 
@@ -76,10 +77,10 @@ def test_rule_columns_round_trip_through_the_sink(pg_db: str) -> None:
     sink = PostgresSink(pg_db)
     sink.setup()
     try:
-        assert sink.upsert(frame, batch_id="b1") == 6
-        assert sink.upsert(frame, batch_id="b1") == 0  # an identical replay changes nothing
+        assert sink.upsert(PredictionBatch.of(frame), batch_id="b1") == 6
+        assert sink.upsert(PredictionBatch.of(frame), batch_id="b1") == 0  # an identical replay changes nothing
         frame.loc[1, "rule_action"] = "allow"
-        assert sink.upsert(frame, batch_id="b1") == 0  # the first decision is kept
+        assert sink.upsert(PredictionBatch.of(frame), batch_id="b1") == 0  # the first decision is kept
     finally:
         sink.close()
     with connect(pg_db) as conn:

@@ -27,11 +27,12 @@ from fraudguard.engines.spark.query import StreamPlan, start_query  # noqa: E402
 from fraudguard.engines.spark.session import build_session  # noqa: E402
 from fraudguard.engines.spark.writer import BatchWriter  # noqa: E402
 from fraudguard.generator import generate_frame  # noqa: E402
-from fraudguard.io.dlq import HEADER_FIELD, HEADER_REASON, DeadLetterWriter  # noqa: E402
 from fraudguard.io.kafka import ensure_topics, make_producer  # noqa: E402
-from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink  # noqa: E402
-from fraudguard.io.parquet_sink import ParquetSink  # noqa: E402
-from fraudguard.io.pg_sink import PostgresSink  # noqa: E402
+from fraudguard.io.sinks.base import SinkSet  # noqa: E402
+from fraudguard.io.sinks.dlq import HEADER_FIELD, HEADER_REASON, DeadLetterWriter  # noqa: E402
+from fraudguard.io.sinks.kafka import KafkaAlertSink, KafkaPredictionSink  # noqa: E402
+from fraudguard.io.sinks.parquet import ParquetSink  # noqa: E402
+from fraudguard.io.sinks.postgres import PostgresSink  # noqa: E402
 from fraudguard.models.scorer import Scorer  # noqa: E402
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, read_topic  # noqa: E402
 from tests.integration.spark_helpers import assert_same_model_scores, predictions_by_id  # noqa: E402
@@ -84,9 +85,9 @@ def kafka_writer(settings: Settings, extra_sinks: list | None = None) -> BatchWr
         KafkaPredictionSink(producer, settings.topic_predictions),
         KafkaAlertSink(producer, settings.topic_alerts),
     ]
-    for sink in sinks:
-        sink.setup()
-    return BatchWriter(sinks, DeadLetterWriter(producer, settings.topic_dlq), query_name="fraudguard")
+    sink_set = SinkSet(sinks, DeadLetterWriter(producer, settings.topic_dlq))
+    sink_set.setup()
+    return BatchWriter(sink_set, query_name="fraudguard")
 
 
 def run_until(query, predicate, timeout_s: float, what: str) -> None:

@@ -11,9 +11,9 @@ from fraudguard.engines.spark.query import start_query
 from fraudguard.engines.spark.writer import BatchWriter
 from fraudguard.generator import generate_frame
 from fraudguard.io import pg_rules
-from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
 from fraudguard.io.rule_watcher import RuleWatcher
+from fraudguard.io.sinks.postgres import PostgresSink
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values
 from tests.integration.test_spark_engine import kafka_writer, make_plan, run_until, spark, spark_settings  # noqa: F401
 
@@ -28,7 +28,7 @@ def test_rule_activated_mid_stream_applies_from_the_next_spark_batch(spark, engi
     pg = PostgresSink(url)
     base = kafka_writer(ss, [pg])
     watcher = RuleWatcher(url, check_every_s=0)
-    writer = BatchWriter(base.sinks, base.dlq, query_name="fraudguard-rules", rules=watcher)
+    writer = BatchWriter(base.sinks, query_name="fraudguard-rules", rules=watcher)
     publish_values(engine_env.bootstrap, ss.topic_transactions, values[: N // 2], keys[: N // 2])
     query, _ = start_query(spark, make_plan(ss, 400), writer, checkpoint=tmp_path / "ckpt", trigger="500ms")
     try:

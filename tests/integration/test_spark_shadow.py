@@ -19,9 +19,9 @@ from fraudguard.engines.spark.query import start_query
 from fraudguard.engines.spark.shadow import shadow_sinks
 from fraudguard.engines.spark.writer import BatchWriter
 from fraudguard.generator import generate_frame
-from fraudguard.io.challenger_sinks import challenger_parquet_dir, challenger_topic
 from fraudguard.io.kafka import make_producer
-from fraudguard.io.pg_sink import PostgresSink
+from fraudguard.io.sinks.challenger import challenger_parquet_dir, challenger_topic
+from fraudguard.io.sinks.postgres import PostgresSink
 from fraudguard.models import lifecycle
 from fraudguard.models.registry import current_version
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, read_topic

@@ -1,22 +1,25 @@
 """Scoring for the API: the stream's feature pipeline and scorer, plus what a recorded call writes.
 
 ``record=True`` is the API acting as an engine for that transaction: card/merchant state is
-updated, the prediction is upserted into PostgreSQL and published to ``predictions`` (and
-``fraud_alerts`` when decided fraud), so metrics and WebSockets see it once.
+updated, the prediction is published to ``predictions`` (and ``fraud_alerts`` when decided
+fraud) and stored in PostgreSQL, so metrics and WebSockets see it once.
 
 At least once, in this order: features are computed without changing state; the
-prediction is published and the call WAITS for the broker's delivery reports (up to
-``publish_timeout_s``); then PostgreSQL; only then is the card/merchant state updated. If
-the broker or the database fails, the caller gets 503 and no state changed (a message
-the broker accepted late may still appear on the topic: at-least-once, not exactly-once). ``record=False``
-is a what-if: the pipeline runs with ``update=False`` and nothing is written anywhere.
+prediction (and the challengers' shadow scores) goes through the API's
+:class:`~fraudguard.io.sinks.base.SinkSet` (``build_api_sinks``), whose ``deliver``
+returns only after the broker's delivery reports (up to 10 s) and then PostgreSQL, the
+set's ledger, written only once Kafka has the prediction; only then is the card/merchant
+state updated. If the broker or the database fails, the caller gets 503 and no state
+changed, so a retry is scored and counted as if it were the first call (a message the
+broker accepted before the failure appears on the topic again: at-least-once).
+``record=False`` is a what-if: the pipeline runs with ``update=False`` and nothing is
+written anywhere.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -26,8 +29,8 @@ import pandas as pd
 from fraudguard import schema
 from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
 from fraudguard.api.idempotency import RecordedLog, assemble, triage
-from fraudguard.errors import BrokerError
 from fraudguard.features.pipeline import FeaturePipeline
+from fraudguard.io.sinks.base import PredictionBatch, SinkSet
 from fraudguard.models.scorer import Scorer
 from fraudguard.records import prediction_records
 
@@ -66,10 +69,9 @@ class ScoringService:
     ----------
     scorer, pipeline
         The models and the feature state (shared with the stream when the state is in Redis).
-    sink
-        Optional :class:`~fraudguard.io.pg_sink.PostgresSink` for recorded predictions.
-    producer, predictions_topic, alerts_topic
-        Optional Kafka producer for recorded predictions and alerts.
+    sinks
+        Where recorded predictions go (:func:`~fraudguard.io.sinks.build.build_api_sinks`);
+        its ledger (PostgreSQL) also answers the idempotency check. ``None``: nothing is written.
     rules
         Optional :class:`~fraudguard.io.rule_watcher.RuleWatcher`: checked at each
         micro-batch (the API's batch boundary), applied to every prediction of the batch.
@@ -80,25 +82,20 @@ class ScoringService:
         scorer: Scorer,
         pipeline: FeaturePipeline,
         *,
-        sink: Any | None = None,
-        producer: Any | None = None,
-        predictions_topic: str = "predictions",
-        alerts_topic: str = "fraud_alerts",
+        sinks: SinkSet | None = None,
         max_extras: int = DEFAULT_MAX_EXTRAS,
-        publish_timeout_s: float = 10.0,
         rules: Any | None = None,
     ) -> None:
-        self.scorer, self.pipeline, self.sink, self.producer = scorer, pipeline, sink, producer
+        self.scorer, self.pipeline, self.sinks = scorer, pipeline, sinks
         self.rules = rules
         self.max_extras = max_extras
-        self.publish_timeout_s = publish_timeout_s
         self.recorded_log = RecordedLog()
         self.extras_dropped = 0
         """Extras pairs dropped so far: over ``max_extras`` or unknown to the model (admission.py)."""
-        self.predictions_topic, self.alerts_topic = predictions_topic, alerts_topic
         self._lock = threading.Lock()
         self.shadow: Any | None = None
-        """Optional :class:`~fraudguard.api.shadow.ApiShadow`: challengers score recorded calls."""
+        """Optional :class:`~fraudguard.api.shadow.ApiShadow`: challengers score recorded calls
+        into the buffer the set's challenger sinks read."""
 
     def process(
         self, groups: list[tuple[Sequence[schema.Transaction], bool]]
@@ -109,14 +106,15 @@ class ScoringService:
         gets its stored decision (a :class:`StoredPrediction`), with other content a 409
         (an exception in its slot, which the batcher raises to that caller only).
         """
-        lookup = self._lookup if self.sink is not None and hasattr(self.sink, "stored") else None
+        ledger = self.sinks.ledger if self.sinks is not None else None
+        lookup = self._lookup if hasattr(ledger, "stored") else None
         scored_groups, slots, errors = triage(groups, self.recorded_log, lookup)
         preds = self._score(scored_groups) if any(txs for txs, _ in scored_groups) else [[] for _ in scored_groups]
         self.recorded_log.add_many([p for (_, rec), ps in zip(scored_groups, preds, strict=True) if rec for p in ps])
         return assemble(slots, preds, errors)
 
     def _lookup(self, ids: list[str]) -> dict[str, schema.Prediction]:
-        frame = self.sink.stored(ids)  # type: ignore[union-attr]
+        frame = self.sinks.ledger.stored(ids)  # type: ignore[union-attr]
         return {p.transaction_id: p for p in prediction_records(frame)} if len(frame) else {}
 
     def _score(self, submitted: Sequence[tuple[Sequence[schema.Transaction], bool]]) -> list[list[schema.Prediction]]:
@@ -124,7 +122,7 @@ class ScoringService:
 
         Recorded submissions go through the pipeline together (the same as one after the
         other), first with ``update=False``; their state is applied with ``update=True``
-        only after Kafka and PostgreSQL took the predictions (module docstring). Each what-if gets its own
+        only after every sink took the predictions (module docstring). Each what-if gets its own
         ``update=False`` pass, so it sees the recorded state and its own rows, never
         another request's. Features are cheap; the model call, shared by all, is not.
         """
@@ -145,7 +143,7 @@ class ScoringService:
             if self.rules is not None:  # the API's batch boundary: pick up changed rules
                 self.rules.check()
                 rules = self.rules.current if self.rules.current.rules else None
-            writes = bool(recorded) and (self.sink is not None or self.producer is not None)
+            writes = bool(recorded) and bool(self.sinks)
             if writes or rules is not None:
                 frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
                 frame["produced_at"] = now  # only the prediction frame reads it (setting a column costs)
@@ -153,14 +151,12 @@ class ScoringService:
                 if rules is not None:
                     preds = rules.apply(preds, feats, frame)
                 if writes:
-                    self._write(preds.iloc[: len(recorded)])
-                    if self.shadow is not None:
-                        self.shadow(self.scorer, preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
+                    self._record(preds.iloc[: len(recorded)], feats.iloc[: len(recorded)])
                 records = prediction_records(preds)
             else:  # nothing to write: records straight from the score arrays (no prediction frame)
                 ordered = [tx for part, _ in parts for tx in part]
                 records = self.scorer.prediction_list(ordered, feats, produced_at=now.to_pydatetime())
-            if recorded:  # published and stored (when configured): only now apply the state
+            if recorded:  # delivered to every sink (when configured): only now apply the state
                 self.pipeline.transform(frames[0], update=True)
         rec_iter = iter(records[: len(recorded)])
         whatif_rows = (tx for txs, rec in parts if not rec for tx in txs)
@@ -176,57 +172,9 @@ class ScoringService:
         self.extras_dropped += dropped
         return out
 
-    def _write(self, preds: pd.DataFrame) -> None:
-        """Publish (waiting for delivery), then store; raises :class:`BrokerError` / ``DatabaseError``."""
-        if self.producer is not None:
-            self._publish(preds)
-        if self.sink is not None:
-            self.sink.write(preds, batch_id=f"api-{uuid.uuid4().hex}")
-            self.sink.flush()
-
-    def _publish(self, preds: pd.DataFrame) -> None:
-        """Produce the predictions and alerts and wait for every delivery report.
-
-        Waits on its own messages' callbacks (``poll``), not ``flush``: the generator may
-        share the producer and keep its queue busy.
-        """
-        producer = self.producer
-        assert producer is not None
-        pending = [0]
-        failures: list[str] = []
-
-        def delivered(err: Any, msg: Any) -> None:
-            pending[0] -= 1
-            if err is not None:
-                failures.append(str(err))
-
-        def produce(topic: str, value: bytes, key: bytes) -> None:
-            pending[0] += 1
-            try:
-                producer.produce(topic, value, key=key, on_delivery=delivered)
-            except BufferError:
-                pending[0] -= 1
-                raise BrokerError("producer queue full") from None
-            except Exception as e:  # KafkaException: unknown topic, message too large
-                pending[0] -= 1
-                raise BrokerError(f"cannot publish to {topic!r}: {e}") from e
-
-        records = prediction_records(preds)
-        for p in records:
-            produce(self.predictions_topic, schema.encode(p), p.card_id.encode())
-            if p.decision == "fraud":
-                alert = schema.Alert(
-                    transaction_id=p.transaction_id, card_id=p.card_id, event_time=p.event_time, amount=p.amount,
-                    merchant_id=p.merchant_id, merchant_category=p.merchant_category,
-                    ensemble_score=p.ensemble_score, threshold=p.threshold, scores=p.scores,
-                    reasons=p.reasons, model_version=p.model_version, scored_at=p.scored_at,
-                    rule_ids=p.rule_ids, rule_action=p.rule_action,
-                )  # fmt: skip
-                produce(self.alerts_topic, schema.encode(alert), p.card_id.encode())
-        deadline = time.monotonic() + self.publish_timeout_s
-        while pending[0] > 0 and time.monotonic() < deadline:
-            producer.poll(0.01)
-        if pending[0] > 0:
-            raise BrokerError(f"{pending[0]} predictions not acknowledged within {self.publish_timeout_s:.0f}s")
-        if failures:
-            raise BrokerError(f"{len(failures)} predictions not delivered: {failures[0]}")
+    def _record(self, preds: pd.DataFrame, feats: pd.DataFrame) -> None:
+        """Shadow-score, then deliver to every sink; raises :class:`BrokerError` / ``DatabaseError``."""
+        assert self.sinks is not None
+        if self.shadow is not None:
+            self.shadow(self.scorer, preds, feats)  # into the buffer the challenger sinks read
+        self.sinks.deliver(PredictionBatch.of(preds), (), f"api-{uuid.uuid4().hex}")

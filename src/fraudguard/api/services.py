@@ -125,7 +125,7 @@ class Services:
                     hub.publish, "metrics", [orjson.dumps(snap, option=orjson.OPT_NON_STR_KEYS).decode()]
                 )
 
-        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+        from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
         from fraudguard.metrics.drift_feed import DriftFeed, card_reference
         from fraudguard.metrics.versions import VersionMetrics
 
@@ -156,10 +156,8 @@ class Services:
             await asyncio.to_thread(self.tracker.stop)
         if self.producer is not None:
             await asyncio.to_thread(self.producer.flush, 10.0)
-        if self.scoring is not None and self.scoring.sink is not None:
-            self.scoring.sink.close()
-        if self.scoring is not None and getattr(self.scoring, "shadow", None) is not None:
-            self.scoring.shadow.close()
+        if self.scoring is not None and self.scoring.sinks is not None:
+            self.scoring.sinks.close()
         if self.scoring is not None and self.scoring.rules is not None:
             self.scoring.rules.close()
         if self.pool is not None:
@@ -192,7 +190,7 @@ def build_services(settings: Settings) -> Services:
             migrate(conn)
     if settings.kafka_bootstrap_servers:
         services.bootstrap = settings.kafka_bootstrap_servers
-        from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+        from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
 
         topics = [
             *settings.topics,
@@ -205,31 +203,35 @@ def build_services(settings: Settings) -> Services:
 
         services.generator = GeneratorController(services.producer, settings.topic_transactions)
     if scorer is not None:
-        services.scoring = make_scoring(settings, scorer, services.producer)
         from fraudguard.api.shadow import ApiShadow
+        from fraudguard.io.sinks.challenger import ShadowBuffer
 
-        services.scoring.shadow = ApiShadow(settings, services.producer)
+        buffer = ShadowBuffer(keep=2)
+        services.scoring = make_scoring(settings, scorer, services.producer, shadow=buffer)
+        services.scoring.shadow = ApiShadow(settings, buffer)
     return services
 
 
-def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
-    """The scoring service with the stream's state store (Redis when configured) and sinks."""
+def make_scoring(settings: Settings, scorer: Any, producer: Any | None, *, shadow: Any | None = None) -> Any:
+    """The scoring service with the stream's state store (Redis when configured) and sinks.
+
+    ``shadow`` is the :class:`~fraudguard.io.sinks.challenger.ShadowBuffer` an
+    :class:`~fraudguard.api.shadow.ApiShadow` fills (adds the challenger-score sinks).
+    """
     from fraudguard.api.scoring import ScoringService
+    from fraudguard.io.sinks.build import build_api_sinks
 
     stores = None
     if settings.redis_url:
         from fraudguard.io.redis_state import feature_stores  # the local engine's stores
 
         stores = feature_stores(settings.redis_url)
-    sink = rules = None
+    rules = None
     if settings.database_dsn:
-        from fraudguard.io.pg_sink import PostgresSink
         from fraudguard.io.rule_watcher import RuleWatcher
 
-        sink = PostgresSink(settings.database_dsn, run_migrations=False)
         rules = RuleWatcher(settings.database_dsn, check_every_s=1.0)
     return ScoringService(
-        scorer, scorer.make_pipeline(stores), sink=sink, producer=producer,
-        predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
+        scorer, scorer.make_pipeline(stores), sinks=build_api_sinks(settings, producer, shadow=shadow),
         max_extras=settings.max_extras, rules=rules,
     )  # fmt: skip

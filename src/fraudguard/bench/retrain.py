@@ -1,7 +1,7 @@
 """Retraining at scale: time and peak memory of ``retrain`` on a generated multi-file history.
 
 :func:`write_history` writes transactions the way the engine does: one Parquet file per
-batch and event date through :class:`~fraudguard.io.parquet_sink.ParquetSink`, batches cut
+batch and event date through :class:`~fraudguard.io.sinks.parquet.ParquetSink`, batches cut
 in *arrival* order (a share of rows arrives late, so files overlap in event time), and
 optionally every n-th batch replayed under another batch id (the same rows in two files).
 It streams from the generator, so a history of any length is written in bounded memory.
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fraudguard.io.parquet_sink import ParquetSink, batch_file_stem
+from fraudguard.io.sinks.parquet import ParquetSink, batch_file_stem
 
 
 def write_history(

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from fraudguard.io.challenger_sinks import ShadowBuffer
+from fraudguard.io.sinks.challenger import ShadowBuffer
 from fraudguard.metrics.drift import batch_counts, references_from_card
 from fraudguard.models.scorer import Scorer
 from fraudguard.models.shadow import ShadowScorers

@@ -84,8 +84,8 @@ class TimedSink:
     def setup(self) -> None:
         self.inner.setup()
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        self._timed(self.inner.write, frame, batch_id=batch_id)
+    def write(self, batch: Any, *, batch_id: str) -> None:
+        self._timed(self.inner.write, batch, batch_id=batch_id)
 
     def flush(self) -> None:
         self._timed(self.inner.flush)
@@ -101,7 +101,7 @@ def instrument(engine: Any) -> StageClock:
     """Wrap ``engine``'s processor and sinks in place; return the clock they report to."""
     clock = StageClock()
     engine.processor = TimedProcessor(engine.processor, clock)
-    engine.sinks = [TimedSink(s, clock) for s in engine.sinks]
+    engine.sinks.sinks = [TimedSink(s, clock) for s in engine.sinks.sinks]
     return clock
 
 

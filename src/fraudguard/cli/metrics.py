@@ -42,7 +42,7 @@ def metrics(
         thresholds = {m: t.value for m, t in scorer.model_thresholds.items() if m != "ensemble"}
     except ModelError as e:  # no usable registry here: base models are judged at the ensemble threshold
         console.print(f"no model registry ({e}): base models use the ensemble threshold", style="dim")
-    from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
+    from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
     from fraudguard.metrics.drift_feed import DriftFeed, card_reference
     from fraudguard.metrics.versions import VersionMetrics
 

@@ -3,7 +3,7 @@
 The rest of the PostgreSQL adapter lives beside this module:
 
 - :mod:`fraudguard.io.pg_schema` — tables and numbered migrations (``migrate``);
-- :mod:`fraudguard.io.pg_sink` — :class:`~fraudguard.io.pg_sink.PostgresSink` (COPY + upsert);
+- :mod:`fraudguard.io.sinks.postgres` — :class:`~fraudguard.io.sinks.postgres.PostgresSink` (COPY + upsert);
 - :mod:`fraudguard.io.pg_queries` / :mod:`fraudguard.io.pg_analytics` — what the API and the
   dashboard read.
 
@@ -12,21 +12,19 @@ Retry contract
 Nothing in the adapter retries by itself. Any driver failure is rolled back and raised as
 :class:`fraudguard.errors.DatabaseError` (``from`` the psycopg error); a sink whose
 connection broke drops it and reconnects on its next call. The caller decides whether to
-retry: the engines retry a whole batch without limit (``engines/common/retry.py``, keeping
-their consumer group membership while they wait); :func:`with_retry` is the bounded retry
-for one-off callers, backing off exponentially and giving up early when its ``stop_event``
-is set (shutdown). Every write is idempotent on ``transaction_id``, so retrying a call that
-may have committed is safe.
+retry: the local engine delivers the whole batch again
+(:meth:`~fraudguard.io.sinks.base.SinkSet.deliver`) with exponential back-off, its
+partitions paused, until it succeeds or is stopped (``engines/local/retrying.py``, ``engines/common/retry.py``); the API
+answers 503 and the client retries; an error in the Spark engine's ``foreachBatch`` fails
+the query, which replays the batch from its checkpoint when started again. Every write is
+idempotent on ``transaction_id``, so retrying a call that may have committed is safe.
 """
 
 from __future__ import annotations
 
-import random
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -35,8 +33,6 @@ from psycopg_pool import ConnectionPool
 
 from fraudguard.errors import DatabaseError
 from fraudguard.redact import redact as redact_text
-
-T = TypeVar("T")
 
 DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 """A statement slower than this is cancelled: a stuck database must surface as an error,
@@ -162,64 +158,3 @@ def db_errors(conn: psycopg.Connection[Any] | None, what: str) -> Iterator[None]
             with suppress(psycopg.Error):
                 conn.rollback()
         raise DatabaseError(f"PostgreSQL failed while {what}: {type(e).__name__}: {e}".strip()) from e
-
-
-def backoff_delays(attempts: int, base_s: float, max_s: float) -> Iterator[float]:
-    """Exponential delays with full jitter between ``attempts`` tries (``attempts - 1`` values)."""
-    for i in range(attempts - 1):
-        yield random.uniform(0.5, 1.0) * min(max_s, base_s * 2**i)
-
-
-def with_retry(
-    fn: Callable[[], T],
-    *,
-    attempts: int = 5,
-    backoff_s: float = 0.5,
-    max_backoff_s: float = 10.0,
-    stop_event: threading.Event | None = None,
-    retry_on: tuple[type[BaseException], ...] = (DatabaseError,),
-    on_retry: Callable[[int, BaseException, float], None] | None = None,
-) -> T:
-    """Call ``fn`` until it succeeds, backing off between failures.
-
-    A bounded retry for one-off callers: the sink raises :class:`DatabaseError` and
-    reconnects on the next call, so ``with_retry(lambda: sink.write(frame, batch_id=b),
-    stop_event=stop)`` carries a write across a database restart. (The engines retry whole
-    batches without a limit instead: ``engines/common/retry.py``.)
-
-    Parameters
-    ----------
-    fn:
-        The idempotent call to make.
-    attempts:
-        Total tries, at least 1; ``0`` or less is refused.
-    backoff_s, max_backoff_s:
-        First delay and cap of the exponential back-off (with jitter, so several workers
-        do not reconnect in lock-step).
-    stop_event:
-        When set, waiting stops at once and the last error is raised: shutdown must not
-        wait out a long back-off.
-    retry_on:
-        Exception types worth retrying; any other propagates immediately.
-    on_retry:
-        Called as ``on_retry(attempt, error, delay_s)`` before each wait (logging, metrics).
-    """
-    if attempts < 1:
-        raise ValueError(f"attempts must be >= 1, got {attempts}")
-    delays = backoff_delays(attempts, backoff_s, max_backoff_s)
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            return fn()
-        except retry_on as e:
-            delay = next(delays, None)
-            if delay is None or (stop_event is not None and stop_event.is_set()):
-                raise
-            if on_retry is not None:
-                on_retry(attempt, e, delay)
-            if stop_event is not None:
-                if stop_event.wait(delay):
-                    raise
-            else:
-                time.sleep(delay)

@@ -20,9 +20,9 @@ from typing import Any
 import pandas as pd
 
 from fraudguard.config import Settings
-from fraudguard.io.challenger_sinks import transactions_parquet_dir
 from fraudguard.io.history import History
 from fraudguard.io.postgres import connect, db_errors
+from fraudguard.io.sinks.challenger import transactions_parquet_dir
 from fraudguard.models import lifecycle
 from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.retrain import Census, RetrainPlan, Scope, compare, latest_labels, with_labels

@@ -10,7 +10,7 @@ from fraudguard import schema
 from fraudguard.engines.local.batching import CONFLICT_REASON, DUPLICATE_REASON, RecentIds, decode_messages
 from fraudguard.engines.local.offsets import LagTracker
 from fraudguard.engines.local.status import LatencyWindow
-from fraudguard.io.dlq import HEADER_FIELD, HEADER_OFFSET, HEADER_REASON, DeadLetter
+from fraudguard.io.sinks.dlq import HEADER_FIELD, HEADER_OFFSET, HEADER_REASON, DeadLetter
 
 
 def tx(i: int, **over: object) -> bytes:

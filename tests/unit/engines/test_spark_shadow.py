@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard.engines.spark.shadow import SHADOW_COLUMNS, SparkShadow, shadow_columns
-from fraudguard.io.challenger_sinks import ShadowBuffer
+from fraudguard.io.sinks.challenger import ShadowBuffer
 from fraudguard.models.shadow import CHALLENGER_COLUMNS
 
 

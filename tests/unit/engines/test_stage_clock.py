@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fraudguard.bench.stages import StageClock, TimedProcessor, TimedSink, instrument, stage_report
+from fraudguard.io.sinks.base import SinkSet
 
 
 class RecordingSink:
@@ -43,14 +44,14 @@ class DoublingProcessor:
 class Engine:
     def __init__(self) -> None:
         self.processor = DoublingProcessor()
-        self.sinks = [RecordingSink()]
+        self.sinks = SinkSet([RecordingSink()])
 
 
 def test_wrappers_forward_calls_and_attributes_and_book_each_stage() -> None:
     engine = Engine()
-    inner = engine.sinks[0]
+    inner = engine.sinks.sinks[0]
     clock = instrument(engine)
-    sink, proc = engine.sinks[0], engine.processor
+    sink, proc = engine.sinks.sinks[0], engine.processor
     assert isinstance(sink, TimedSink) and isinstance(proc, TimedProcessor)
     assert sink.producer is inner.producer  # delivery groups sinks by their producer
     sink.setup()

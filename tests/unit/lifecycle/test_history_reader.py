@@ -52,7 +52,7 @@ def test_rows_held_at_once_do_not_grow_with_the_history(history_dir: Path) -> No
 def test_files_listed_in_any_order_and_overlapping_still_come_out_sorted(tmp_path: Path) -> None:
     from fraudguard.generator import generate_frame
     from fraudguard.generator.columns import Columns
-    from fraudguard.io.parquet_sink import ParquetSink
+    from fraudguard.io.sinks.parquet import ParquetSink
 
     frame = generate_frame(3_000, seed=9, customers=300, merchants=50)
     rng = np.random.default_rng(1)

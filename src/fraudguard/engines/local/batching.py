@@ -28,7 +28,7 @@ from confluent_kafka import Consumer, KafkaError, Message
 
 from fraudguard import schema
 from fraudguard.admission import AdmissionPolicy, bound_extras, content_key
-from fraudguard.io.dlq import DeadLetter
+from fraudguard.io.sinks.dlq import DeadLetter
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
@@ -49,9 +49,8 @@ from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.retrying import RetryMixin
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.dlq import DeadLetterWriter
 from fraudguard.io.kafka_txn import KafkaTransactions
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import SinkSet
 
 __all__ = ["RETRYABLE", "LocalEngine", "Processor", "RebalanceListener", "Stopped"]
 
@@ -68,9 +67,8 @@ class LocalEngine(PendingMixin, RetryMixin):
     processor:
         Features + model; see :class:`Processor`.
     sinks:
-        Every prediction sink; all are written and flushed before any commit.
-    dlq:
-        Where rejected messages go.
+        Every prediction sink and the DLQ; a batch's offsets are committed only after
+        :meth:`~fraudguard.io.sinks.base.SinkSet.deliver` wrote and flushed all of them.
     topic:
         The transactions topic to subscribe to.
     stop_event:
@@ -100,8 +98,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         self,
         consumer: Consumer,
         processor: Processor,
-        sinks: Sequence[Sink],
-        dlq: DeadLetterWriter,
+        sinks: SinkSet,
         *,
         topic: str,
         batch_size: int = 2000,
@@ -122,8 +119,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         self.consumer = consumer
         self.consumer_factory = consumer_factory
         self.processor = processor
-        self.sinks = list(sinks)
-        self.dlq = dlq
+        self.sinks = sinks
         self.topic = topic
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
@@ -145,7 +141,6 @@ class LocalEngine(PendingMixin, RetryMixin):
         self.pipeline = pipeline
         self.transactions = transactions
         self._writer: ThreadPoolExecutor | None = None
-        self._pool: ThreadPoolExecutor | None = None
         self._pending: PendingBatch | None = None
 
     # --- group membership ---------------------------------------------------------
@@ -275,22 +270,17 @@ class LocalEngine(PendingMixin, RetryMixin):
         """Close sinks and leave the group (the final commit already happened per batch)."""
         self.settle(best_effort=True)  # an error or a stop left a batch in the writer
         self._pending = None  # what settle could not write or commit is replayed after a restart
-        for pool in (self._writer, self._pool):
-            if pool is not None:
-                pool.shutdown(wait=True)
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
         if self.transactions is not None:
             try:
                 self.transactions.abort()  # an uncommitted batch: its outputs are never shown
             except FraudGuardError as e:
                 log.warning("aborting the open transaction at close: %s", e)
-        self._writer = self._pool = None
+        self._writer = None
         if self.reporter is not None:
             self.reporter.maybe_print(force=True)
-        for sink in self.sinks:
-            try:
-                sink.close()
-            except FraudGuardError as e:
-                log.warning("closing sink %s: %s", getattr(sink, "name", sink), e)
+        self.sinks.close()
         try:
             self.consumer.close()
         except (KafkaException, RuntimeError) as e:

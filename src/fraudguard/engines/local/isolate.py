@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudguard.io.dlq import DeadLetter
+from fraudguard.io.sinks.dlq import DeadLetter
 
 log = logging.getLogger(__name__)
 STAGE_PREFIX = "failed at stage"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
@@ -27,13 +27,11 @@ import pandas as pd
 from confluent_kafka import Consumer
 
 from fraudguard.engines.local.batching import DecodedBatch, RecentIds
-from fraudguard.engines.local.delivery import deliver
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.status import EngineStats
-from fraudguard.io.dlq import DeadLetterWriter
 from fraudguard.io.kafka_txn import KafkaTransactions, TransactionAborted
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import PredictionBatch, SinkSet
 
 log = logging.getLogger("fraudguard.engines.local.engine")
 T = TypeVar("T")
@@ -55,13 +53,11 @@ class PendingMixin:
 
     consumer: Consumer
     stats: EngineStats
-    sinks: list[Sink]
-    dlq: DeadLetterWriter
+    sinks: SinkSet
     lag: LagTracker
     recent: RecentIds
     watch: BrokerWatch
     transactions: KafkaTransactions | None
-    _pool: ThreadPoolExecutor | None
     _pending: PendingBatch | None
 
     if TYPE_CHECKING:  # provided by the engine
@@ -180,9 +176,8 @@ class PendingMixin:
         """Write and flush every sink and the DLQ (idempotent: safe to call again on retry)."""
         if self.transactions is not None:
             self.transactions.begin()  # aborts a failed attempt's transaction first
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max(1, len(self.sinks)), thread_name_prefix="fraudguard-sink")
-        deliver(self.sinks, self.dlq, predictions, batch.dead_letters, batch.batch_id, self._pool)
+        converted = None if predictions is None else PredictionBatch.of(predictions)
+        self.sinks.deliver(converted, batch.dead_letters, batch.batch_id)
 
     def _count(self, batch: DecodedBatch, predictions: pd.DataFrame | None) -> None:
         s = self.stats

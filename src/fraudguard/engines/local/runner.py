@@ -27,7 +27,7 @@ from fraudguard.engines.local.scoring import PipelineProcessor
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.engines.local.supervisor import spawn, stop_all
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.dlq import PRODUCER_MAX_MESSAGE_BYTES
+from fraudguard.io.sinks.dlq import PRODUCER_MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from confluent_kafka import Consumer
@@ -61,13 +61,10 @@ def build_engine(
     printer: Callable[[str], None] | None = None,
 ) -> LocalEngine:
     """Every part of one worker: consumer, processor, sinks (Kafka, PostgreSQL, Parquet), DLQ."""
-    from fraudguard.engines.local.shadow import shadow_stage_and_sinks
-    from fraudguard.io.challenger_sinks import challenger_topic, drift_topic
-    from fraudguard.io.dlq import DeadLetterWriter
+    from fraudguard.engines.local.shadow import shadow_stage
     from fraudguard.io.kafka import check_reachable, ensure_topics, make_consumer, make_producer, require_bootstrap
-    from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
-    from fraudguard.io.parquet_sink import ParquetSink
-    from fraudguard.io.pg_sink import PostgresSink
+    from fraudguard.io.sinks.build import build_sinks
+    from fraudguard.io.sinks.challenger import challenger_topic, drift_topic
 
     bootstrap = require_bootstrap(settings)
     watcher = ModelWatcher(settings.models_dir, check_every_s=options.model_check_s)
@@ -121,16 +118,9 @@ def build_engine(
     )
     if options.exactly_once:
         transactions = KafkaTransactions(producer, renew=producer.renew)  # type: ignore[attr-defined]
-    sinks = [
-        PostgresSink(database_url),
-        ParquetSink(settings.parquet_dir),
-        KafkaPredictionSink(producer, settings.topic_predictions),
-        KafkaAlertSink(producer, settings.topic_alerts),
-    ]
-    processor.shadow, shadow_sinks = shadow_stage_and_sinks(settings, database_url, producer, options.model_check_s)
-    sinks += shadow_sinks
-    for sink in sinks:
-        sink.setup()
+    processor.shadow = shadow_stage(settings, options.model_check_s)
+    sinks = build_sinks(settings, producer, database_url=database_url, shadow=processor.shadow.buffer)
+    sinks.setup()
 
     def new_consumer() -> Consumer:
         return make_consumer(bootstrap, group, error_cb=on_error)
@@ -142,7 +132,6 @@ def build_engine(
         consumer,
         processor,
         sinks,
-        DeadLetterWriter(producer, settings.topic_dlq),
         topic=settings.topic_transactions,
         batch_size=options.batch_size or settings.batch_size,
         max_wait_s=(options.max_wait_ms or settings.batch_max_wait_ms) / 1000.0,

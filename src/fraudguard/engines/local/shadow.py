@@ -2,7 +2,7 @@
 
 Roles are re-read at most every ``check_every_s`` seconds, at batch boundaries only, so
 one batch is always shadow-scored by one set of challengers. The rows go to a
-:class:`~fraudguard.io.challenger_sinks.ShadowBuffer` that the challenger sinks read
+:class:`~fraudguard.io.sinks.challenger.ShadowBuffer` that the challenger sinks read
 when the batch is delivered (and before its offsets are committed).
 """
 
@@ -14,18 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from fraudguard.io.challenger_sinks import (
-    ChallengerKafkaSink,
-    ChallengerParquetSink,
-    ChallengerPostgresSink,
-    DriftKafkaSink,
-    ShadowBuffer,
-    TransactionParquetSink,
-    challenger_parquet_dir,
-    challenger_topic,
-    drift_topic,
-    transactions_parquet_dir,
-)
+from fraudguard.io.sinks.challenger import ShadowBuffer
 from fraudguard.metrics.drift import Reference, batch_counts, references_from_card
 from fraudguard.models.shadow import ShadowScorers
 from fraudguard.schema import MODEL_NAMES
@@ -74,18 +63,6 @@ class ShadowStage:
         return {"model_version": version, "counts": {str(k): v for k, v in counts.items()}}
 
 
-def shadow_stage_and_sinks(
-    settings: Any, database_url: str | None, producer: Any, check_every_s: float
-) -> tuple[Any, list[Any]]:
-    """The engine's shadow stage and the three sinks reading its buffer (PostgreSQL if configured)."""
-    buffer = ShadowBuffer()
-    stage = ShadowStage(settings.models_dir, buffer, check_every_s=check_every_s)
-    sinks: list[Any] = [
-        ChallengerParquetSink(challenger_parquet_dir(settings.state_dir), buffer),
-        TransactionParquetSink(transactions_parquet_dir(settings.state_dir), buffer),
-        ChallengerKafkaSink(producer, challenger_topic(settings.topic_predictions), buffer),
-        DriftKafkaSink(producer, drift_topic(settings.topic_predictions), buffer),
-    ]
-    if database_url:
-        sinks.insert(0, ChallengerPostgresSink(database_url, buffer))
-    return stage, sinks
+def shadow_stage(settings: Any, check_every_s: float) -> ShadowStage:
+    """The engine's shadow stage; its ``buffer`` feeds the challenger sinks (``build_sinks(shadow=...)``)."""
+    return ShadowStage(settings.models_dir, ShadowBuffer(), check_every_s=check_every_s)

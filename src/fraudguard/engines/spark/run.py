@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
 from fraudguard.errors import FraudGuardError
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import SinkSet
 
 Printer = Callable[[str], None]
 
@@ -53,22 +53,14 @@ def progress_line(progress: dict[str, Any]) -> str:
     )
 
 
-def default_sinks(settings: Settings, bootstrap: str, database_url: str) -> tuple[list[Sink], Any]:
-    """The local engine's sinks (PostgreSQL, Parquet, Kafka predictions + alerts) and DLQ."""
-    from fraudguard.io.dlq import PRODUCER_MAX_MESSAGE_BYTES, DeadLetterWriter
+def default_sinks(settings: Settings, bootstrap: str, database_url: str) -> SinkSet:
+    """The local engine's sinks (PostgreSQL, Parquet, Kafka predictions + alerts) and DLQ, not set up."""
     from fraudguard.io.kafka import make_producer
-    from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
-    from fraudguard.io.parquet_sink import ParquetSink
-    from fraudguard.io.pg_sink import PostgresSink
+    from fraudguard.io.sinks.build import build_sinks
+    from fraudguard.io.sinks.dlq import PRODUCER_MAX_MESSAGE_BYTES
 
     producer = make_producer(bootstrap, **{"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES})
-    sinks: list[Sink] = [
-        PostgresSink(database_url),
-        ParquetSink(settings.parquet_dir),
-        KafkaPredictionSink(producer, settings.topic_predictions),
-        KafkaAlertSink(producer, settings.topic_alerts),
-    ]
-    return sinks, DeadLetterWriter(producer, settings.topic_dlq)
+    return build_sinks(settings, producer, database_url=database_url)
 
 
 def run_spark_engine(
@@ -81,8 +73,7 @@ def run_spark_engine(
     starting_offsets: str = "earliest",
     duration: float | None = None,
     status_every: float = 5.0,
-    sinks: Sequence[Sink] | None = None,
-    dlq: Any | None = None,
+    sinks: SinkSet | None = None,
     stop: threading.Event | None = None,
     printer: Printer | None = None,
     **ignored: Any,
@@ -96,8 +87,8 @@ def run_spark_engine(
         the local engine's flags is taken as ``max_offsets_per_trigger`` when that is unset.
     duration
         Stop by itself after this many seconds (demo, benchmarks).
-    sinks, dlq
-        Set-up sinks and a dead-letter writer; ``None`` builds the local engine's
+    sinks
+        Set-up sinks and dead-letter writer; ``None`` builds the local engine's
         (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic) and its challenger
         sinks (shadow scores: table, Parquet, topic; see :mod:`.shadow`).
     """
@@ -147,19 +138,18 @@ def run_spark_engine(
         from fraudguard.io.embedded_postgres import resolve_database_url
 
         url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
-        sinks, dlq = default_sinks(settings, bootstrap, url)
+        sinks = default_sinks(settings, bootstrap, url)
         from fraudguard.engines.spark.shadow import shadow_sinks
 
-        shadow, challenger_sinks = shadow_sinks(settings, url, dlq.producer)
-        sinks += challenger_sinks
-        for sink in sinks:
-            sink.setup()
+        shadow, challenger_sinks = shadow_sinks(settings, url, sinks.dlq.producer if sinks.dlq else None)
+        sinks.sinks += challenger_sinks
+        sinks.setup()
         from fraudguard.io.rule_watcher import RuleWatcher
 
         rules = RuleWatcher(url, check_every_s=0)
     else:
         rules, shadow = None, None
-    writer = BatchWriter(sinks, dlq, query_name="fraudguard", rules=rules, shadow=shadow)
+    writer = BatchWriter(sinks, query_name="fraudguard", rules=rules, shadow=shadow)
     spark = build_session(
         master or settings.spark_master,
         work_dir=settings.state_dir / "spark",
@@ -198,8 +188,7 @@ def run_spark_engine(
             query.stop()
         except Exception:
             jvm_gone = True
-        for sink in sinks:
-            sink.close()
+        sinks.close()
         if embedded is not None:
             embedded.stop()
     error = None if jvm_gone else query.exception()

@@ -7,7 +7,7 @@ travels to the driver as three array columns beside the prediction (:data:`SHADO
 one entry per challenger, empty lists when none is in service). On the driver,
 ``foreachBatch`` applies the rules first, then :class:`SparkShadow` turns the arrays into
 the same challenger rows as the local engine (with the champion's final decision beside
-them) and puts them in a :class:`~fraudguard.io.challenger_sinks.ShadowBuffer`; the
+them) and puts them in a :class:`~fraudguard.io.sinks.challenger.ShadowBuffer`; the
 challenger sinks are ordinary sinks of the writer, so they are flushed before Spark
 commits the batch and rewritten idempotently on a replay. A challenger never decides: the
 prediction columns do not change.
@@ -75,7 +75,7 @@ class SparkShadow:
     Parameters
     ----------
     buffer
-        The :class:`~fraudguard.io.challenger_sinks.ShadowBuffer` the challenger sinks share.
+        The :class:`~fraudguard.io.sinks.challenger.ShadowBuffer` the challenger sinks share.
     """
 
     def __init__(self, buffer: Any) -> None:
@@ -99,7 +99,7 @@ class SparkShadow:
 
 def shadow_sinks(settings: Any, database_url: str | None, producer: Any) -> tuple[SparkShadow, list[Any]]:
     """The driver's shadow step and the challenger sinks it feeds (table if PostgreSQL is configured, Parquet, topic)."""
-    from fraudguard.io.challenger_sinks import (
+    from fraudguard.io.sinks.challenger import (
         ChallengerKafkaSink,
         ChallengerParquetSink,
         ChallengerPostgresSink,

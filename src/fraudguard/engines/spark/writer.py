@@ -2,7 +2,9 @@
 
 The scored batch is collected to the driver once (one Spark action, so no ``persist`` is
 needed) and split in pandas: predictions go to the same sinks as the local engine, the
-rejected records to the DLQ with their original bytes. Spark writes its commit log only
+rejected records to the DLQ with their original bytes, both through
+:meth:`~fraudguard.io.sinks.base.SinkSet.deliver` (the local engine's delivery, with its
+guarantees). Spark writes its commit log only
 after this function returns, so a crash replays the batch with the same ``batch_id``
 (``<query>-<Spark batch id>``) and the idempotent sinks rewrite the same rows.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
-from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
-from fraudguard.io.sinks import Sink
+from fraudguard.io.sinks.base import PredictionBatch, SinkSet
+from fraudguard.io.sinks.dlq import DeadLetter
 from fraudguard.records import LIST_COLUMNS, TIME_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,8 @@ class BatchWriter:
     Parameters
     ----------
     sinks
-        Prediction sinks (already set up); all written, then all flushed.
-    dlq
-        Where rejected records go (``None``: they are only counted and logged).
+        Prediction sinks (already set up) and the DLQ (``None``: rejected records are only
+        counted and logged).
     query_name
         Prefix of the sinks' ``batch_id``: stable across restarts from the same checkpoint.
     rules
@@ -101,19 +101,11 @@ class BatchWriter:
         with the batch's challenger scores; the challenger sinks among ``sinks`` record them.
     """
 
-    def __init__(
-        self,
-        sinks: Sequence[Sink],
-        dlq: DeadLetterWriter | None,
-        query_name: str,
-        rules: Any | None = None,
-        shadow: Any | None = None,
-    ) -> None:
+    def __init__(self, sinks: SinkSet, query_name: str, rules: Any | None = None, shadow: Any | None = None) -> None:
         self.rules = rules
         self.shadow = shadow
         self._warned: set[tuple[int, int]] = set()
-        self.sinks = list(sinks)
-        self.dlq = dlq
+        self.sinks = sinks
         self.query_name = query_name
         self.stats = WriterStats()
 
@@ -138,18 +130,7 @@ class BatchWriter:
         batch_id = f"{self.query_name}-{epoch_id}"
         if self.shadow is not None and len(predictions):
             self.shadow(predictions, rows[~rejected_mask])
-        if len(predictions):
-            for sink in self.sinks:
-                sink.write(predictions, batch_id=batch_id)
-        if letters:
-            if self.dlq is None:
-                log.warning("batch %s: %d rejected records and no dead-letter writer", epoch_id, len(letters))
-            else:
-                self.dlq.write(letters)
-        for sink in self.sinks:
-            sink.flush()
-        if letters and self.dlq is not None:
-            self.dlq.flush()
+        self.sinks.deliver(PredictionBatch.of(predictions) if len(predictions) else None, letters, batch_id)
         s = self.stats
         alerts = int((predictions["decision"] == "fraud").sum()) if len(predictions) else 0
         s.batches += 1

@@ -1,10 +1,10 @@
 """Where challenger (shadow) scores go: PostgreSQL, Parquet and a Kafka topic for the tracker.
 
-The engine's sinks receive the prediction frame; the shadow rows of the same batch travel
-beside it through a :class:`ShadowBuffer` (keyed by the prediction frame's identity) so the
-engine's delivery loop, its retries and its commit-after-flush rule apply unchanged: a
-challenger sink is just one more :class:`~fraudguard.io.sinks.Sink`, flushed before the
-offsets are committed. Every sink is idempotent on ``(transaction_id, model_version)``.
+Sinks receive the prediction batch; the shadow rows of the same batch travel beside it
+through a :class:`ShadowBuffer` (keyed by the identity of the batch's prediction frame) so
+:meth:`~fraudguard.io.sinks.base.SinkSet.deliver`, the engine's retries and its
+commit-after-flush rule apply unchanged: a challenger sink is just one more
+:class:`~fraudguard.io.sinks.base.Sink`, flushed before the offsets are committed. Every sink is idempotent on ``(transaction_id, model_version)``.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import psycopg
 import pyarrow as pa
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.kafka_sinks import ProducerSink
-from fraudguard.io.parquet_sink import ParquetSink, batch_file_stem
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.kafka import ProducerSink
+from fraudguard.io.sinks.parquet import ParquetSink, batch_file_stem
 from fraudguard.models.shadow import CHALLENGER_COLUMNS
 from fraudguard.records import UTC_US, arrays_to_arrow, time_array, transaction_arrays
 
@@ -152,8 +153,8 @@ class ChallengerParquetSink(ParquetSink):
         super().__init__(root)
         self.buffer = buffer
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        rows = self.buffer.get(frame)
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
+        rows = self.buffer.get(batch.frame)
         if rows is None:
             return
         table = challenger_table(rows)
@@ -174,8 +175,8 @@ class TransactionParquetSink(ParquetSink):
         super().__init__(root)
         self.buffer = buffer
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        tx = self.buffer.transactions(frame)
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
+        tx = self.buffer.transactions(batch.frame)
         if tx is None or tx.empty:
             return
         table = arrays_to_arrow(*transaction_arrays(tx))
@@ -214,8 +215,8 @@ class ChallengerPostgresSink(_ShadowSink):
         finally:
             conn.close()
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        rows = self.rows(frame)
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
+        rows = self.rows(batch.frame)
         if rows is None:
             return
         table = challenger_table(rows.drop_duplicates(["transaction_id", "model_version"], keep="last"))
@@ -258,12 +259,12 @@ class ChallengerKafkaSink(ProducerSink):
 
     name = "challenger-kafka"
 
-    def __init__(self, producer: Any, topic: str, buffer: ShadowBuffer) -> None:
-        super().__init__(producer, topic)
+    def __init__(self, producer: Any, topic: str, buffer: ShadowBuffer, *, flush_timeout_s: float = 60.0) -> None:
+        super().__init__(producer, topic, flush_timeout_s=flush_timeout_s)
         self.buffer = buffer
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        rows = self.buffer.get(frame)
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
+        rows = self.buffer.get(batch.frame)
         if rows is None:
             return
         self._produce_all([t.encode() for t in rows["transaction_id"]], encode_challenger_rows(rows))
@@ -274,11 +275,11 @@ class DriftKafkaSink(ProducerSink):
 
     name = "drift-kafka"
 
-    def __init__(self, producer: Any, topic: str, buffer: ShadowBuffer) -> None:
-        super().__init__(producer, topic)
+    def __init__(self, producer: Any, topic: str, buffer: ShadowBuffer, *, flush_timeout_s: float = 60.0) -> None:
+        super().__init__(producer, topic, flush_timeout_s=flush_timeout_s)
         self.buffer = buffer
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        message = self.buffer.drift(frame)
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
+        message = self.buffer.drift(batch.frame)
         if message:
             self._produce_all([message["model_version"].encode()], [_ENCODER.encode({**message, "batch": batch_id})])

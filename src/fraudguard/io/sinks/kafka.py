@@ -7,21 +7,24 @@ and are keyed by ``card_id``, so one card's decisions stay in order.
 
 Delivery is at-least-once: a batch whose flush failed is produced again on retry, so a
 consumer of these topics de-duplicates on ``transaction_id`` (as the PostgreSQL upsert does).
+A sink's ``flush`` waits for its own messages' delivery reports (``acks.py``), so it holds
+even on a producer shared with another writer.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Producer
 
 from fraudguard.errors import BrokerError
+from fraudguard.io.sinks.acks import DeliveryReports
+from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.records import encode_alerts, encode_predictions
 
 
 class ProducerSink:
-    """Shared produce / flush / delivery-error bookkeeping of the two Kafka sinks."""
+    """Shared produce / flush bookkeeping of the Kafka sinks: each waits for its own messages' reports."""
 
     name = "kafka"
 
@@ -30,39 +33,32 @@ class ProducerSink:
         self.topic = topic
         self.flush_timeout_s = flush_timeout_s
         self.messages_sent = 0
-        self._failures: list[str] = []
-
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self._failures.append(str(err))
+        self.reports = DeliveryReports(producer, flush_timeout_s)
 
     def setup(self) -> None:
         """Topics are created by ``ensure_topics`` at engine start; nothing else to prepare."""
 
     def _produce_all(self, keys: list[Any], values: list[bytes]) -> None:
-        produce, poll, topic, cb = self.producer.produce, self.producer.poll, self.topic, self._on_delivery
-        for key, value in zip(keys, values, strict=True):
-            while True:
+        reports, topic = self.reports, self.topic
+        produce, cb = self.producer.produce, reports.expect(len(values))
+        queued = 0
+        try:
+            for key, value in zip(keys, values, strict=True):
                 try:
                     produce(topic, value=value, key=key, on_delivery=cb)
-                    break
-                except BufferError:  # local queue full: let librdkafka drain it
-                    poll(0.1)
+                except BufferError:  # local queue full: let librdkafka drain it (for a while)
+                    reports.queue_when_room(topic, value=value, key=key, on_delivery=cb)
                 except Exception as e:  # KafkaException (message too large, unknown topic)
                     raise BrokerError(f"cannot queue a message for {topic!r}: {e}") from e
-        poll(0)
+                queued += 1
+        finally:
+            reports.expect(queued - len(values))  # those never queued will never be reported
+        self.producer.poll(0)
         self.messages_sent += len(values)
 
     def flush(self) -> None:
-        """Wait for every queued message to be acknowledged; :class:`BrokerError` if not."""
-        remaining = self.producer.flush(self.flush_timeout_s)
-        failures, self._failures = self._failures, []
-        if remaining:
-            raise BrokerError(
-                f"{remaining} messages for {self.topic!r} not delivered within {self.flush_timeout_s:.0f}s"
-            )
-        if failures:
-            raise BrokerError(f"{len(failures)} messages failed to reach {self.topic!r}: {failures[0]}")
+        """Wait until the broker acknowledged every message this sink queued; :class:`BrokerError` if not."""
+        self.reports.wait(f"messages for {self.topic!r}")
 
     def close(self) -> None:
         """Flush what is queued; the producer itself belongs to the caller."""
@@ -74,8 +70,9 @@ class KafkaPredictionSink(ProducerSink):
 
     name = "kafka-predictions"
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Queue one message per row (``batch_id`` is unused: the topic is at-least-once)."""
+        frame = batch.frame
         if frame.empty:
             return
         self._produce_all(frame["card_id"].tolist(), encode_predictions(frame))
@@ -86,8 +83,9 @@ class KafkaAlertSink(ProducerSink):
 
     name = "kafka-alerts"
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Queue one alert per fraud row."""
+        frame = batch.frame
         fraud = frame[frame["decision"].to_numpy() == "fraud"] if not frame.empty else frame
         if fraud.empty:
             return

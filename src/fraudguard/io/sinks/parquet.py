@@ -1,4 +1,4 @@
-"""Prediction frames as hive-partitioned Parquet files (``event_date=YYYY-MM-DD/``).
+"""Prediction batches as hive-partitioned Parquet files (``event_date=YYYY-MM-DD/``).
 
 The files are the analytical copy of the stream: DuckDB, pandas (pyarrow datasets) and
 Spark read the directory tree directly and get ``event_date`` from the path. Each file is
@@ -16,60 +16,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from fraudguard.errors import SinkError, ValidationError
-from fraudguard.records import predictions_to_arrow
+from fraudguard.io.sinks.base import PredictionBatch
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._=-]")
-
-_shared: dict[int, tuple[pd.DataFrame, pa.Table]] = {}
-_shared_lock = threading.Lock()
-
-
-@contextmanager
-def reuse_prediction_table(frame: pd.DataFrame) -> Iterator[pa.Table]:
-    """Convert ``frame`` once; within the block :func:`prediction_table` returns that table.
-
-    The engine wraps one batch's sink writes in it (PostgreSQL and Parquet both need the
-    Arrow table, possibly from different threads). Scoped to the block, so a frame changed
-    afterwards is never served a stale table. Raises :class:`ValidationError` like
-    :func:`prediction_table`.
-    """
-    table = predictions_to_arrow(frame)
-    key = id(frame)
-    with _shared_lock:
-        previous = _shared.get(key)
-        _shared[key] = (frame, table)
-    try:
-        yield table
-    finally:
-        with _shared_lock:
-            if previous is None:
-                _shared.pop(key, None)
-            else:
-                _shared[key] = previous
-
-
-def prediction_table(frame: pd.DataFrame) -> pa.Table:
-    """:func:`fraudguard.records.predictions_to_arrow` of ``frame``, converted once per batch.
-
-    Inside :func:`reuse_prediction_table` the shared table; otherwise a fresh conversion.
-    Raises :class:`ValidationError` naming the first bad column.
-    """
-    hit = _shared.get(id(frame))
-    if hit is not None and hit[0] is frame:
-        return hit[1]
-    return predictions_to_arrow(frame)
 
 
 def batch_file_stem(batch_id: str) -> str:
@@ -121,12 +78,12 @@ class ParquetSink:
         except OSError as e:
             raise SinkError(f"cannot create Parquet directory {self.root}: {e}") from e
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
         """Write the batch as one file per event date, replacing a previous write of ``batch_id``."""
         stem = batch_file_stem(batch_id)
-        if frame.empty:
+        if not len(batch):
             return
-        self.write_by_event_date(prediction_table(frame), stem)
+        self.write_by_event_date(batch.table, stem)
 
     def write_by_event_date(self, table: pa.Table, stem: str) -> None:
         """One file ``event_date=<UTC day>/<stem>.parquet`` per day of ``table["event_time"]`` (UTC)."""

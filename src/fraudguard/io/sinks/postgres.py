@@ -1,9 +1,8 @@
 """The PostgreSQL prediction sink: one COPY and one insert (or upsert) per micro-batch.
 
-A batch becomes binary COPY data, encoded from Arrow by pgpq (``pg_binary.py``; no Python
+A batch becomes binary COPY data, encoded from Arrow by pgpq (``pg_copy.py``; no Python
 loop over rows, no text parsing in the server), and is streamed with ``COPY ... FROM
-STDIN`` into a session-local staging table. (:func:`frame_to_csv` is the former CSV path,
-kept as the reference the tests compare stored rows with.) A plain ``INSERT ... SELECT``
+STDIN`` into a session-local staging table. A plain ``INSERT ... SELECT``
 then moves it into ``fraud_predictions`` when none of its rows exists yet (the normal case,
 and the cheapest for the server). If that hits an existing ``transaction_id`` (a replay)
 it is rolled back to a savepoint and the batch is merged with ``INSERT ... SELECT ... ON
@@ -15,28 +14,25 @@ its prediction is picked up from ``labels`` by either statement.
 
 Each ``write`` is one transaction and is durable when it returns; on any driver error the
 transaction is rolled back, a broken connection is dropped (the next call reconnects) and
-:class:`fraudguard.errors.DatabaseError` is raised for the caller to retry (see
-:func:`fraudguard.io.postgres.with_retry`).
+:class:`fraudguard.errors.DatabaseError` is raised for the caller to retry (the retry
+contract in :mod:`fraudguard.io.postgres`).
 """
 
 from __future__ import annotations
 
-import io
 from contextlib import suppress
 from typing import Any
 
 import pandas as pd
 import psycopg
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 
 from fraudguard.errors import DatabaseError
-from fraudguard.io.parquet_sink import prediction_table
-from fraudguard.io.pg_binary import frame_to_copy_binary
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
-from fraudguard.records import LIST_COLUMNS, PREDICTION_COLUMNS, PREDICTION_SCHEMA
+from fraudguard.io.sinks.base import PredictionBatch
+from fraudguard.io.sinks.pg_copy import copy_binary
+from fraudguard.records import PREDICTION_COLUMNS
 
 STAGE = "fg_stage_predictions"
 _COLS = ", ".join(PREDICTION_COLUMNS)
@@ -58,56 +54,6 @@ FROM {STAGE} s LEFT JOIN labels l ON l.transaction_id = s.transaction_id"""
 """The fast path for a batch of new rows (the normal case): ~35% less server CPU than the
 upsert's speculative insertion. Any existing ``transaction_id`` (a replay) makes it fail
 with a unique violation, rolled back to a savepoint, and the batch takes :data:`_UPSERT`."""
-
-_CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="all_valid")
-_NUL = "\x00"
-_REPLACEMENT = "\ufffd"
-
-
-def _clean_text(arr: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    """PostgreSQL text cannot hold NUL: replace it rather than fail the whole batch forever."""
-    return pc.replace_substring(arr, _NUL, _REPLACEMENT)
-
-
-def _timestamptz_text(col: pa.ChunkedArray) -> pa.ChunkedArray:
-    """``2026-01-01 12:00:00.000000+00``: Arrow formats naive timestamps ~15x faster than zoned ones."""
-    return pc.binary_join_element_wise(col.cast(pa.timestamp("us")).cast(pa.string()), "+00", "")
-
-
-def _array_literals(reasons: pa.ChunkedArray) -> pa.Array:
-    """PostgreSQL ``text[]`` literals (``{"a","b\\"c"}``) for a ``list<string>`` column, vectorized."""
-    lists = reasons.combine_chunks() if isinstance(reasons, pa.ChunkedArray) else reasons
-    if not isinstance(lists, pa.ListArray):  # an empty table may come as a plain null array
-        lists = lists.cast(pa.list_(pa.string()))
-    values = pc.fill_null(lists.values, "")
-    values = pc.replace_substring(_clean_text(values), "\\", "\\\\")
-    values = pc.replace_substring(values, '"', '\\"')
-    quoted = pc.binary_join_element_wise('"', values, '"', "")
-    rebuilt = pa.ListArray.from_arrays(lists.offsets, quoted, mask=lists.is_null())
-    joined = pc.binary_join(rebuilt, ",")
-    return pc.fill_null(pc.binary_join_element_wise("{", joined, "}", ""), "{}")
-
-
-def frame_to_csv(frame: pd.DataFrame) -> bytes:
-    """The batch as CSV in :data:`PREDICTION_COLUMNS` order, ready for ``COPY ... (FORMAT csv)``.
-
-    Arrow writes NULL as an empty unquoted field and every value quoted, which is exactly
-    how PostgreSQL's CSV format tells NULL from the empty string.
-    """
-    table = prediction_table(frame)
-    columns: list[pa.Array | pa.ChunkedArray] = []
-    for field, col in zip(PREDICTION_SCHEMA, table.columns, strict=True):
-        if field.name in LIST_COLUMNS:
-            columns.append(_array_literals(col))
-        elif pa.types.is_string(field.type):
-            columns.append(_clean_text(col))
-        elif pa.types.is_timestamp(field.type):
-            columns.append(_timestamptz_text(col))
-        else:
-            columns.append(col)
-    out = io.BytesIO()
-    pa_csv.write_csv(pa.Table.from_arrays(columns, names=list(PREDICTION_COLUMNS)), out, _CSV_OPTIONS)
-    return out.getvalue()
 
 
 class PostgresSink:
@@ -174,24 +120,27 @@ class PostgresSink:
                 conn.close()
         self._connection()
 
-    def write(self, frame: pd.DataFrame, *, batch_id: str) -> None:
-        """Upsert the batch (the :class:`~fraudguard.io.sinks.Sink` entry point); see :meth:`upsert`."""
-        self.upsert(frame, batch_id=batch_id)
+    def write(self, batch: PredictionBatch, *, batch_id: str) -> None:
+        """Upsert the batch (the :class:`~fraudguard.io.sinks.base.Sink` entry point); see :meth:`upsert`."""
+        self.upsert(batch, batch_id=batch_id)
 
-    def upsert(self, frame: pd.DataFrame, *, batch_id: str) -> int:
+    def upsert(self, batch: PredictionBatch, *, batch_id: str) -> int:
         """Upsert the batch; return the number of rows inserted or changed (identical replays: 0).
 
         Rows repeating a ``transaction_id`` within the batch keep the first one, and an id
-        already stored keeps its stored row (``DO NOTHING``): the first decision wins. Raises :class:`ValidationError` for a malformed
-        frame and :class:`DatabaseError` when PostgreSQL fails; both leave the table as it was.
+        already stored keeps its stored row (``DO NOTHING``): the first decision wins. Raises
+        :class:`DatabaseError` when PostgreSQL fails, leaving the table as it was.
         """
-        if frame.empty:
+        if not len(batch):
             return 0
-        frame = frame.drop_duplicates("transaction_id", keep="first") if "transaction_id" in frame else frame
-        payload = frame_to_copy_binary(frame)
+        table = batch.table
+        repeated = batch.frame["transaction_id"].duplicated(keep="first").to_numpy()
+        if repeated.any():
+            table = table.filter(pa.array(~repeated))
+        payload = copy_binary(table)
         conn = self._connection()
         try:
-            what = f"upserting {len(frame)} predictions of batch {batch_id!r}"
+            what = f"upserting {table.num_rows} predictions of batch {batch_id!r}"
             with db_errors(conn, what), conn.transaction(), conn.cursor() as cur:
                 with cur.copy(_COPY) as copy:
                     copy.write(payload)

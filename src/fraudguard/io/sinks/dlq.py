@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Message, Producer
 
-from fraudguard.errors import BrokerError
+from fraudguard.io.sinks.acks import DeliveryReports
 
 HEADER_REASON = "fg.reason"
 HEADER_FIELD = "fg.field"
@@ -92,44 +92,27 @@ class DeadLetterWriter:
         since values are copied unchanged.
     topic:
         The dead-letter topic (``settings.topic_dlq``).
+    flush_timeout_s:
+        How long :meth:`flush` waits for the broker's acknowledgements.
     """
 
     name = "dlq"
 
-    def __init__(self, producer: Producer, topic: str) -> None:
+    def __init__(self, producer: Producer, topic: str, *, flush_timeout_s: float = 60.0) -> None:
         self.producer = producer
         self.topic = topic
         self.sent = 0
-        self._failures: list[str] = []
-
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
-        if err is not None:
-            self._failures.append(str(err))
+        self.reports = DeliveryReports(producer, flush_timeout_s)
 
     def write(self, letters: list[DeadLetter]) -> None:
         """Queue the records (asynchronous; :meth:`flush` waits for the broker)."""
         for letter in letters:
-            self._produce(letter)
+            kwargs: dict[str, Any] = {"value": letter.value, "headers": letter.headers()}
+            if letter.key is not None:
+                kwargs["key"] = letter.key
+            self.reports.queue(self.topic, **kwargs)
         self.sent += len(letters)
 
-    def _produce(self, letter: DeadLetter) -> None:
-        kwargs: dict[str, Any] = {"value": letter.value, "headers": letter.headers(), "on_delivery": self._on_delivery}
-        if letter.key is not None:
-            kwargs["key"] = letter.key
-        while True:
-            try:
-                self.producer.produce(self.topic, **kwargs)
-                return
-            except BufferError:
-                self.producer.poll(0.1)
-            except Exception as e:  # KafkaException: message too large, unknown topic
-                raise BrokerError(f"cannot queue a dead letter for {self.topic!r}: {e}") from e
-
-    def flush(self, timeout: float = 60.0) -> None:
-        """Wait until every queued record is acknowledged; :class:`BrokerError` otherwise."""
-        remaining = self.producer.flush(timeout)
-        failures, self._failures = self._failures, []
-        if remaining:
-            raise BrokerError(f"{remaining} dead letters not delivered to {self.topic!r} within {timeout:.0f}s")
-        if failures:
-            raise BrokerError(f"{len(failures)} dead letters failed to reach {self.topic!r}: {failures[0]}")
+    def flush(self) -> None:
+        """Wait until the broker acknowledged every queued record; :class:`BrokerError` otherwise."""
+        self.reports.wait(f"dead letters for {self.topic!r}")
