@@ -28,6 +28,7 @@ from fraudguard.features.merchant import combine_labels, hour_of, label_records,
 from fraudguard.features.names import card_names, feature_names, merchant_names
 from fraudguard.features.overlay import Overlay
 from fraudguard.features.segments import cut_points
+from fraudguard.features.single import transform_one
 from fraudguard.features.state import (
     CardState,
     InMemoryStateStore,
@@ -97,6 +98,7 @@ class FeaturePipeline:
         self._watermark_us = _NO_TIME
         self._clock = QuorumWatermark()  # expiry clock: no single event can jump it (watermark.py)
         self._last_sweep_us = _NO_TIME
+        self.single_row = True  # one-row batches take the scalar path (single.py): same numbers, ~20x faster
 
     def feature_names(self, extras: Sequence[str] = ()) -> list[str]:
         """Base feature names, then the ``x_*`` passthrough names in the order given."""
@@ -108,6 +110,8 @@ class FeaturePipeline:
         ``update=False`` computes the same values without changing any state (what-if
         scoring in the API). ``frame`` is never modified. Rows must be in arrival order.
         """
+        if len(frame) == 1 and self.single_row:
+            return transform_one(self, frame, update)
         b = prepare(frame)
         extras = [c for c in frame.columns if isinstance(c, str) and c.startswith(EXTRA_PREFIX)]
         names = self.feature_names(extras)
@@ -124,22 +128,23 @@ class FeaturePipeline:
         for j, name in enumerate(extras, start=len(names) - len(extras)):
             out[:, j] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         if update:
-            self._commit(b, cards, merchants, inserted, late)
+            self.commit(b.t_us, cards, merchants, int((~inserted).sum()), late)
         return pd.DataFrame(out, columns=names, index=frame.index)
 
-    def _commit(self, b: Prepared, cards: Overlay, merchants: Overlay, inserted: np.ndarray, late: int) -> None:
+    def commit(self, t_us: np.ndarray, cards: Overlay, merchants: Overlay, dropped: int, late: int) -> None:
+        """Write a batch's state (``cards``, ``merchants``), advance the expiry clock, count the rows."""
         cfg = self.config
-        wm = self._clock.advance(b.t_us)
+        wm = self._clock.advance(t_us)
         self._watermark_us = wm
         slack = cfg.allowed_lateness_s
         cards.flush(expire_at=wm / US_PER_S + cfg.card_state_ttl_s + slack)
         span_s = cfg.merchant_days * 86400
         merchants.flush(expire_at=wm / US_PER_S + span_s + slack)
         c = self._counters
-        c["rows"] += len(b)
+        c["rows"] += len(t_us)
         c["batches"] += 1
         c["late_events"] += late
-        c["late_dropped"] += int((~inserted).sum())
+        c["late_dropped"] += dropped
         if wm - self._last_sweep_us >= max(60.0, cfg.card_state_ttl_s / 100) * US_PER_S:
             self._last_sweep_us = wm
             c["expired"] += self.card_store.expire(wm / US_PER_S)
