@@ -27,7 +27,7 @@ import numpy as np
 
 from fraudguard import schema
 from fraudguard.errors import ModelError
-from fraudguard.features.single import transaction_features
+from fraudguard.features.single import commit_one, compute_one, extras_of, names_of, row_of_transaction
 from fraudguard.models.compiled import OUTPUTS
 from fraudguard.models.scorer import Scorer
 
@@ -171,7 +171,16 @@ def score_transaction(
     produced_at: datetime | None = None,
     scored_at: datetime | None = None,
 ) -> schema.Prediction:
-    """:meth:`Scorer.score_batch` of one transaction (features from ``pipeline``, state updated
-    unless ``update=False``), with the same values and no frame."""
-    values, names = transaction_features(pipeline, tx, update=update)
-    return single_scorer(scorer).prediction(tx, values, names, produced_at=produced_at, scored_at=scored_at)
+    """:meth:`Scorer.score_batch` of one transaction with the same values and no frame.
+
+    Features come from ``pipeline``; its state is updated (unless ``update=False``) once
+    the decision is made, so a scoring failure leaves it untouched.
+    """
+    names, extras = extras_of(tx)
+    one = compute_one(pipeline, row_of_transaction(tx), extras)
+    pred = single_scorer(scorer).prediction(
+        tx, one.values, names_of(pipeline.config, tuple(names)), produced_at=produced_at, scored_at=scored_at
+    )
+    if update:
+        commit_one(pipeline, one)
+    return pred
