@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -27,10 +26,10 @@ import pandas as pd
 from fraudguard import schema
 from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
 from fraudguard.api.idempotency import RecordedLog, assemble, triage
+from fraudguard.api.lone import score_alone
 from fraudguard.errors import BrokerError
 from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.models.scorer import Scorer
-from fraudguard.models.single import score_transaction
 
 log = logging.getLogger(__name__)
 
@@ -184,8 +183,11 @@ class ScoringService:
         another request's. Features are cheap; the model call, shared by all, is not.
         """
         groups = [(self._bound(txs), rec) for txs, rec in submitted]
-        if len(groups) == 1 and len(groups[0][0]) == 1 and (alone := self._score_alone(*groups[0])) is not None:
-            return [[alone]]
+        if len(groups) == 1 and len(groups[0][0]) == 1:
+            with self._lock:
+                alone = score_alone(self, *groups[0])
+            if alone is not None:
+                return [[alone]]
         frames: list[pd.DataFrame] = []
         features: list[pd.DataFrame] = []
         now = pd.Timestamp.now(tz="UTC")
@@ -226,17 +228,6 @@ class ScoringService:
         for txs, rec in groups:
             out.append([next(rec_iter) for _ in txs] if rec else [by_id[id(tx)] for tx in txs])
         return out
-
-    def _score_alone(self, txs: Sequence[schema.Transaction], record: bool) -> schema.Prediction | None:
-        """A lone transaction, nothing written, no active rule: no frame (models/single.py); else None."""
-        if record and (self.sink is not None or self.producer is not None):
-            return None
-        with self._lock:
-            if self.rules is not None:
-                self.rules.check()
-                if self.rules.current.rules:
-                    return None
-            return score_transaction(self.scorer, self.pipeline, txs[0], update=record, produced_at=datetime.now(UTC))
 
     def _bound(self, txs: Sequence[schema.Transaction]) -> list[schema.Transaction]:
         known = known_extras(getattr(self.scorer, "extras", ()))

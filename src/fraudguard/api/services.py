@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import orjson
@@ -73,9 +74,14 @@ class Services:
             for job in self.background:
                 job.start()
         if self.scoring is not None:
+            from fraudguard.api.lone import inline_ok
+
             s = self.settings
             self.batcher = MicroBatcher(
-                self.scoring.process, max_items=s.api_batch_max_items, max_wait_s=s.api_batch_wait_ms / 1000
+                self.scoring.process,
+                max_items=s.api_batch_max_items,
+                max_wait_s=s.api_batch_wait_ms / 1000,
+                inline=partial(inline_ok, self.scoring),
             )
             await self.batcher.start()
         if self.bootstrap and self.tracker is None:
