@@ -36,7 +36,7 @@ from fraudguard.features.names import feature_names
 from fraudguard.features.overlay import Overlay
 from fraudguard.features.single_card import Row, card_one, haversine
 from fraudguard.features.single_merchant import merchant_one
-from fraudguard.features.stateless import US_PER_S, hash_ids, prepare
+from fraudguard.features.stateless import US_PER_S, hash_id, prepare
 from fraudguard.schema import CHANNELS, EXTRA_PREFIX, MERCHANT_CATEGORIES
 
 if TYPE_CHECKING:
@@ -55,10 +55,10 @@ def _id(value: Any, name: str) -> Any:
 
 
 def _hash(value: Any) -> int:
-    """:func:`stateless.hash_ids` of one identifier (its cache serves repeated ids)."""
+    """:func:`stateless.hash_ids` of one identifier (missing: 0)."""
     if value is None or (isinstance(value, float) and value != value):
         return 0
-    return int(hash_ids(np.array([value], dtype=object))[0])
+    return hash_id(value)
 
 
 def _float(value: Any) -> float:

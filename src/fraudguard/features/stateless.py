@@ -68,6 +68,15 @@ def hash_ids(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def hash_id(value: object) -> int:
+    """:func:`hash_ids` of one identifier, from the cache when it is a string seen before."""
+    if type(value) is str:
+        cached = _HASHES.get(value)
+        if cached is not None:
+            return cached
+    return int(hash_ids(np.array([value], dtype=object))[0])
+
+
 def _hash_small(arr: np.ndarray) -> np.ndarray | None:
     """Hashes of a few string ids from a cache of ``pd.util.hash_array`` results (same values:
     the hash of an element depends on that element only); ``None`` if an id is not a string."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from bisect import bisect_right
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -66,7 +67,8 @@ class SingleScorer:
         models = scorer.models
         self.compiled = models.compiled
         self.graph = BoundGraph(self.compiled) if self.compiled is not None else None
-        self.calibration = models.calibration
+        self._knots: list[float] = models.calibration.knots.tolist()
+        self._probs: list[float] = models.calibration.probs.tolist()
         self.stacker = scorer.stacker
         self.threshold = float(scorer.thresholds.value)
         self.columns = scorer.feature_names
@@ -96,7 +98,7 @@ class SingleScorer:
         base = [
             float(1.0 / (1.0 + np.exp(-margin))),
             rf_sum / self.compiled.rf_trees,
-            self._calibrate(
+            self.calibrate(
                 1.0 if self.compiled.if_denominator == 0 else float(np.exp2(-if_sum / self.compiled.if_denominator))
             ),
         ]
@@ -105,11 +107,23 @@ class SingleScorer:
             return self._batch(row)
         return base, ens, False, []
 
-    def _calibrate(self, anomaly: float) -> float:
-        knots = self.calibration.knots
-        if knots.size == 1:
-            return float(anomaly >= knots[0])
-        return float(np.interp(anomaly, knots, self.calibration.probs))
+    def calibrate(self, x: float) -> float:
+        """``RankCalibration`` of one value: ``np.interp``'s own steps (``compiled_base.c``) on floats."""
+        xp, fp = self._knots, self._probs
+        if len(xp) == 1:
+            return float(x >= xp[0])
+        if x != x or x < xp[0] or x > xp[-1]:
+            return x if x != x else fp[0] if x < xp[0] else fp[-1]
+        j = bisect_right(xp, x) - 1
+        if j == len(xp) - 1 or xp[j] == x:
+            return fp[j]
+        slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+        y = slope * (x - xp[j]) + fp[j]
+        if y != y:  # NaN one way: numpy tries the other end, then the flat value
+            y = slope * (x - xp[j + 1]) + fp[j + 1]
+            if y != y and fp[j] == fp[j + 1]:
+                y = fp[j]
+        return y
 
     def _batch(self, row: np.ndarray) -> tuple[list[float], float, bool, list[str]]:
         d = self.scorer.decide(np.ascontiguousarray(row, np.float32).reshape(1, -1))

@@ -170,3 +170,20 @@ def test_refusals_are_the_block_codes() -> None:
         with pytest.raises(StateStoreError):
             broken.transform(good)
         assert len(broken.card_store) + len(broken.merchant_store) == 1  # nothing written
+
+
+def test_watermark_one_event_at_a_time_keeps_its_rule() -> None:
+    """The one-event shortcut (a heap) and the batch code give the documented quorum watermark."""
+    from fraudguard.features.watermark import NO_TIME, QuorumWatermark
+
+    rng = np.random.default_rng(3)
+    times = rng.integers(0, 10**9, 4000)
+    times[::97] += 10**12  # far-future events that must not move it alone
+    wm, seen, value, i = QuorumWatermark(quorum=16), [], NO_TIME, 0
+    while i < len(times):
+        part = times[i : i + (1 if rng.random() < 0.8 else int(rng.integers(2, 40)))]
+        seen += part.tolist()
+        top = sorted(seen)[-16:]
+        value = top[0] if len(seen) < 16 else max(value, top[0])
+        assert wm.advance(part) == value
+        i += len(part)

@@ -109,3 +109,10 @@ def test_score_transaction_equals_score_batch_of_one(real_model: Path) -> None:
     assert mine.card_store.snapshot() == ref.card_store.snapshot()  # type: ignore[attr-defined]
     assert mine.merchant_store.snapshot() == ref.merchant_store.snapshot()  # type: ignore[attr-defined]
     assert mine.stats() == ref.stats()
+
+
+def test_calibration_of_one_value_is_np_interp(scorer: Scorer) -> None:
+    cal, one = scorer.models.calibration, SingleScorer(scorer)
+    lo, hi = float(cal.knots[0]), float(cal.knots[-1])
+    xs = [*cal.knots.tolist(), lo - 1.0, hi + 1.0, lo, hi, *np.linspace(lo - 0.01, hi + 0.01, 20_000).tolist()]
+    assert [one.calibrate(x) for x in xs] == cal(np.array(xs)).tolist()
