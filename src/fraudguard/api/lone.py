@@ -6,7 +6,10 @@ the batcher's worker thread and back two thread wake-ups. A lone transaction wit
 to write (a what-if, or a recorded call when no sink or producer is configured) and no
 rule in force is scored without frames, with the same values (``tests/unit/api/
 test_scoring_alone.py``); and when the state is in process and no database or broker is
-configured, the batcher scores it on the event loop itself (:func:`inline_ok`).
+configured, the batcher scores it on the event loop itself (:func:`inline_ok`). A
+micro-batch of up to :data:`FEW` lone what-ifs is scored the same way, one after the other:
+what-ifs change no state and each is scored as if alone (``scoring.what_if_rounds``), so
+the answers are those of lone calls.
 """
 
 from __future__ import annotations
@@ -28,13 +31,28 @@ def inline_ok(service: Any, txs: Sequence[schema.Transaction], record: bool) -> 
     return len(txs) == 1 and quiet and all(isinstance(s, InMemoryStateStore) for s in stores)
 
 
-def score_alone(service: Any, txs: Sequence[schema.Transaction], record: bool) -> schema.Prediction | None:
-    """The prediction of a lone transaction without frames, or ``None`` when the frame path is needed
-    (something to write, or rules in force). The caller holds the service's scoring lock."""
-    if record and (service.sink is not None or service.producer is not None):
+FEW = 8
+"""Most lone what-ifs of one micro-batch scored one by one (beyond, the frame path is cheaper)."""
+
+
+def score_alone(
+    service: Any, groups: Sequence[tuple[Sequence[schema.Transaction], bool]]
+) -> list[list[schema.Prediction]] | None:
+    """Predictions of a lone transaction, or of up to :data:`FEW` lone what-ifs, without frames;
+    ``None`` when the frame path is needed (several transactions, something to write, rules in
+    force). The caller holds the service's scoring lock."""
+    if not groups or len(groups) > FEW or any(len(txs) != 1 for txs, _ in groups):
+        return None
+    if len(groups) > 1 and any(record for _, record in groups):
+        return None
+    if groups[0][1] and (service.sink is not None or service.producer is not None):
         return None
     if service.rules is not None:
         service.rules.check()
         if service.rules.current.rules:
             return None
-    return score_transaction(service.scorer, service.pipeline, txs[0], update=record, produced_at=datetime.now(UTC))
+    now = datetime.now(UTC)
+    return [
+        [score_transaction(service.scorer, service.pipeline, txs[0], update=record, produced_at=now)]
+        for txs, record in groups
+    ]

@@ -183,11 +183,11 @@ class ScoringService:
         another request's. Features are cheap; the model call, shared by all, is not.
         """
         groups = [(self._bound(txs), rec) for txs, rec in submitted]
-        if len(groups) == 1 and len(groups[0][0]) == 1:
+        if all(len(txs) == 1 for txs, _ in groups):  # lone transactions: maybe no frame at all (lone.py)
             with self._lock:
-                alone = score_alone(self, *groups[0])
+                alone = score_alone(self, groups)
             if alone is not None:
-                return [[alone]]
+                return alone
         frames: list[pd.DataFrame] = []
         features: list[pd.DataFrame] = []
         now = pd.Timestamp.now(tz="UTC")

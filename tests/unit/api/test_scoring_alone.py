@@ -76,3 +76,23 @@ def test_lone_calls_equal_the_frame_path_and_leave_the_same_state(scorer: Scorer
     [[again]] = service.process([([txs[1]], True)])
     assert isinstance(again, StoredPrediction) and again.transaction_id == txs[1].transaction_id
     assert service.pipeline.stats()["rows"] == ref.stats()["rows"]
+
+
+def test_a_few_lone_what_ifs_are_scored_as_lone_calls(scorer: Scorer) -> None:
+    pipe = FramelessPipeline(scorer.make_pipeline().config)
+    service = ScoringService(scorer, pipe)
+    ref = pipeline_for(scorer)
+    ref.single_row = False
+    txs = schema.from_frame(generate_frame(120, fraud_rate=0.3, seed=9, start=datetime(2026, 8, 3, tzinfo=UTC)))
+    for tx in txs[:40]:  # some history first, recorded on both sides
+        service.process([([tx], True)])
+        scorer.score_batch([tx], ref)
+    rest = txs[40:]
+    for start in range(0, len(rest), 7):
+        part = rest[start : start + 7] + rest[start : start + 1]  # the same card twice in one batch
+        got = service.process([([t], False) for t in part])
+        want = [scorer.score_batch([t], ref, update=False) for t in part]
+        assert [[_plain(p) for p in g] for g in got] == [[_plain(p) for p in w] for w in want]
+    assert pipe.frames == 0
+    service.process([([rest[0]], False), ([rest[1]], True)])  # a recorded one among them: the frame path
+    assert pipe.frames == 3  # recorded rows, the what-if, then the recorded rows' state
