@@ -8,7 +8,7 @@
   loaded model's card lists when a model is loaded; the others are dropped and counted.
   Each distinct name became a frame column, so 256 names per transaction cost seconds.
 
-Pure: no I/O, used by :mod:`fraudguard.schema`, the engines and the API.
+Pure: no I/O, used by :mod:`fraudguard.records`, the engines and the API.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import msgspec
 from fraudguard.errors import ValidationError
 
 if TYPE_CHECKING:
-    from fraudguard.schema import Transaction
+    from fraudguard.records.transaction import Transaction
 
 DEFAULT_MAX_EVENT_SKEW_S = 600.0
 """Events more than this far ahead of the wall clock are refused (``Settings.max_event_skew_s``)."""

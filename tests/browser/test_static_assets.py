@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from fraudguard.api.routes_dashboard import INDEX, STATIC_DIR
+from fraudguard.api.routes.dashboard import INDEX, STATIC_DIR
 
 REFERENCE = re.compile(r"""(?:src|href)="([^"#]+)"|from\s+"([^"]+)"|import\s+"([^"]+)\"""")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import HTTPException
 
 from fraudguard.api.idempotency import StoredPrediction
-from fraudguard.api.scoring import ScoringService, pipeline_for
+from fraudguard.api.scoring import ScoringService
 from fraudguard.bench.fuzz import VALID
 from fraudguard.io.pg_sink import PostgresSink
 from fraudguard.io.postgres import connect
@@ -19,7 +19,7 @@ def _service(models: Path, url: str) -> ScoringService:
     from fraudguard.models.scorer import Scorer
 
     scorer = Scorer.load(models)
-    return ScoringService(scorer, pipeline_for(scorer), sink=PostgresSink(url))
+    return ScoringService(scorer, scorer.make_pipeline(), sink=PostgresSink(url))
 
 
 def test_a_restarted_api_answers_the_stored_decision(pg_db: str, tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fraudguard.api.scoring import ScoringService, pipeline_for
+from fraudguard.api.scoring import ScoringService
 from fraudguard.bench.fuzz import VALID
 from fraudguard.errors import BrokerError
 from fraudguard.io.broker import EmbeddedBroker, free_port
@@ -48,7 +48,7 @@ def test_record_waits_for_delivery_and_fails_without_state_change(tmp_path: Path
         ensure_topics(broker.bootstrap_servers, ["pred", "alerts"], 1)
         producer = make_producer(broker.bootstrap_servers, **{"message.timeout.ms": 60_000})
         svc = ScoringService(
-            scorer, pipeline_for(scorer), producer=producer, predictions_topic="pred", alerts_topic="alerts",
+            scorer, scorer.make_pipeline(), producer=producer, predictions_topic="pred", alerts_topic="alerts",
             publish_timeout_s=3.0,
         )  # fmt: skip
         ((first,),) = svc.process([([_tx("pub-1")], True)])

@@ -23,12 +23,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    reason="the engine now renews its producer after the fatal idempotence error, recreates its topics and "
-    "commits no pre-outage offsets into the restarted broker, but after re-subscribing to a restarted memory-only "
-    "Tansu the group's second rebalance revokes every partition and never assigns them again (not solved yet)",
-    strict=False,
-)
 def test_engine_resumes_after_the_broker_is_killed_and_restarted(engine_env: EngineEnv) -> None:
     port = free_port()
     broker = EmbeddedBroker(port=port).start()

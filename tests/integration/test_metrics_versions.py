@@ -10,10 +10,10 @@ from sklearn.metrics import average_precision_score, recall_score
 
 from fraudguard import schema
 from fraudguard.io.challenger_sinks import encode_challenger_rows
-from fraudguard.io.kafka_sinks import encode_predictions
 from fraudguard.io.metrics_consumer import MetricsTracker
 from fraudguard.metrics.online import OnlineMetrics
 from fraudguard.metrics.versions import VersionMetrics
+from fraudguard.records import encode_predictions
 from tests.fixtures.engine import publish_values
 from tests.fixtures.postgres import prediction_frame
 

@@ -11,8 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from fraudguard.errors import SinkError, ValidationError
-from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, ParquetSink, batch_file_stem
+from fraudguard.io.parquet_sink import ParquetSink, batch_file_stem
 from fraudguard.io.sinks import Sink
+from fraudguard.records import PREDICTION_SCHEMA
 from tests.fixtures.postgres import prediction_frame
 
 pytestmark = pytest.mark.integration

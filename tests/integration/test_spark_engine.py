@@ -26,7 +26,6 @@ from fraudguard.engines.local.runner import EngineOptions, build_engine  # noqa:
 from fraudguard.engines.spark.query import StreamPlan, start_query  # noqa: E402
 from fraudguard.engines.spark.session import build_session  # noqa: E402
 from fraudguard.engines.spark.writer import BatchWriter  # noqa: E402
-from fraudguard.features import FeatureConfig  # noqa: E402
 from fraudguard.generator import generate_frame  # noqa: E402
 from fraudguard.io.dlq import HEADER_FIELD, HEADER_REASON, DeadLetterWriter  # noqa: E402
 from fraudguard.io.kafka import ensure_topics, make_producer  # noqa: E402
@@ -72,7 +71,7 @@ def make_plan(settings: Settings, max_offsets: int) -> StreamPlan:
         topic=settings.topic_transactions,
         models_dir=settings.models_dir,
         model_version=scorer.version,
-        features=FeatureConfig(**scorer.feature_config_dict()),
+        features=scorer.feature_config,
         max_offsets_per_trigger=max_offsets,
     )
 

@@ -146,10 +146,10 @@ def test_records_encode_as_json_with_iso_times():
 
 
 def test_frame_layouts_are_reexported_from_schema():
-    from fraudguard import frames, schema
+    from fraudguard import records, schema
 
-    assert schema.FRAME_COLUMNS is frames.FRAME_COLUMNS
-    assert schema.PREDICTION_COLUMNS is frames.PREDICTION_COLUMNS
-    assert schema.from_frame is frames.from_frame and schema.prediction_records is frames.prediction_records
+    assert schema.FRAME_COLUMNS is records.TRANSACTION_COLUMNS
+    assert schema.PREDICTION_COLUMNS is records.PREDICTION_COLUMNS
+    assert schema.from_frame is records.from_frame and schema.prediction_records is records.prediction_records
     # every column a prediction copies from its transaction is in both layouts
-    assert set(frames.PASS_THROUGH_COLUMNS) <= set(schema.PREDICTION_COLUMNS) & set(schema.FRAME_COLUMNS)
+    assert set(records.PASS_THROUGH_COLUMNS) <= set(schema.PREDICTION_COLUMNS) & set(schema.FRAME_COLUMNS)

@@ -18,8 +18,8 @@ from fastapi.openapi.utils import get_openapi
 from fraudguard.api.errors import BodyLimit, install_handlers
 from fraudguard.api.fastpath import ScoreFastPath
 from fraudguard.api.routes import cases, health, lifecycle, reads, rules, score, writes, ws
-from fraudguard.api.routes_dashboard import install_dashboard
-from fraudguard.api.schemas import transaction_openapi
+from fraudguard.api.routes.dashboard import install_dashboard
+from fraudguard.api.schemas import record_components
 from fraudguard.api.services import Services, build_services
 from fraudguard.config import Settings
 
@@ -64,13 +64,12 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
 
 
 def _with_transaction_schema(app: FastAPI) -> None:
-    """Add the msgspec Transaction schema's components to the generated OpenAPI document."""
+    """Add the msgspec records' schema components (transaction, score answer) to the OpenAPI document."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            _, components = transaction_openapi()
-            doc.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            doc.setdefault("components", {}).setdefault("schemas", {}).update(record_components())
             app.openapi_schema = doc
         return app.openapi_schema
 

@@ -1,7 +1,8 @@
 """Typed dependencies of the routes: services, database connections, API-key checks.
 
 Routes stay thin: they declare ``ServicesDep``, ``ConnDep``, ``WriteKey`` or ``ReadKey``
-and do one call. Every refusal has a stable ``detail`` string clients can match on.
+and do one call. Every refusal has a stable ``detail`` string clients can match on. The
+key checks only turn :func:`fraudguard.api.security.key_allowed`'s verdict into 401/403.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 
+from fraudguard.api.security import Access, Verdict, key_allowed
 from fraudguard.api.services import Services
 
 NO_KEY = "missing API key (send it in the X-API-Key header)"
@@ -32,28 +34,26 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def check_key(services: Services, key: str | None) -> None:
-    """401 without a key, 403 with a wrong one. Never open: with no key configured nothing passes.
-
-    ``build_services`` makes sure a development API has a key (generated at start when
-    none is configured), so "no key configured" only happens to hand-built services.
-    """
-    if not key:
+def check_key(services: Services, key: str | None, access: Access) -> None:
+    """Nothing when :func:`~fraudguard.api.security.key_allowed` says yes; else 401 (no key) or 403 (wrong key)."""
+    verdict = key_allowed(services.policy, key, access)
+    if verdict is Verdict.MISSING:
         raise HTTPException(401, NO_KEY, headers={"WWW-Authenticate": "ApiKey"})
-    if not services.keys.accepts(key):
+    if verdict is Verdict.INVALID:
         raise HTTPException(403, BAD_KEY)
 
 
 def require_write_key(services: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
     """Every POST needs a key."""
-    check_key(services, key)
+    check_key(services, key, Access.WRITE)
 
 
 def require_read_key(services: ServicesDep, key: Annotated[str | None, Security(api_key_header)]) -> None:
-    """Reads (REST, ``/metrics``, ``/readyz``; WebSockets check the same) need a key only
-    when ``api_read_requires_key`` is set. ``/healthz`` is always open."""
-    if services.settings.api_read_requires_key:
-        check_key(services, key)
+    """Reads (REST, ``/metrics``, ``/readyz``) need a key only when ``api_read_requires_key`` is set.
+
+    ``/healthz`` declares no check at all; WebSockets ask :func:`key_allowed` for a read too.
+    """
+    check_key(services, key, Access.READ)
 
 
 WriteKey = Depends(require_write_key)

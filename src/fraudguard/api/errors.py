@@ -1,10 +1,19 @@
-"""Exception handlers and the body-size guard: every failure gets a status and a stable detail.
+"""The one mapping from an exception to an HTTP answer, and the body-size guard.
 
+:func:`status_for` and :func:`error_response` are used by the app's exception handlers
+*and* by the ``POST /v1/score`` fast path, so an error gets the same status and detail
+whichever of the two answers it (the fast path used to turn a validation error from
+scoring into a 503 where the route gave 422):
+
+* :class:`fastapi.HTTPException` -> its own status and detail (401, 403, 404, 409, 413, ...);
 * :class:`fraudguard.errors.ValidationError` -> 422 in FastAPI's own shape
   (``[{"loc": [...], "msg": ..., "type": "value_error"}]``) so the field is named the same way
   whether pydantic or the stream's decoder refused it;
-* database, broker or model unavailable -> 503 (the client may retry; it is not its fault);
-* a body over ``api_max_body_bytes`` -> 413, checked on ``Content-Length`` and while reading.
+* database, broker or model unavailable (any other :class:`~fraudguard.errors.FraudGuardError`,
+  or a pool timeout) -> 503 ``"<kind> unavailable"`` (the client may retry; it is not its fault);
+* anything else is a bug: 500, left to the server's error middleware.
+
+A body over ``api_max_body_bytes`` is 413, checked on ``Content-Length`` and while reading.
 """
 
 from __future__ import annotations
@@ -18,12 +27,58 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, ModelError, ValidationError
 
 log = logging.getLogger(__name__)
 TOO_LARGE = "request body too large"
+
+try:
+    from psycopg_pool import PoolTimeout
+
+    _DATABASE: tuple[type[Exception], ...] = (DatabaseError, PoolTimeout)
+except ImportError:  # pragma: no cover - psycopg is a core dependency
+    _DATABASE = (DatabaseError,)
+
+UNAVAILABLE: tuple[type[Exception], ...] = (FraudGuardError, *_DATABASE)
+"""Exceptions meaning "a dependency is unavailable" (503), apart from :class:`ValidationError`."""
+ANSWERED: tuple[type[Exception], ...] = (HTTPException, *UNAVAILABLE)
+"""Every exception :func:`error_response` answers; anything else is a 500 (a bug)."""
+
+
+def status_for(exc: BaseException) -> int:
+    """The HTTP status the API answers ``exc`` with (see the module docstring for the table)."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code
+    if isinstance(exc, ValidationError):
+        return 422
+    if isinstance(exc, UNAVAILABLE):
+        return 503
+    return 500
+
+
+def unavailable_kind(exc: BaseException) -> str:
+    """``database``, ``broker``, ``model`` or ``service``: what the 503 detail names."""
+    for kinds, name in ((_DATABASE, "database"), ((BrokerError,), "broker"), ((ModelError,), "model")):
+        if isinstance(exc, kinds):
+            return name
+    return "service"
+
+
+def error_response(exc: BaseException) -> JSONResponse:
+    """The answer to one of the :data:`ANSWERED` exceptions: ``{"detail": ...}`` with :func:`status_for`."""
+    status = status_for(exc)
+    if isinstance(exc, HTTPException):
+        return JSONResponse({"detail": exc.detail}, status_code=status, headers=exc.headers)
+    if isinstance(exc, ValidationError):
+        return JSONResponse({"detail": validation_detail(exc.field, exc.reason)}, status_code=status)
+    if status != 503:
+        raise TypeError(f"not an error the API answers: {type(exc).__name__}") from exc
+    kind = unavailable_kind(exc)
+    log.warning("%s unavailable: %s", kind, exc)
+    return JSONResponse({"detail": f"{kind} unavailable"}, status_code=status)
 
 
 def validation_detail(field: str, reason: str, where: str = "body") -> list[dict[str, Any]]:
@@ -65,31 +120,18 @@ def _finite(value: Any) -> Any:
 
 
 def install_handlers(app: FastAPI) -> None:
-    """Register the handlers on ``app``."""
+    """Register the handlers on ``app`` (HTTPException keeps FastAPI's, which answers the same)."""
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         # FastAPI's own handler echoes the input; NaN/Infinity made that a 500 (not JSON)
         return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
 
-    @app.exception_handler(ValidationError)
-    async def _invalid(request: Request, exc: ValidationError) -> JSONResponse:
-        return JSONResponse({"detail": validation_detail(exc.field, exc.reason)}, status_code=422)
+    async def _answer(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(exc)
 
-    @app.exception_handler(FraudGuardError)
-    async def _unavailable(request: Request, exc: FraudGuardError) -> JSONResponse:
-        kind = {DatabaseError: "database", BrokerError: "broker", ModelError: "model"}.get(type(exc), "service")
-        log.warning("%s unavailable: %s", kind, exc)
-        return JSONResponse({"detail": f"{kind} unavailable"}, status_code=503)
-
-    try:
-        from psycopg_pool import PoolTimeout
-
-        @app.exception_handler(PoolTimeout)
-        async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
-            return JSONResponse({"detail": "database unavailable"}, status_code=503)
-    except ImportError:  # pragma: no cover
-        pass
+    for kind in UNAVAILABLE:  # ValidationError is a FraudGuardError: 422 by the same mapping
+        app.add_exception_handler(kind, _answer)
 
 
 class BodyLimit:

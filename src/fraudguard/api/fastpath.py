@@ -2,80 +2,28 @@
 
 Under 200 concurrent clients the framework cost more CPU than scoring a micro-batched
 row: dependency resolution, the ``Query`` coercion and pydantic validation and
-serialisation of the response model. This middleware answers the *successful* calls
-itself — key accepted, ``record`` absent or a plain ``true``/``false``, body decoded and
-checked by the same :func:`~fraudguard.api.routes.score.decode_body` — with the same JSON
-as :class:`~fraudguard.api.schemas.ScoreOut`, encoded once by msgspec. Everything else
-(missing or wrong key, odd query, invalid body, no model) is handed to the FastAPI route
-with the body replayed, so every error keeps exactly the route's status and detail, and
-the OpenAPI document still describes the route.
+serialisation of the response model. This middleware answers the calls it can tell
+apart without the framework — key allowed by :func:`~fraudguard.api.security.key_allowed`,
+``record`` absent or a plain ``true``/``false``, a model loaded — with the route's own
+pieces: :mod:`fraudguard.api.codec` decodes the body and encodes the answer, and
+:func:`~fraudguard.api.errors.error_response` answers a refused body or a failed scoring
+exactly as the app's handlers do. Everything else (missing or wrong key, odd query, no
+model, a client gone mid-body) is handed to the FastAPI route with the body replayed, so
+its status and detail are the route's and the OpenAPI document still describes the route.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
-import msgspec
-from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fraudguard.api.idempotency import StoredPrediction
-from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, ModelError
-from fraudguard.schema import Prediction
-
-log = logging.getLogger(__name__)
+from fraudguard.api.codec import decode_body, encode_response
+from fraudguard.api.errors import ANSWERED, error_response
+from fraudguard.api.security import Access, key_allowed, presented_key
 
 PATH = "/v1/score"
 _RECORD = {b"": True, b"record=true": True, b"record=false": False}
 """Query strings answered here; any other spelling goes to the route's ``Query`` parsing."""
 _JSON = [(b"content-type", b"application/json")]
-
-
-class ScoreBody(msgspec.Struct):
-    """The wire form of :class:`~fraudguard.api.schemas.ScoreOut` (same fields, same order)."""
-
-    transaction_id: str
-    card_id: str
-    scores: dict[str, float]
-    ensemble_score: float
-    threshold: float
-    decision: str
-    reasons: list[str]
-    model_version: str
-    recorded: bool
-    duplicate: bool = False
-    rule_ids: list[str] = msgspec.field(default_factory=list)
-    rule_action: str | None = None
-
-
-class ScoreBatchBody(msgspec.Struct):
-    predictions: list[ScoreBody]
-
-
-_encode = msgspec.json.Encoder().encode
-
-
-def encode_predictions(preds: list[Prediction], recorded: bool, single: bool) -> bytes:
-    """The response body of ``POST /v1/score`` for ``preds`` (one object or ``{"predictions": [...]}``)."""
-    out = [
-        ScoreBody(
-            p.transaction_id,
-            p.card_id,
-            p.scores,
-            p.ensemble_score,
-            p.threshold,
-            p.decision,
-            p.reasons,
-            p.model_version,
-            recorded and not isinstance(p, StoredPrediction),
-            isinstance(p, StoredPrediction),
-            p.rule_ids,
-            p.rule_action,
-        )
-        for p in preds
-    ]
-    return _encode(out[0] if single else ScoreBatchBody(out))
 
 
 class ScoreFastPath:
@@ -96,39 +44,31 @@ class ScoreFastPath:
             return
         record = _RECORD.get(scope.get("query_string", b""))
         services = getattr(scope["app"].state, "services", None)
-        if record is None or services is None or services.batcher is None or not _key_ok(services, scope):
+        if (
+            record is None
+            or services is None
+            or services.batcher is None
+            or not key_allowed(services.policy, presented_key(scope), Access.WRITE)
+        ):
             await self.app(scope, receive, send)
             return
         body, more = await _read_body(receive)
         if more is not None:  # a disconnect mid-body: let the stack see exactly what happened
             await self.app(scope, _replay(body, more, receive), send)
             return
-        from fraudguard.api.routes.score import decode_body
-
         try:
             txs, single = decode_body(body, services.settings.max_event_skew_s)
-        except Exception:
-            await self.app(scope, _replay(body, None, receive), send)
-            return
-        try:
             preds = await services.batcher.submit(txs, record)
-        except HTTPException as e:  # 409: an id recorded before with other content
-            await _respond(send, e.status_code, _encode({"detail": e.detail}))
+        except ANSWERED as e:  # 409, 413, 422, 503: the app's own mapping
+            await error_response(e)(scope, receive, send)
             return
-        except FraudGuardError as e:  # the same answer as the app's handler
-            kind = {DatabaseError: "database", BrokerError: "broker", ModelError: "model"}.get(type(e), "service")
-            log.warning("%s unavailable: %s", kind, e)
-            await _respond(send, 503, _encode({"detail": f"{kind} unavailable"}))
-            return
-        await _respond(send, 200, encode_predictions(preds, record, single))
+        payload = encode_response(preds, record, single)
+        await send({"type": "http.response.start", "status": 200, "headers": _headers(payload)})
+        await send({"type": "http.response.body", "body": payload})
 
 
-def _key_ok(services: Any, scope: Scope) -> bool:
-    """True when :func:`fraudguard.api.deps.check_key` would let the call through."""
-    for name, value in scope["headers"]:
-        if name == b"x-api-key":
-            return bool(value) and bool(services.keys.accepts(value.decode("latin-1")))
-    return False
+def _headers(payload: bytes) -> list[tuple[bytes, bytes]]:
+    return [*_JSON, (b"content-length", str(len(payload)).encode())]
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
@@ -143,19 +83,11 @@ async def _read_body(receive: Receive) -> tuple[bytes, Message | None]:
             return (chunks[0] if len(chunks) == 1 else b"".join(chunks)), None
 
 
-def _replay(body: bytes, then: Message | None, receive: Receive) -> Receive:
-    """A ``receive`` that yields the already-read body first, then continues with the real one."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-    if then is not None:
-        pending = [{"type": "http.request", "body": body, "more_body": True}, then]
+def _replay(body: bytes, then: Message, receive: Receive) -> Receive:
+    """A ``receive`` that yields the part of the body already read, ``then``, then the real ones."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": True}, then]
 
     async def replayed() -> Message:
         return pending.pop(0) if pending else await receive()
 
     return replayed
-
-
-async def _respond(send: Send, status: int, body: bytes) -> None:
-    headers = [*_JSON, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from fraudguard import schema
+from fraudguard import records
 from fraudguard.features.state import InMemoryStateStore
 from fraudguard.models.single import score_transaction
 
 
-def inline_ok(service: Any, txs: Sequence[schema.Transaction], record: bool) -> bool:
+def inline_ok(service: Any, txs: Sequence[records.Transaction], record: bool) -> bool:
     """True when scoring this submission of ``service`` (a ScoringService) waits on no I/O:
     one transaction, in-process state, no sink, producer or rule store."""
     stores = (service.pipeline.card_store, service.pipeline.merchant_store)
@@ -38,8 +38,8 @@ FEW = 32
 
 
 def score_alone(
-    service: Any, groups: Sequence[tuple[Sequence[schema.Transaction], bool]]
-) -> list[list[schema.Prediction]] | None:
+    service: Any, groups: Sequence[tuple[Sequence[records.Transaction], bool]]
+) -> list[list[records.Prediction]] | None:
     """Predictions of a lone transaction, or of up to :data:`FEW` lone what-ifs, without frames;
     ``None`` when the frame path is needed (several transactions, something to write, rules in
     force). The caller holds the service's scoring lock."""

@@ -1,8 +1,10 @@
 """Request and response bodies of the REST API (separate classes for what comes in and goes out).
 
 Transactions are decoded with the same msgspec struct and checks as the stream
-(:func:`fraudguard.schema.decode_transaction`), so the API accepts exactly what the
-``transactions`` topic accepts; :data:`TRANSACTION_SCHEMA` documents that body in OpenAPI.
+(:func:`fraudguard.records.decode_transaction`), so the API accepts exactly what the
+``transactions`` topic accepts; :func:`transaction_openapi` documents that body in OpenAPI,
+and :func:`score_openapi` the answer (:class:`fraudguard.records.ScoreResult`), which both
+the route and the fast path encode with msgspec.
 """
 
 from __future__ import annotations
@@ -13,40 +15,29 @@ from typing import Annotated, Any, Literal
 import msgspec
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fraudguard.schema import Transaction
+from fraudguard.records import ScoreBatch, ScoreResult, Transaction
 
 MAX_BATCH = 1000
+_REF = "#/components/schemas/{name}"
 NoNul = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00]+$")]
 
 
 def transaction_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
     """OpenAPI request-body schema for "one transaction or a list" and the components it references."""
-    (ref,), components = msgspec.json.schema_components([Transaction], ref_template="#/components/schemas/{name}")
+    (ref,), components = msgspec.json.schema_components([Transaction], ref_template=_REF)
     body = {"anyOf": [ref, {"type": "array", "items": ref, "minItems": 1, "maxItems": MAX_BATCH}]}
     return body, components
 
 
-class ScoreOut(BaseModel):
-    """One decision, every model's score and the reason codes."""
-
-    transaction_id: str
-    card_id: str
-    scores: dict[str, float]
-    ensemble_score: float
-    threshold: float
-    decision: Literal["fraud", "legit"]
-    reasons: list[str]
-    model_version: str
-    recorded: bool
-    duplicate: bool = False
-    """True when this id was recorded before: the stored decision, nothing applied again."""
-    rule_ids: list[str] = []
-    """Matching active rules, the first decided (empty: the model's threshold decided)."""
-    rule_action: Literal["allow", "review", "block"] | None = None
+def score_openapi() -> tuple[dict[str, Any], dict[str, Any]]:
+    """OpenAPI schema of the ``POST /v1/score`` answer (one result or a batch) and its components."""
+    refs, components = msgspec.json.schema_components([ScoreResult, ScoreBatch], ref_template=_REF)
+    return {"anyOf": list(refs)}, components
 
 
-class ScoreBatchOut(BaseModel):
-    predictions: list[ScoreOut]
+def record_components() -> dict[str, Any]:
+    """Every msgspec record schema the OpenAPI document references (request and answer)."""
+    return {**transaction_openapi()[1], **score_openapi()[1]}
 
 
 class PredictionOut(BaseModel):

@@ -26,66 +26,13 @@ import pandas as pd
 from fraudguard import schema
 from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
 from fraudguard.api.idempotency import RecordedLog, assemble, triage
-from fraudguard.api.lone import score_alone
+from fraudguard.api.lone import inline_ok, score_alone
 from fraudguard.errors import BrokerError
 from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.models.scorer import Scorer
+from fraudguard.records import prediction_records
 
 log = logging.getLogger(__name__)
-
-
-def pipeline_for(scorer: Scorer, **stores: Any) -> FeaturePipeline:
-    """A feature pipeline with the configuration the scorer's models were trained with."""
-    from fraudguard.features.config import FeatureConfig
-
-    cfg = (scorer.card.get("features") or {}).get("config")
-    if not cfg:
-        return FeaturePipeline(**stores)
-    clean = {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-    return FeaturePipeline(FeatureConfig(**clean), **stores)
-
-
-def _opt_time(value: Any) -> Any:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
-
-
-def prediction_records(preds: pd.DataFrame) -> list[schema.Prediction]:
-    """:func:`fraudguard.schema.prediction_records`, column-wise (the same structs).
-
-    ``DataFrame.to_dict("records")`` boxes every cell through pandas' indexing, which
-    cost more than scoring a one-row micro-batch; one ``tolist`` per column does not.
-    """
-    cols = {c: preds[c].tolist() for c in schema.PREDICTION_COLUMNS if c in preds.columns}
-    n = len(preds)
-    score_cols = [cols[f"score_{m}"] for m in schema.MODEL_NAMES]
-    nones = [None] * n
-    out: list[schema.Prediction] = []
-    for i in range(n):
-        label = cols["is_fraud"][i]
-        out.append(
-            schema.Prediction(
-                transaction_id=cols["transaction_id"][i],
-                card_id=cols["card_id"][i],
-                event_time=pd.Timestamp(cols["event_time"][i]).to_pydatetime(),
-                amount=float(cols["amount"][i]),
-                merchant_id=cols["merchant_id"][i],
-                merchant_category=cols["merchant_category"][i],
-                scores={m: float(sc[i]) for m, sc in zip(schema.MODEL_NAMES, score_cols, strict=True)},
-                ensemble_score=float(cols["ensemble_score"][i]),
-                threshold=float(cols["threshold"][i]),
-                decision=cols["decision"][i],
-                reasons=list(cols["reasons"][i]),
-                model_version=cols["model_version"][i],
-                rule_ids=list(cols.get("rule_ids", nones)[i] or []),
-                rule_action=cols.get("rule_action", nones)[i],
-                shadow_rule_ids=list(cols.get("shadow_rule_ids", nones)[i] or []),
-                is_fraud=None if label is None or pd.isna(label) else bool(label),
-                fraud_scenario=cols.get("fraud_scenario", nones)[i] or None,
-                produced_at=_opt_time(cols.get("produced_at", nones)[i]),
-                scored_at=_opt_time(cols.get("scored_at", nones)[i]),
-            )
-        )
-    return out
 
 
 def what_if_rounds(groups: list[list[schema.Transaction]]) -> list[list[schema.Transaction]]:
@@ -228,6 +175,10 @@ class ScoringService:
         for txs, rec in groups:
             out.append([next(rec_iter) for _ in txs] if rec else [by_id[id(tx)] for tx in txs])
         return out
+
+    def inline_ok(self, txs: Sequence[schema.Transaction], record: bool) -> bool:
+        """Whether the micro-batcher may score this lone submission on the event loop (``lone.py``)."""
+        return inline_ok(self, txs, record)
 
     def _bound(self, txs: Sequence[schema.Transaction]) -> list[schema.Transaction]:
         known = known_extras(getattr(self.scorer, "extras", ()))

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property
 from typing import Any
 
 import orjson
@@ -21,6 +21,7 @@ import orjson
 from fraudguard.api.auth import KeyRing
 from fraudguard.api.batcher import MicroBatcher
 from fraudguard.api.hub import Hub
+from fraudguard.api.security import KeyPolicy, load_keys
 from fraudguard.config import Settings
 from fraudguard.errors import ModelError
 from fraudguard.metrics.online import OnlineMetrics
@@ -56,12 +57,27 @@ class Services:
     """Case opener and webhook delivery threads (started when a database is configured)."""
 
     @property
+    def policy(self) -> KeyPolicy:
+        """Who may read and write (:func:`fraudguard.api.security.key_allowed` decides with it)."""
+        return KeyPolicy(self.keys, self.settings.api_read_requires_key)
+
+    @property
     def scorer(self) -> Any | None:
         return None if self.scoring is None else self.scoring.scorer
 
     def snapshot(self) -> dict[str, Any]:
         """Latest metrics (with lag when the tracker runs)."""
         return self.tracker.snapshot() if self.tracker is not None else dict(self.metrics.latest)
+
+    @cached_property
+    def prometheus_registry(self) -> Any:
+        """The Prometheus registry ``/metrics`` exports: :meth:`snapshot` read on every scrape.
+
+        Made on the first scrape and kept (one collector per process, not one per request).
+        """
+        from fraudguard.metrics.prometheus import make_registry
+
+        return make_registry(self.snapshot)
 
     async def start(self) -> None:
         """Start the batcher and the Kafka readers feeding the hub (on the running loop)."""
@@ -74,14 +90,12 @@ class Services:
             for job in self.background:
                 job.start()
         if self.scoring is not None:
-            from fraudguard.api.lone import inline_ok
-
             s = self.settings
             self.batcher = MicroBatcher(
                 self.scoring.process,
                 max_items=s.api_batch_max_items,
                 max_wait_s=s.api_batch_wait_ms / 1000,
-                inline=partial(inline_ok, self.scoring),
+                inline=getattr(self.scoring, "inline_ok", None),  # a stand-in scoring may not offer it
             )
             await self.batcher.start()
         if self.bootstrap and self.tracker is None:
@@ -155,28 +169,11 @@ class Services:
             await asyncio.to_thread(self.pool.close)
 
 
-def development_key() -> str:
-    """A key for this run only (not stored), printed once on stderr for the operator."""
-    import secrets
-    import sys
-
-    key = "fg_dev_" + secrets.token_urlsafe(24)
-    print(
-        "no API key configured (FRAUDGUARD_API_KEYS or `fraudguard api-key create`): writes need one, "
-        f"so this run accepts the development key\n\n    {key}\n\n(enter it in the dashboard's API key field)",
-        file=sys.stderr,
-        flush=True,
-    )
-    return key
-
-
 def build_services(settings: Settings) -> Services:
     """Connect what ``settings`` configures; missing pieces stay ``None`` (reported by /readyz)."""
     from fraudguard.io.kafka import ensure_topics, make_producer
 
-    keys = KeyRing.from_settings(settings.api_key_list, settings.state_dir)
-    if not len(keys):  # writes always need a key: a development API makes one for this run
-        keys = KeyRing([development_key()])
+    keys = load_keys(settings)  # writes always need a key: a development API makes one for this run
     thresholds: dict[str, float] = {}
     services = Services(settings=settings, keys=keys)
     scorer = None
@@ -220,14 +217,13 @@ def build_services(settings: Settings) -> Services:
 
 def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
     """The scoring service with the stream's state store (Redis when configured) and sinks."""
-    from fraudguard.api.scoring import ScoringService, pipeline_for
+    from fraudguard.api.scoring import ScoringService
 
-    stores: dict[str, Any] = {}
+    stores = None
     if settings.redis_url:
         from fraudguard.io.redis_state import feature_stores  # the local engine's stores
 
-        card_store, merchant_store = feature_stores(settings.redis_url)
-        stores = {"card_store": card_store, "merchant_store": merchant_store}
+        stores = feature_stores(settings.redis_url)
     sink = rules = None
     if settings.database_dsn:
         from fraudguard.io.pg_sink import PostgresSink
@@ -236,7 +232,7 @@ def make_scoring(settings: Settings, scorer: Any, producer: Any | None) -> Any:
         sink = PostgresSink(settings.database_dsn, run_migrations=False)
         rules = RuleWatcher(settings.database_dsn, check_every_s=1.0)
     return ScoringService(
-        scorer, pipeline_for(scorer, **stores), sink=sink, producer=producer,
+        scorer, scorer.make_pipeline(stores), sink=sink, producer=producer,
         predictions_topic=settings.topic_predictions, alerts_topic=settings.topic_alerts,
         max_extras=settings.max_extras, rules=rules,
     )  # fmt: skip

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from fraudguard import schema
+from fraudguard import records
 from fraudguard.bench.naive import RowScorer
-from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore
+from fraudguard.features import FeaturePipeline
 from fraudguard.features.single import commit_one, compute_one, extras_of, names_of, row_of_transaction
 from fraudguard.models.scorer import Scorer
 from fraudguard.models.single import single_scorer
@@ -36,11 +36,7 @@ def scoring_stream(rows: int, seed: int = 99) -> pd.DataFrame:
 
 
 def warm_pipeline(scorer: Scorer, warm: pd.DataFrame) -> FeaturePipeline:
-    pipe = FeaturePipeline(
-        FeatureConfig(**scorer.feature_config_dict()),
-        card_store=InMemoryStateStore(),
-        merchant_store=InMemoryStateStore(),
-    )
+    pipe = scorer.make_pipeline()
     for start in range(0, len(warm), 10_000):
         pipe.transform(warm.iloc[start : start + 10_000])
     return pipe
@@ -71,7 +67,7 @@ def time_batches(scorer: Scorer, warm: pd.DataFrame, rows: pd.DataFrame, batch: 
 def time_single(scorer: Scorer, warm: pd.DataFrame, rows: pd.DataFrame) -> dict[str, Any]:
     """Rows/s and thread-CPU µs per row of one transaction at a time: record in, prediction out."""
     pipe = warm_pipeline(scorer, warm)
-    txs = schema.from_frame(rows)  # decoded records, as the API and a consumer hold them (not timed)
+    txs = records.from_frame(rows)  # decoded records, as the API and a consumer hold them (not timed)
     one = single_scorer(scorer)
     wall_f = wall_m = cpu_f = cpu_m = 0.0
     for tx in txs:

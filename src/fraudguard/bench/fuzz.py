@@ -67,7 +67,7 @@ def run_fuzz(count: int, seed: int = 0, chunk: int = 10_000) -> dict[str, int]:
     """
     from fastapi import HTTPException
 
-    from fraudguard.api.routes.score import decode_body
+    from fraudguard.api.codec import decode_body
     from fraudguard.errors import ValidationError
     from fraudguard.schema import decode_batch
 

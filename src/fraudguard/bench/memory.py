@@ -28,15 +28,10 @@ def _rss_bytes() -> int:
 
 def run_memory(scorer: Any, cards: int = 1_000_000, batch: int = 10_000, base_rows: int = 50_000) -> dict[str, Any]:
     """State bytes per card and RSS growth per card after ``cards`` distinct cards."""
-    from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore
     from fraudguard.generator import generate_frame
 
     base = generate_frame(min(base_rows, cards), fraud_rate=0.01, seed=11, start=datetime(2026, 6, 1, tzinfo=UTC))
-    pipe = FeaturePipeline(
-        FeatureConfig(**scorer.feature_config_dict()),
-        card_store=InMemoryStateStore(),
-        merchant_store=InMemoryStateStore(),
-    )
+    pipe = scorer.make_pipeline()
     step = pipe.transform(base.iloc[:batch].assign(card_id=[f"warm-{i}" for i in range(min(batch, len(base)))]))
     del step
     gc.collect()

@@ -21,24 +21,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore
-from fraudguard.features.state import StateStore
+from fraudguard.features import FeatureStores
 from fraudguard.models.scorer import Scorer
 
 
 class RowScorer:
     """Per-row features as a dict and one predict call per model per row."""
 
-    def __init__(self, scorer: Scorer, card_store: StateStore | None = None, merchant_store: StateStore | None = None):
+    def __init__(self, scorer: Scorer, stores: FeatureStores | None = None):
         import copy
 
         self.scorer = scorer
         self.names = list(scorer.feature_names)
-        self.pipeline = FeaturePipeline(
-            FeatureConfig(**scorer.feature_config_dict()),
-            card_store=card_store if card_store is not None else InMemoryStateStore(),
-            merchant_store=merchant_store if merchant_store is not None else InMemoryStateStore(),
-        )
+        self.pipeline = scorer.make_pipeline(stores)
         models = scorer.models
         self.rf = copy.copy(models.random_forest)
         self.iforest = copy.copy(models.isolation_forest)
@@ -92,6 +87,9 @@ class RowStateStore:
 
     def expire(self, now: float) -> int:
         return 0
+
+    def clear(self) -> int:
+        return int(self.conn.execute(f"DELETE FROM {self.table}").rowcount)
 
     def __len__(self) -> int:
         row = self.conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()

@@ -21,13 +21,12 @@ from fraudguard import schema
 
 def create_app() -> FastAPI:
     """The app, with the registry's ``CURRENT`` version loaded from ``FRAUDGUARD_STATE_DIR``."""
-    from fraudguard.api.scoring import pipeline_for
     from fraudguard.config import load_settings
     from fraudguard.models.scorer import Scorer
 
     settings = load_settings()
     scorer = Scorer.load(settings.models_dir)
-    pipeline = pipeline_for(scorer)
+    pipeline = scorer.make_pipeline()
     decoder = msgspec.json.Decoder(schema.Transaction)
     app = FastAPI(title="naive scorer")
 

@@ -16,6 +16,7 @@ from confluent_kafka import TopicPartition
 
 from fraudguard import schema
 from fraudguard.bench.naive import RowScorer, RowStateStore
+from fraudguard.features import FeatureStores
 from fraudguard.io.kafka import make_consumer
 from fraudguard.io.postgres import connect
 from fraudguard.models.scorer import Scorer
@@ -40,7 +41,9 @@ def run_naive_consumer(
     consumer = make_consumer(bootstrap, None, **{"enable.auto.commit": True})
     try:
         conn.execute(_TABLE)
-        naive = RowScorer(scorer, RowStateStore(conn, "naive_card_state"), RowStateStore(conn, "naive_merchant_state"))
+        naive = RowScorer(
+            scorer, FeatureStores(RowStateStore(conn, "naive_card_state"), RowStateStore(conn, "naive_merchant_state"))
+        )
         threshold = scorer.thresholds.value
         consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
         done = 0

@@ -16,7 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from fraudguard.features import InMemoryStateStore
 from fraudguard.io.challenger_sinks import ShadowBuffer
 from fraudguard.metrics.drift import batch_counts, references_from_card
 from fraudguard.models.scorer import Scorer
@@ -28,7 +27,7 @@ def _run(champion: Scorer, challengers: list[Scorer], frame: pd.DataFrame, batch
 
     ``drift``: also count the batch in the champion's drift-reference bins, as the engine does.
     """
-    pipeline = champion.make_pipeline(InMemoryStateStore(), InMemoryStateStore())
+    pipeline = champion.make_pipeline()
     shadow = ShadowScorers(Path("."))
     shadow.scorers = {f"c{i}": s for i, s in enumerate(challengers)}
     buffer = ShadowBuffer()

@@ -45,11 +45,11 @@ def run_training(registry: Path, rows: int, *, seed: int = 1, cfg: TrainConfig |
         frame, registry, source={"path": "generated", "format": "frame", "sha256": None}, cfg=cfg
     )
     seconds = time.perf_counter() - t1
-    test = card["metrics"]["test"]
-    ablation = card["metrics"].get("stateful_ablation", {})
+    test = card.metrics["test"]
+    ablation = card.metrics.get("stateful_ablation", {})
     return {
         "rows": rows,
-        "frauds": int(card["data"]["frauds"]),
+        "frauds": int(card.data["frauds"]),
         "version": version,
         "generate_s": round(generated, 2),
         "train_s": round(seconds, 2),

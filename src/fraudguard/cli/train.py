@@ -40,18 +40,17 @@ def read_frame_parquet(path: Path) -> Any:
     import pandas as pd
 
     from fraudguard.errors import DataFormatError
-    from fraudguard.generator.columns import Columns
-    from fraudguard.schema import FRAME_COLUMNS
+    from fraudguard.records import TRANSACTION_COLUMNS, arrays_to_frame, transaction_arrays
 
     try:
         frame = pd.read_parquet(path)
     except Exception as e:
         raise DataFormatError(f"--data: {path} is not a readable Parquet file") from e
-    missing = [c for c in FRAME_COLUMNS if c not in frame.columns]
+    missing = [c for c in TRANSACTION_COLUMNS if c not in frame.columns]
     if missing:
         raise DataFormatError(f"--data: {path} lacks column {missing[0]!r} of a transaction frame")
     try:
-        return Columns.from_frame(frame).to_frame()
+        return arrays_to_frame(*transaction_arrays(frame))
     except (TypeError, ValueError) as e:
         raise DataFormatError(f"--data: {path} has a column of the wrong type ({e})") from e
 
@@ -174,7 +173,7 @@ def train(
         )
 
     table = Table(
-        title=f"test split ({card['data']['splits']['test']['rows']:,} rows, {card['data']['splits']['test']['frauds']:,} frauds)"
+        title=f"test split ({card.data['splits']['test']['rows']:,} rows, {card.data['splits']['test']['frauds']:,} frauds)"
     )
     for col in (
         "model",
@@ -188,7 +187,7 @@ def train(
         "threshold",
     ):
         table.add_column(col, justify="right" if col != "model" else "left")
-    for name, m in card["metrics"]["test"].items():
+    for name, m in card.metrics["test"].items():
         table.add_row(
             name,
             *(
@@ -206,20 +205,20 @@ def train(
             ),
         )
     console.print(table)
-    for warning in card.get("warnings", []):
+    for warning in card.warnings:
         console.print(f"[bold yellow]WARNING[/]: {warning}")
-    iso = card.get("selection", {}).get("isolation_forest")
+    iso = card.selection.get("isolation_forest")
     if iso:
         console.print(
             f"Isolation Forest {'kept in' if iso['kept_in_ensemble'] else 'left out of'} the ensemble: "
             f"validation PR-AUC with {iso['validation_pr_auc_with']:.4f}, without {iso['validation_pr_auc_without']:.4f}"
         )
-    ab = card["metrics"]["stateful_ablation"]
+    ab = card.metrics["stateful_ablation"]
     without = ab["pr_auc_without_stateful"]
     console.print(
         f"XGBoost test PR-AUC with stateful features {ab['pr_auc_with_stateful']:.4f}, "
         + (f"without {without:.4f}" if without is not None else f"without: n/a ({ab.get('note')})")
     )
     console.print(
-        f"registered [bold]{version}[/] in {registry} (CURRENT); decision: ensemble >= {card['decision']['threshold']:.4f} ({card['decision']['policy']})"
+        f"registered [bold]{version}[/] in {registry} (CURRENT); decision: ensemble >= {card.decision.threshold:.4f} ({card.decision.policy})"
     )

@@ -1,8 +1,9 @@
 """Features shared by the stream engines, the API and training: one module, never copied.
 
 Pure: no I/O and no service imports. State lives behind :class:`StateStore` (in-process
-here, Redis in :mod:`fraudguard.io.redis_state`, Spark's own state through
-:mod:`fraudguard.features.groups`).
+here, Redis in :mod:`fraudguard.io.redis_state`). The stateful features are two pure
+steps, :func:`card_step` and :func:`merchant_step`, which engines keeping state
+themselves (Spark) run through :func:`group_features`.
 
 >>> from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore
 >>> pipe = FeaturePipeline(FeatureConfig(), card_store=InMemoryStateStore(), merchant_store=InMemoryStateStore())
@@ -11,7 +12,7 @@ here, Redis in :mod:`fraudguard.io.redis_state`, Spark's own state through
 """
 
 from fraudguard.features.config import FeatureConfig, window_label
-from fraudguard.features.groups import card_group_features, merchant_group_features
+from fraudguard.features.groups import group_features
 from fraudguard.features.names import (
     INSERTED_COLUMN,
     STATELESS_FEATURES,
@@ -21,23 +22,28 @@ from fraudguard.features.names import (
     stateful_names,
 )
 from fraudguard.features.pipeline import FeaturePipeline
-from fraudguard.features.state import CARD_DTYPE, InMemoryStateStore, StateStore
+from fraudguard.features.state import CARD_DTYPE, FeatureStores, InMemoryStateStore, StateStore
 from fraudguard.features.stateless import haversine_km, prepare, stateless_features
+from fraudguard.features.steps import CardStep, MerchantStep, card_step, merchant_step
 
 __all__ = [
     "CARD_DTYPE",
     "INSERTED_COLUMN",
     "STATELESS_FEATURES",
+    "CardStep",
     "FeatureConfig",
     "FeaturePipeline",
+    "FeatureStores",
     "InMemoryStateStore",
+    "MerchantStep",
     "StateStore",
-    "card_group_features",
     "card_names",
+    "card_step",
     "feature_names",
+    "group_features",
     "haversine_km",
-    "merchant_group_features",
     "merchant_names",
+    "merchant_step",
     "prepare",
     "stateful_names",
     "stateless_features",

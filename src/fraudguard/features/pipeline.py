@@ -1,10 +1,10 @@
 """The feature pipeline every engine, the API and training call: one code path, one result.
 
-``transform`` turns a transaction frame into float32 features. Card state and merchant
-state are read once per batch, the batch is cut into blocks only where late events
-require it (``segments.py``), each block is computed with array operations
-(``card.py``, ``merchant.py``), and the new state is written once at the end. Python work
-is per distinct card or merchant per batch (reading and writing its bytes), never per row.
+``transform`` turns a transaction frame into float32 features in three phases: read the
+card and merchant states of the batch's keys (one ``get_many`` per store), run the
+stateless features and the two stateful steps on them (:func:`~fraudguard.features.steps.card_step`,
+:func:`~fraudguard.features.steps.merchant_step`: pure functions, also what the Spark
+engine runs), and write the new states once (or never, for a what-if).
 
 Late events: an event older than its card's latest event by at most
 ``allowed_lateness_s`` is placed correctly in the windows. An older one is counted in
@@ -14,50 +14,28 @@ time) and *not* inserted into card or merchant state. Each event updates state o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fraudguard.errors import ValidationError
-from fraudguard.features.card import batch_records, card_block, columns, last_times, records
-from fraudguard.features.card_history import history_block
 from fraudguard.features.config import FeatureConfig
-from fraudguard.features.merchant import combine_labels, hour_of, label_records, merchant_block
-from fraudguard.features.names import card_names, feature_names, merchant_names
-from fraudguard.features.overlay import Overlay
-from fraudguard.features.segments import cut_points
+from fraudguard.features.merchant import combine_labels, label_records
+from fraudguard.features.names import feature_names
 from fraudguard.features.single import transform_one
-from fraudguard.features.state import (
-    CardState,
-    InMemoryStateStore,
-    StateStore,
-    decode_cards,
-    decode_merchants,
-    encode_cards,
-    encode_merchants,
-)
-from fraudguard.features.stateless import SMALL_BATCH, US_PER_S, Prepared, prepare, stateless_features
+from fraudguard.features.state import InMemoryStateStore, StateStore, decode_merchants, encode_merchants
+from fraudguard.features.stateless import US_PER_S, prepare, stateless_features
+from fraudguard.features.steps import States, card_step, key_index, merchant_step
 from fraudguard.features.watermark import QuorumWatermark
 from fraudguard.schema import EXTRA_PREFIX
 
 _NO_TIME = np.iinfo(np.int64).min
 
 
-def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``pd.factorize`` (codes in order of first appearance), in plain Python for a few rows."""
-    if len(values) > SMALL_BATCH:
-        return pd.factorize(values)
-    first: dict[object, int] = {}
-    codes = np.fromiter((first.setdefault(v, len(first)) for v in values.tolist()), np.intp, len(values))
-    uniq = np.empty(len(first), dtype=values.dtype)
-    uniq[:] = list(first)
-    return codes, uniq
-
-
-def _blocks(cuts: list[int], n: int) -> list[slice]:
-    return [slice(a, b) for a, b in zip(cuts, [*cuts[1:], n], strict=True)]
+def _read(store: StateStore, keys: list[str]) -> States:
+    return dict(zip(keys, store.get_many(keys), strict=True))
 
 
 def _to_us(values: Any, field: str, n: int) -> np.ndarray:
@@ -118,28 +96,39 @@ class FeaturePipeline:
         out = np.empty((len(b), len(names)), np.float32)
         if len(b) == 0:
             return pd.DataFrame(out, columns=names, index=frame.index)
-        cards, merchants = Overlay(self.card_store), Overlay(self.merchant_store)
+        card_keys, merchant_keys = key_index(b.card_id), key_index(b.merchant_id)
+        card_states = _read(self.card_store, card_keys.keys)  # read
+        merchant_states = _read(self.merchant_store, merchant_keys.keys)
+        cards = card_step(self.config, card_states, b, card_keys)  # steps
+        merchants = merchant_step(self.config, merchant_states, b, cards.inserted, merchant_keys)
         feats = stateless_features(b)
-        card_feats, inserted, late = self._cards(b, cards)
-        feats.update(card_feats)
-        feats.update(self._merchants(b, inserted, merchants))
+        feats.update(cards.features)
+        feats.update(merchants.features)
         for j, name in enumerate(names[: len(names) - len(extras)]):
             out[:, j] = feats[name]
         for j, name in enumerate(extras, start=len(names) - len(extras)):
             out[:, j] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         if update:
-            self.commit(b.t_us, cards, merchants, int((~inserted).sum()), late)
+            self.write(b.t_us, cards.states, merchants.states, int((~cards.inserted).sum()), cards.late)  # write
         return pd.DataFrame(out, columns=names, index=frame.index)
 
-    def commit(self, t_us: np.ndarray, cards: Overlay, merchants: Overlay, dropped: int, late: int) -> None:
-        """Write a batch's state (``cards``, ``merchants``), advance the expiry clock, count the rows."""
+    def write(
+        self, t_us: np.ndarray, cards: Mapping[str, bytes], merchants: Mapping[str, bytes], dropped: int, late: int
+    ) -> None:
+        """Store a batch's new card and merchant states, advance the expiry clock, count, sweep.
+
+        ``t_us``: the batch's event times; ``dropped``: rows too late to enter state; ``late``:
+        rows placed although older than their card's latest event (the steps say both).
+        """
         cfg = self.config
         wm = self._clock.advance(t_us)
         self._watermark_us = wm
         slack = cfg.allowed_lateness_s
-        cards.flush(expire_at=wm / US_PER_S + cfg.card_state_ttl_s + slack)
-        span_s = cfg.merchant_days * 86400
-        merchants.flush(expire_at=wm / US_PER_S + span_s + slack)
+        if cards:
+            self.card_store.put_many(cards, expire_at=wm / US_PER_S + cfg.card_state_ttl_s + slack)
+        if merchants:
+            span_s = cfg.merchant_days * 86400
+            self.merchant_store.put_many(merchants, expire_at=wm / US_PER_S + span_s + slack)
         c = self._counters
         c["rows"] += len(t_us)
         c["batches"] += 1
@@ -149,76 +138,6 @@ class FeaturePipeline:
             self._last_sweep_us = wm
             c["expired"] += self.card_store.expire(wm / US_PER_S)
             c["expired"] += self.merchant_store.expire(wm / US_PER_S)
-
-    def _cards(self, b: Prepared, overlay: Overlay) -> tuple[dict[str, np.ndarray], np.ndarray, int]:
-        """Card features of the batch, writing new card state into ``overlay``."""
-        cfg = self.config
-        codes, uniq = _factorize(b.card_id)
-        keys = [str(u) for u in uniq]
-        st = decode_cards(overlay.get_many(keys))
-        smax = last_times(columns(st.events), st.counts)
-        rows = batch_records(b)
-        # Rows bring their own labels only in simulated-chargeback mode (label_delay_s).
-        fraud = (b.is_fraud == 1) if cfg.label_delay_s is not None else np.zeros(len(b), bool)
-        cuts = cut_points(codes, b.t_us, smax)
-        if len(cuts) == 1:
-            feats, inserted = self._card_block(rows, fraud, codes, keys, st, overlay)
-            return feats, inserted, int((inserted & (b.t_us < smax[codes])).sum())
-        feats = {name: np.empty(len(b)) for name in card_names(cfg)}
-        inserted, late = np.empty(len(b), bool), 0
-        for block in _blocks(cuts, len(b)):
-            sub_codes, sub_uniq = _factorize(codes[block])
-            sub_keys = [keys[i] for i in sub_uniq]
-            sub = decode_cards(overlay.get_many(sub_keys))
-            sub_rows = {f: v[block] for f, v in rows.items()}
-            f, ins = self._card_block(sub_rows, fraud[block], sub_codes, sub_keys, sub, overlay)
-            for name, v in f.items():
-                feats[name][block] = v
-            inserted[block] = ins
-            late += int((ins & (b.t_us[block] < last_times(columns(sub.events), sub.counts)[sub_codes])).sum())
-        return feats, inserted, late
-
-    def _card_block(
-        self,
-        rows: dict[str, np.ndarray],
-        fraud: np.ndarray,
-        codes: np.ndarray,
-        keys: list[str],
-        st: CardState,
-        overlay: Overlay,
-    ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-        """Event-list and daily-bucket card features of one block; new card state into ``overlay``."""
-        feats, inserted, ns, nc = card_block(rows, codes, columns(st.events), st.counts, self.config)
-        hist, days, day_counts, first = history_block(
-            rows["t"], rows["amount"], fraud, codes, inserted, st, self.config
-        )
-        feats.update(hist)
-        overlay.put_many(keys, encode_cards(CardState(records(ns), nc, days, day_counts, first)))
-        return feats, inserted
-
-    def _merchants(self, b: Prepared, inserted: np.ndarray, overlay: Overlay) -> dict[str, np.ndarray]:
-        """Merchant features of the batch, writing new merchant state into ``overlay``."""
-        cfg = self.config
-        codes, uniq = _factorize(b.merchant_id)
-        keys = [str(u) for u in uniq]
-        if cfg.label_delay_s is None:
-            new_labels = label_records(b.t_us, np.zeros(len(b)), b.t_us, cfg)
-        else:
-            new_labels = label_records(b.t_us, b.is_fraud, b.t_us + int(cfg.label_delay_s * US_PER_S), cfg)
-        hours = hour_of(b.t_us, cfg)
-        cuts = cut_points(codes, hours, np.full(len(uniq), _NO_TIME, np.int64))
-        feats = {name: np.empty(len(b)) for name in merchant_names(cfg)}
-        for block in _blocks(cuts, len(b)):
-            sub_codes, sub_uniq = _factorize(codes[block])
-            sub_keys = [keys[i] for i in sub_uniq]
-            state = decode_merchants(overlay.get_many(sub_keys))
-            f, new_state = merchant_block(
-                sub_codes, b.t_us[block], b.amount[block], new_labels[block], inserted[block], state, cfg
-            )
-            overlay.put_many(sub_keys, encode_merchants(new_state))
-            for name, v in f.items():
-                feats[name][block] = v
-        return feats
 
     def observe_labels(
         self,

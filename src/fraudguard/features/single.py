@@ -14,8 +14,9 @@ sums as differences of running sums over all the batch's cards, so it rounds dif
 in the last bits (``test_invariance.py`` holds those to 1e-6); that is why only one-row
 batches take this path.
 
-State is read and written through the pipeline's own stores, once per call like a batch,
-and :meth:`FeaturePipeline.commit` does the bookkeeping (watermark, expiry, counters).
+State is read from the pipeline's own stores (one ``get_many`` each, like a batch) and written
+by :meth:`FeaturePipeline.write`, which also does the bookkeeping (watermark, expiry, counters):
+read -> steps -> write, as the block code.
 """
 
 from __future__ import annotations
@@ -33,11 +34,10 @@ import pandas as pd
 from fraudguard.errors import ValidationError
 from fraudguard.features.config import FeatureConfig
 from fraudguard.features.names import feature_names
-from fraudguard.features.overlay import Overlay
 from fraudguard.features.single_card import Row, card_one, haversine
 from fraudguard.features.single_merchant import merchant_one
 from fraudguard.features.stateless import US_PER_S, hash_id, prepare
-from fraudguard.schema import CHANNELS, EXTRA_PREFIX, MERCHANT_CATEGORIES
+from fraudguard.records import CHANNELS, EXTRA_PREFIX, MERCHANT_CATEGORIES
 
 if TYPE_CHECKING:
     from fraudguard.features.pipeline import FeaturePipeline
@@ -70,13 +70,13 @@ def _f32(value: Any) -> float:
 
 
 def _micros(t: datetime) -> int:
-    """Microseconds since epoch (naive means UTC), as ``schema.to_frame`` + ``prepare`` read them."""
+    """Microseconds since epoch (naive means UTC), as ``records.to_frame`` + ``prepare`` read them."""
     d = (t if t.tzinfo is not None else t.replace(tzinfo=UTC)) - _EPOCH
     return (d.days * 86_400 + d.seconds) * US_PER_S + d.microseconds
 
 
 def row_of_transaction(tx: Any) -> Row:
-    """The :class:`Row` of a :class:`~fraudguard.schema.Transaction` (``to_frame`` then ``prepare``)."""
+    """The :class:`Row` of a :class:`~fraudguard.records.Transaction` (``to_frame`` then ``prepare``)."""
     amount = float(tx.amount)
     if not math.isfinite(amount):
         raise ValidationError("amount", "must be a finite number in every row")
@@ -139,8 +139,8 @@ class OneRow:
     values: np.ndarray
     """float32, in ``pipeline.feature_names(extras)`` order."""
     t_us: int
-    cards: Overlay
-    merchants: Overlay
+    cards: dict[str, bytes]
+    merchants: dict[str, bytes]
     inserted: bool
     late: bool
 
@@ -153,23 +153,21 @@ def compute_one(pipe: FeaturePipeline, row: Row, extras: Sequence[float] = ()) -
     """
     cfg = pipe.config
     fraud = cfg.label_delay_s is not None and row.is_fraud == 1
-    cards, merchants = Overlay(pipe.card_store), Overlay(pipe.merchant_store)
     card_key, merchant_key = str(row.card_id), str(row.merchant_id)
-    card_feats, inserted, late, card_state = card_one(cfg, cards.get_many([card_key])[0], row, fraud)
-    cards.put_many([card_key], [card_state])
-    merchant_feats, merchant_state = merchant_one(cfg, merchants.get_many([merchant_key])[0], row, inserted)
-    merchants.put_many([merchant_key], [merchant_state])
+    card_feats, inserted, late, card_state = card_one(cfg, pipe.card_store.get_many([card_key])[0], row, fraud)
+    merchant_value = pipe.merchant_store.get_many([merchant_key])[0]
+    merchant_feats, merchant_state = merchant_one(cfg, merchant_value, row, inserted)
     values = np.array([*stateless_one(row), *card_feats, *merchant_feats, *extras], np.float32)
-    return OneRow(values, row.t_us, cards, merchants, inserted, late)
+    return OneRow(values, row.t_us, {card_key: card_state}, {merchant_key: merchant_state}, inserted, late)
 
 
 def commit_one(pipe: FeaturePipeline, one: OneRow) -> None:
     """Write the state of :func:`compute_one` and count the row, as a one-row ``transform`` does."""
-    pipe.commit(np.array([one.t_us], np.int64), one.cards, one.merchants, int(not one.inserted), int(one.late))
+    pipe.write(np.array([one.t_us], np.int64), one.cards, one.merchants, int(not one.inserted), int(one.late))
 
 
 def extras_of(tx: Any) -> tuple[list[str], list[float]]:
-    """``x_*`` names (sorted, as ``schema.to_frame`` lays them out) and values of a transaction."""
+    """``x_*`` names (sorted, as ``records.to_frame`` lays them out) and values of a transaction."""
     names = sorted(tx.extras)
     return [EXTRA_PREFIX + n for n in names], [float(tx.extras[n]) for n in names]
 
@@ -186,7 +184,7 @@ def transform_one(pipe: FeaturePipeline, frame: pd.DataFrame, update: bool) -> p
 
 
 def transaction_features(pipe: FeaturePipeline, tx: Any, update: bool = True) -> tuple[np.ndarray, tuple[str, ...]]:
-    """Features of one :class:`~fraudguard.schema.Transaction` and their names (no frame at all)."""
+    """Features of one :class:`~fraudguard.records.Transaction` and their names (no frame at all)."""
     names, values = extras_of(tx)
     one = compute_one(pipe, row_of_transaction(tx), values)
     if update:

@@ -1,6 +1,6 @@
 """One row's card features and the card's new state bytes, in plain Python (no arrays).
 
-The scalar twin of ``card.py`` + ``card_history.py`` for a batch of one row: the same
+The scalar twin of ``steps.card_step`` (``card.py`` + ``card_history.py``) for one row: the same
 values, the same state bytes, computed without the per-call cost of NumPy and pandas
 (measured: ~1 ms per row through the block code, most of it set-up, not arithmetic).
 

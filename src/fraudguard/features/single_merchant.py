@@ -1,6 +1,6 @@
 """One row's merchant features and the merchant's new state bytes, in plain Python.
 
-The scalar twin of ``merchant.py`` for a batch of one row (see ``single_card.py`` for why
+The scalar twin of ``steps.merchant_step`` (``merchant.py``) for one row (see ``single_card.py`` for why
 and for the rules that keep the values identical). What makes one row simple: its own
 bucket (hour ``H``, day ``H // 24``) is never inside its own windows, which end at the
 start of ``H - lag``, and its own label is never known before ``H``; so the features read

@@ -8,7 +8,9 @@ Python objects, because the same state goes to Redis and into Spark's state stor
 because ``len(value)`` is then the honest answer to "how many bytes per card".
 
 :class:`StateStore` is the small contract every backend implements; this module holds the
-in-process one. The Redis one is :mod:`fraudguard.io.redis_state`.
+in-process one, and :class:`FeatureStores`, the card + merchant pair a pipeline keeps (and
+clears, whatever the backend, when a model brings another feature configuration). The
+Redis one is :mod:`fraudguard.io.redis_state`.
 """
 
 from __future__ import annotations
@@ -104,6 +106,10 @@ class StateStore(Protocol):
         """Bytes held in values (keys and container overhead excluded)."""
         ...
 
+    def clear(self) -> int:
+        """Delete every key of this store (a new feature configuration); return how many went."""
+        ...
+
 
 class InMemoryStateStore:
     """State in a Python dict: for the local engine, the API and training.
@@ -148,9 +154,31 @@ class InMemoryStateStore:
     def nbytes(self) -> int:
         return sum(map(len, self._values.values()))
 
+    def clear(self) -> int:
+        n = len(self._values)
+        self._values.clear()
+        self._expire_at.clear()
+        return n
+
     def snapshot(self) -> dict[str, bytes]:
         """A copy of every key and value (tests compare states with it)."""
         return dict(self._values)
+
+
+class FeatureStores(NamedTuple):
+    """The card and the merchant state store of one feature pipeline (distinct stores)."""
+
+    card: StateStore
+    merchant: StateStore
+
+    @classmethod
+    def in_memory(cls) -> FeatureStores:
+        """Two fresh in-process stores."""
+        return cls(InMemoryStateStore(), InMemoryStateStore())
+
+    def clear(self) -> int:
+        """Empty both stores, whatever their kind; return how many keys went."""
+        return self.card.clear() + self.merchant.clear()
 
 
 def decode_cards(values: Sequence[bytes | None]) -> CardState:

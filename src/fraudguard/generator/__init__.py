@@ -14,11 +14,12 @@ from datetime import datetime
 
 import pandas as pd
 
-from fraudguard.generator.columns import ARROW_SCHEMA, Columns
+from fraudguard.generator.columns import Columns
 from fraudguard.generator.datasets import concat
 from fraudguard.generator.drift import Drift, parse_drift
 from fraudguard.generator.generation import DEFAULT_START, GeneratorConfig, TransactionGenerator
 from fraudguard.generator.scenarios import LONG_SCENARIOS, SCENARIOS, SHORT_SCENARIOS
+from fraudguard.records import TRANSACTION_SCHEMA
 
 
 def _chunks(
@@ -82,7 +83,7 @@ def generate_frame(
     """``n`` generated transactions in one frame sorted by ``event_time`` (see :func:`iter_frames`)."""
     chunks = list(_chunks(n, fraud_rate, seed, customers, merchants, start, 50_000, scenarios, drift))
     if not chunks:
-        return ARROW_SCHEMA.empty_table().to_pandas().astype({"event_time": "datetime64[ns, UTC]"})
+        return TRANSACTION_SCHEMA.empty_table().to_pandas().astype({"event_time": "datetime64[ns, UTC]"})
     return concat(chunks).to_frame()
 
 

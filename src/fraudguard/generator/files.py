@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from fraudguard.errors import DataFormatError, SinkError
 from fraudguard.generator.columns import Columns
+from fraudguard.records import TRANSACTION_SCHEMA
 
 FILE_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -56,9 +57,7 @@ def write_transactions(chunks: Iterable[Columns], path: Path, on_chunk: Callable
                 if writer is not None:
                     writer.close()
             if writer is None:  # no rows: still a valid, empty file
-                from fraudguard.generator.columns import ARROW_SCHEMA
-
-                pq.write_table(ARROW_SCHEMA.empty_table(), tmp)
+                pq.write_table(TRANSACTION_SCHEMA.empty_table(), tmp)
         else:
             with tmp.open("wb") as f:
                 for chunk in chunks:

@@ -156,11 +156,9 @@ def synthetic_history(root: Path, rows: int, *, day: str, batch_rows: int = 2000
     """
     import numpy as np
     import pandas as pd
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from fraudguard.io.parquet_sink import PREDICTION_SCHEMA
-    from fraudguard.schema import MODEL_NAMES
+    from fraudguard.records import MODEL_NAMES, predictions_to_arrow
 
     rng = np.random.default_rng(seed)
     out_dir = Path(root) / f"event_date={day}"
@@ -195,7 +193,7 @@ def synthetic_history(root: Path, rows: int, *, day: str, batch_rows: int = 2000
             "produced_at": pd.DatetimeIndex(times[lo : lo + n]),
             "scored_at": pd.DatetimeIndex(times[lo : lo + n]),
         }
-        table = pa.Table.from_pandas(pd.DataFrame(cols), schema=PREDICTION_SCHEMA, preserve_index=False)
+        table = predictions_to_arrow(pd.DataFrame(cols))
         pq.write_table(table, out_dir / f"part-bench-{files:06d}.parquet", compression="zstd")
         files += 1
     return files

@@ -23,10 +23,11 @@ import pyarrow as pa
 
 from fraudguard.errors import DatabaseError
 from fraudguard.io.kafka_sinks import ProducerSink
-from fraudguard.io.parquet_sink import UTC_US, ParquetSink, batch_file_stem, time_array
+from fraudguard.io.parquet_sink import ParquetSink, batch_file_stem
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
 from fraudguard.models.shadow import CHALLENGER_COLUMNS
+from fraudguard.records import UTC_US, arrays_to_arrow, time_array, transaction_arrays
 
 CHALLENGER_SCHEMA = pa.schema(
     [
@@ -177,9 +178,7 @@ class TransactionParquetSink(ParquetSink):
         tx = self.buffer.transactions(frame)
         if tx is None or tx.empty:
             return
-        from fraudguard.generator.columns import Columns
-
-        table = Columns.from_frame(tx).to_arrow()
+        table = arrays_to_arrow(*transaction_arrays(tx))
         stem = batch_file_stem(batch_id)
         self.write_by_event_date(table, stem)
 

@@ -6,8 +6,8 @@ on 5,000 predictions (``fraudguard bench``'s engine stage profile, README): the 
 encoding drops from ~1.7 to ~0.8 µs of CPU per row and the server backend's COPY from
 ~2.7 to ~1.3 µs. The rows stored are the same (the integration tests read them back).
 
-The input is :func:`fraudguard.io.parquet_sink.prediction_table` (one Arrow conversion
-shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timestamp``:
+The input is :func:`fraudguard.io.parquet_sink.prediction_table` (one Arrow conversion,
+:func:`fraudguard.records.predictions_to_arrow`, shared with the Parquet sink). ``timestamp[us, UTC]`` is sent as pgpq's ``timestamp``:
 both PostgreSQL types have the same binary form (µs since 2000-01-01 UTC), so a
 ``timestamptz`` column receives the instant unchanged. Text cannot hold NUL in
 PostgreSQL, in binary as in CSV: NUL becomes U+FFFD rather than failing the batch forever.
@@ -20,7 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pgpq import ArrowToPostgresBinaryEncoder
 
-from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
+from fraudguard.io.parquet_sink import prediction_table
+from fraudguard.records import PREDICTION_SCHEMA
 
 _NUL = "\x00"
 _REPLACEMENT = "\ufffd"

@@ -32,12 +32,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from fraudguard.errors import DatabaseError
-from fraudguard.frames import LIST_COLUMNS
-from fraudguard.io.parquet_sink import PREDICTION_SCHEMA, prediction_table
+from fraudguard.io.parquet_sink import prediction_table
 from fraudguard.io.pg_binary import frame_to_copy_binary
 from fraudguard.io.pg_schema import migrate
 from fraudguard.io.postgres import DEFAULT_STATEMENT_TIMEOUT_MS, connect, db_errors, is_broken
-from fraudguard.schema import PREDICTION_COLUMNS
+from fraudguard.records import LIST_COLUMNS, PREDICTION_COLUMNS, PREDICTION_SCHEMA
 
 STAGE = "fg_stage_predictions"
 _COLS = ", ".join(PREDICTION_COLUMNS)

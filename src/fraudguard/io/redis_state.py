@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import redis
 
 from fraudguard.errors import StateStoreError
+from fraudguard.features.state import FeatureStores
 
 _CHUNK = 10_000
 
@@ -124,7 +125,7 @@ class RedisStateStore:
         return total
 
     def clear(self) -> int:
-        """Delete every key under the prefix (tests, resets); returns how many."""
+        """Delete every key under the prefix (a new feature configuration, tests); returns how many."""
         keys = [k.decode()[len(self.prefix) :] for k in self._scan()]
         self.delete(keys)
         return len(keys)
@@ -134,10 +135,10 @@ class RedisStateStore:
         self._redis.close()
 
 
-def feature_stores(url: str) -> tuple[RedisStateStore, RedisStateStore]:
+def feature_stores(url: str) -> FeatureStores:
     """The card and merchant state stores every process scoring the stream shares.
 
     The one place that names their key prefixes: the local engine's workers and the API's
     scoring must read and write the same keys, or a card's history would split in two.
     """
-    return RedisStateStore(url, prefix=CARD_PREFIX), RedisStateStore(url, prefix=MERCHANT_PREFIX)
+    return FeatureStores(RedisStateStore(url, prefix=CARD_PREFIX), RedisStateStore(url, prefix=MERCHANT_PREFIX))

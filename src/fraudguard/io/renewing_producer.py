@@ -8,6 +8,11 @@ librdkafka documents is a new producer instance. Sinks hold this object, so afte
 engine's usual retry of a failed delivery they write through a fresh producer and nothing
 is lost: the batch's offsets are only committed after every sink flushed.
 
+Not every such loss is reported as fatal: a restarted Tansu answers the old producer id
+with ``PRODUCER_FENCED`` (or ``UNKNOWN_PRODUCER_ID``) in each message's delivery report
+and librdkafka keeps the instance, so every retry failed the same way. Delivery reports
+with one of :data:`IDENTITY_LOST` codes therefore renew the producer too.
+
 Transactional producers are not wrapped: a fatal error there means this worker was fenced
 by another one with the same ``transactional.id``, which must not be papered over.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
@@ -24,6 +30,18 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from fraudguard.errors import BrokerError
 
 log = logging.getLogger(__name__)
+
+
+IDENTITY_LOST = frozenset(
+    {
+        KafkaError.PRODUCER_FENCED,
+        KafkaError.UNKNOWN_PRODUCER_ID,
+        KafkaError.OUT_OF_ORDER_SEQUENCE_NUMBER,
+        KafkaError.INVALID_PRODUCER_EPOCH,
+        KafkaError.INVALID_PRODUCER_ID_MAPPING,
+    }
+)
+"""Delivery-report codes meaning the broker no longer knows this idempotent producer."""
 
 
 def is_fatal(error: Any) -> bool:
@@ -83,8 +101,20 @@ class RenewingProducer:
         self._fatal = None
         self.renewals += 1
 
+    def _delivered(self, callback: Callable[[Any, Any], None], err: KafkaError | None, msg: Any) -> None:
+        if err is not None and err.code() in IDENTITY_LOST and self._fatal is None:
+            self._fatal = err
+        callback(err, msg)
+
     def produce(self, *args: Any, **kwargs: Any) -> None:
-        """``Producer.produce`` on the current instance; a fatal refusal marks it for renewal."""
+        """``Producer.produce`` on the current instance; a fatal refusal marks it for renewal.
+
+        The delivery callback is wrapped: a report saying the broker lost this producer's
+        identity (:data:`IDENTITY_LOST`) also marks it for renewal.
+        """
+        for name in ("on_delivery", "callback"):
+            if kwargs.get(name) is not None:
+                kwargs[name] = partial(self._delivered, kwargs[name])
         try:
             self._current().produce(*args, **kwargs)
         except KafkaException as e:

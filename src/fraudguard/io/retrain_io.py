@@ -20,27 +20,25 @@ import pyarrow.dataset as ds
 
 from fraudguard.config import Settings
 from fraudguard.errors import DataFormatError
-from fraudguard.features import FeatureConfig
 from fraudguard.io.challenger_sinks import transactions_parquet_dir
 from fraudguard.io.postgres import connect, db_errors
 from fraudguard.models import lifecycle
 from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.retrain import RetrainPlan, compare, split_history, train_challenger, with_labels
 from fraudguard.models.scorer import Scorer
+from fraudguard.records import arrays_to_frame, transaction_arrays
 
 log = logging.getLogger(__name__)
 
 
 def read_history(root: Path) -> pd.DataFrame:
     """Every transaction the engine wrote, once each (a replayed batch may have rewritten a row)."""
-    from fraudguard.generator.columns import Columns
-
     if not root.is_dir() or not any(root.rglob("*.parquet")):
         raise DataFormatError(f"$: no transaction history in {root} (run the engine first: `fraudguard stream`)")
     table = ds.dataset(root, format="parquet", partitioning="hive").to_table()
     frame = table.drop_columns([c for c in ("event_date",) if c in table.column_names]).to_pandas()
     frame = frame.drop_duplicates("transaction_id", keep="last")
-    return Columns.from_frame(frame.reset_index(drop=True)).to_frame()
+    return arrays_to_frame(*transaction_arrays(frame.reset_index(drop=True)))
 
 
 def read_labels(database_url: str, since: pd.Timestamp) -> pd.DataFrame:
@@ -70,7 +68,7 @@ def retrain_once(
     started = time.perf_counter()
     registry = settings.models_dir
     champion = Scorer.load(registry)
-    config = FeatureConfig(**champion.feature_config_dict())
+    config = champion.feature_config
     history = read_history(transactions_parquet_dir(settings.state_dir))
     say(f"{len(history):,} transactions in the engine's history")
     labels = pd.DataFrame(columns=["transaction_id", "is_fraud"])

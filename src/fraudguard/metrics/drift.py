@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from fraudguard.models.card import ModelCard
+
 EPS = 1e-4
 ALERT_PSI = 0.2
 WINDOWS: dict[str, int] = {"last_1h": 3600, "last_1d": 86400}
@@ -78,9 +80,9 @@ class Reference:
         return cls(name, kind, edges, shares)
 
 
-def references_from_card(card: Mapping[str, Any]) -> tuple[list[Reference], list[str]]:
+def references_from_card(card: ModelCard | Mapping[str, Any] | None) -> tuple[list[Reference], list[str]]:
     """The card's references (features, then scores) and its top features; empty when absent."""
-    ref = card.get("drift_reference") or {}
+    ref = card.drift() if isinstance(card, ModelCard) else (card or {}).get("drift_reference") or {}
     out = [Reference.from_dict(n, "feature", d) for n, d in (ref.get("features") or {}).items()]
     out += [Reference.from_dict(n, "score", d) for n, d in (ref.get("scores") or {}).items()]
     return out, list(ref.get("top_features") or [])

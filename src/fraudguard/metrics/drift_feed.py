@@ -9,7 +9,6 @@ or clears becomes an **event** (kept, newest last, and logged): the dashboard's 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import deque
@@ -28,12 +27,10 @@ ReferenceLoader = Callable[[str], tuple[list[Reference], list[str]]]
 
 def card_reference(models_dir: Path) -> ReferenceLoader:
     """``version -> (drift references, top features)`` read from that version's model card."""
-    from fraudguard.models.registry import CARD, VERSION_RE
+    from fraudguard.models.registry import read_card
 
     def load(version: str) -> tuple[list[Reference], list[str]]:
-        if not VERSION_RE.match(version):
-            raise ValueError(f"{version!r} is not a model version name")
-        return references_from_card(json.loads((Path(models_dir) / version / CARD).read_text(encoding="utf-8")))
+        return references_from_card(read_card(models_dir, version))
 
     return load
 

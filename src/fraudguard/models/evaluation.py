@@ -95,7 +95,7 @@ def build_report(
     scores = {m: base[:, j] for j, m in enumerate(schema.MODEL_NAMES)} | {schema.ENSEMBLE: ens}
     models = {m: evaluate(y, s, thresholds[m].value if m in thresholds else 0.5) for m, s in scores.items()}
     days = np.asarray(rows["event_time"].dt.tz_convert(None), "datetime64[D]").astype(np.int64)
-    cost_ratio = float(scorer.card.get("hyperparameters", {}).get("cost_ratio", 20.0))
+    cost_ratio = float(scorer.card.hyperparameters.get("cost_ratio", 20.0))
     for m, s in scores.items():
         cm = models[m]["confusion_matrix"]
         (_, fp), (fn, tp) = cm

@@ -12,8 +12,10 @@ Layout::
         compiled.onnx              # the three models as one ONNX graph (derived, optional)
         model_card.json            # data, metrics, thresholds, features, sha256 manifest
 
-No pickle is ever loaded. Loading checks every artifact's sha256 against the card's
-manifest and that every model expects the card's feature count, and refuses otherwise.
+``model_card.json`` is a :class:`~fraudguard.models.card.ModelCard`, written and read back
+through that type (:func:`read_card`). No pickle is ever loaded. Loading checks every
+artifact's sha256 against the card's manifest and that every model expects the card's
+feature count, and refuses otherwise.
 A version directory is written under a temporary name and renamed when complete, so a
 crash never leaves a half-written version behind ``CURRENT``.
 
@@ -35,11 +37,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import skops.io as sio
 import xgboost as xgb
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 
 from fraudguard.errors import ModelError
+from fraudguard.models.card import ModelCard
 from fraudguard.models.compiled import CompiledModels, compile_models
 from fraudguard.models.ensemble import RankCalibration, Stacker
 from fraudguard.models.estimators import BaseModels
@@ -75,7 +79,7 @@ class LoadedVersion:
 
     version: str
     path: Path
-    card: dict[str, Any]
+    card: ModelCard
     models: BaseModels
     stacker: Stacker
     reasons: ReasonCoder
@@ -136,7 +140,7 @@ def save_version(
     models: BaseModels,
     stacker: Stacker,
     reasons: ReasonCoder,
-    card: dict[str, Any],
+    card: ModelCard,
     *,
     make_current: bool = True,
     now: datetime | None = None,
@@ -167,8 +171,8 @@ def save_version(
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode()).hexdigest()[:8]
         stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
         version = f"v{stamp}-{digest}"
-        full = {**card, "version": version, "artifacts": manifest}
-        _write_json(tmp / CARD, full)
+        full = msgspec.structs.replace(card, version=version, artifacts=manifest)
+        (tmp / CARD).write_text(full.to_json(), encoding="utf-8")
         final = root / version
         if final.exists():
             raise ModelError(f"model version {version} already exists in {root}")
@@ -198,8 +202,21 @@ def _load_skops(path: Path, kind: type) -> Any:
     return obj
 
 
-def _verify(path: Path, card: dict[str, Any]) -> None:
-    manifest = card.get("artifacts")
+def read_card(root: Path | str, version: str) -> ModelCard:
+    """The model card of ``version`` in the registry at ``root``; :class:`ModelError` if unreadable."""
+    if not VERSION_RE.match(version):
+        raise ModelError(f"{version!r} is not a model version name")
+    path = Path(root) / version / CARD
+    try:
+        return ModelCard.from_json(path.read_bytes())
+    except FileNotFoundError as e:
+        raise ModelError(f"model version {version} not found in {root}") from e
+    except ModelError as e:
+        raise ModelError(f"{path} is {e}") from e
+
+
+def _verify(path: Path, card: ModelCard) -> None:
+    manifest = card.artifacts
     if not isinstance(manifest, dict) or set(manifest) - set(OPTIONAL_ARTIFACTS) != set(ARTIFACTS):
         raise ModelError(f"{path / CARD} has no complete artifact manifest")
     for name in manifest:
@@ -225,17 +242,10 @@ def load_version(
     """
     root = Path(root)
     version = version or current_version(root)
-    if not VERSION_RE.match(version):
-        raise ModelError(f"{version!r} is not a model version name")
     path = root / version
-    try:
-        card = json.loads((path / CARD).read_text(encoding="utf-8"))
-    except FileNotFoundError as e:
-        raise ModelError(f"model version {version} not found in {root}") from e
-    except json.JSONDecodeError as e:
-        raise ModelError(f"{path / CARD} is not valid JSON") from e
+    card = read_card(root, version)
     _verify(path, card)
-    names = tuple(card["features"]["names"])
+    names = card.feature_names
     if feature_names is not None and tuple(feature_names) != names:
         missing = [n for n in names if n not in feature_names]
         extra = [n for n in feature_names if n not in names]
@@ -262,7 +272,7 @@ def load_version(
         calibration=RankCalibration.from_dict(extra_json["isolation_forest_calibration"]),
         n_features=len(names),
     )
-    if compiled and COMPILED_FILE in card["artifacts"]:
+    if compiled and isinstance(card.artifacts, dict) and COMPILED_FILE in card.artifacts:
         models.compiled = CompiledModels.of(models, (path / COMPILED_FILE).read_bytes())
     return LoadedVersion(
         version=version,

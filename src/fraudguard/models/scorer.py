@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -18,7 +19,8 @@ import pandas as pd
 
 from fraudguard import schema
 from fraudguard.errors import ModelError
-from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
+from fraudguard.features import FeatureConfig, FeaturePipeline, FeatureStores
+from fraudguard.models.card import ModelCard
 from fraudguard.models.ensemble import Stacker
 from fraudguard.models.estimators import BaseModels
 from fraudguard.models.registry import LoadedVersion, load_version
@@ -54,7 +56,7 @@ class Scorer:
         self._loaded = loaded
         card = loaded.card
         self.model_thresholds: dict[str, Thresholds] = {
-            name: Thresholds.from_dict(t) for name, t in card["thresholds"].items()
+            name: Thresholds.from_dict(t) for name, t in card.thresholds.items()
         }
         if schema.ENSEMBLE not in self.model_thresholds:
             raise ModelError(f"model card of {loaded.version} has no ensemble thresholds")
@@ -109,35 +111,29 @@ class Scorer:
         return self._loaded.stacker
 
     @property
-    def card(self) -> dict[str, Any]:
-        """The version's model card (read-only by convention)."""
+    def card(self) -> ModelCard:
+        """The version's model card."""
         return self._loaded.card
 
-    def feature_config_dict(self) -> dict[str, Any]:
-        """The :class:`~fraudguard.features.FeatureConfig` values the model was trained with.
+    @cached_property
+    def feature_config(self) -> FeatureConfig:
+        """The feature configuration the models were trained with (:meth:`ModelCard.feature_config`)."""
+        return self._loaded.card.feature_config()
 
-        Serving must build its pipeline from these (``FeatureConfig(**...)``): windows of
-        another length give features the model never saw. Lists are returned as tuples.
+    def make_pipeline(self, stores: FeatureStores | None = None) -> FeaturePipeline:
+        """The feature pipeline for this model: the only way engines, the API and tools build one.
+
+        Configured exactly as the models were trained (:attr:`feature_config`), over
+        ``stores`` (two fresh in-process stores by default; Redis via
+        :func:`fraudguard.io.redis_state.feature_stores`).
         """
-        raw = self._loaded.card["features"].get("config", {})
-        # Versions trained before the long windows existed did not compute them.
-        old = {"card_history_days": (), "fraud_risk_windows_s": ()} if "card_history_days" not in raw else {}
-        return old | {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
-
-    def make_pipeline(
-        self, card_store: StateStore | None = None, merchant_store: StateStore | None = None
-    ) -> FeaturePipeline:
-        """A feature pipeline configured exactly as this model was trained (engines, API)."""
-        return FeaturePipeline(
-            FeatureConfig(**self.feature_config_dict()),
-            card_store=card_store if card_store is not None else InMemoryStateStore(),
-            merchant_store=merchant_store if merchant_store is not None else InMemoryStateStore(),
-        )
+        stores = stores if stores is not None else FeatureStores.in_memory()
+        return FeaturePipeline(self.feature_config, card_store=stores.card, merchant_store=stores.merchant)
 
     @property
     def extras(self) -> tuple[str, ...]:
         """Pass-through ``x_*`` feature columns the model uses (ULB's V1..V28)."""
-        return tuple(self._loaded.card["features"].get("extras", ()))
+        return self._loaded.card.extras
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
         """The float32 model input, columns in card order; refuses missing features."""

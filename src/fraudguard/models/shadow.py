@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard.errors import ModelError
+from fraudguard.models.card import ModelCard
 from fraudguard.models.lifecycle import read_roles
 from fraudguard.models.scorer import Scorer
 
@@ -43,9 +44,8 @@ CHALLENGER_COLUMNS: tuple[str, ...] = (
 """One row per (transaction, challenger): the challenger table, its Parquet dataset and topic."""
 
 
-def _features_key(card: dict[str, Any]) -> tuple[Any, Any]:
-    feats = card.get("features") or {}
-    return tuple(feats.get("names") or ()), feats.get("config")
+def _features_key(card: ModelCard) -> tuple[Any, Any]:
+    return card.feature_names, card.features.config
 
 
 class ShadowScorers:
@@ -64,7 +64,7 @@ class ShadowScorers:
         self._loader = loader or (lambda root, version: Scorer.load(root, version))
         self.scorers: dict[str, Scorer] = {}
         self.skipped: dict[str, str] = {}
-        self.champion_card: dict[str, Any] | None = None
+        self.champion_card: ModelCard | None = None
 
     @property
     def versions(self) -> list[str]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fraudguard import schema
+from fraudguard import records
 from fraudguard.errors import ModelError
 from fraudguard.features.single import commit_one, compute_one, extras_of, names_of, row_of_transaction
 from fraudguard.models.compiled import OUTPUTS
@@ -131,24 +131,24 @@ class SingleScorer:
 
     def prediction(
         self,
-        tx: schema.Transaction,
+        tx: records.Transaction,
         values: np.ndarray,
         names: Sequence[str],
         *,
         produced_at: datetime | None = None,
         scored_at: datetime | None = None,
-    ) -> schema.Prediction:
+    ) -> records.Prediction:
         """The record :meth:`Scorer.prediction_list` gives for ``tx`` and its feature row."""
         base, ens, fraud, reasons = self.decide(self.matrix_row(values, names))
         t = tx.event_time
-        return schema.Prediction(
+        return records.Prediction(
             transaction_id=tx.transaction_id,
             card_id=tx.card_id,
             event_time=t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC),
             amount=float(tx.amount),
             merchant_id=tx.merchant_id,
             merchant_category=tx.merchant_category,
-            scores=dict(zip(schema.MODEL_NAMES, base, strict=True)),
+            scores=dict(zip(records.MODEL_NAMES, base, strict=True)),
             ensemble_score=ens,
             threshold=self.threshold,
             decision="fraud" if fraud else "legit",
@@ -179,12 +179,12 @@ def single_scorer(scorer: Scorer) -> SingleScorer:
 def score_transaction(
     scorer: Scorer,
     pipeline: Any,
-    tx: schema.Transaction,
+    tx: records.Transaction,
     *,
     update: bool = True,
     produced_at: datetime | None = None,
     scored_at: datetime | None = None,
-) -> schema.Prediction:
+) -> records.Prediction:
     """:meth:`Scorer.score_batch` of one transaction with the same values and no frame.
 
     Features come from ``pipeline``; its state is updated (unless ``update=False``) once

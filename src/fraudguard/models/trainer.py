@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import numpy as np
 import pandas as pd
 
 from fraudguard import schema
 from fraudguard.errors import DataFormatError
 from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, stateful_names
-from fraudguard.models.card import build_card
+from fraudguard.models.card import ModelCard, build_card
 from fraudguard.models.drift_reference import build_reference
 from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.registry import save_version
@@ -103,7 +104,7 @@ def train_and_register(
     step: Callable[[str], None] | None = None,
     on_chunk: ChunkFn | None = None,
     make_current: bool = True,
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, ModelCard]:
     """Features, training, evaluation and a new registry version; returns ``(version, card)``.
 
     ``source`` describes the data (``path``, ``format``, ``sha256``) for the model card.
@@ -123,11 +124,11 @@ def train_and_register(
         "config": fs.config.to_dict(),
         "dtype": str(np.dtype(np.float32)),
     }
-    card = build_card(result, features_meta=meta, source=source, cfg=cfg, seconds=time.perf_counter() - started)
-    card["drift_reference"] = build_reference(fs.features, fs.names, result.models, result.stacker)
+    seconds = time.perf_counter() - started
+    reference = build_reference(fs.features, fs.names, result.models, result.stacker)
+    card = build_card(result, features_meta=meta, source=source, cfg=cfg, seconds=seconds, drift_reference=reference)
     say("writing the registry version")
     version = save_version(
         Path(registry_dir), result.models, result.stacker, result.reasons, card, make_current=make_current
     )
-    card = {**card, "version": version}
-    return version, card
+    return version, msgspec.structs.replace(card, version=version)

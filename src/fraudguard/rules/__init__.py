@@ -4,7 +4,7 @@ Pure: no I/O here. Storage is :mod:`fraudguard.io.pg_rules`, the backtest
 :mod:`fraudguard.io.backtest`.
 """
 
-from fraudguard.frames import RULE_COLUMNS
+from fraudguard.records import RULE_COLUMNS
 from fraudguard.rules.errors import RuleError
 from fraudguard.rules.evaluate import evaluate, evaluate_row, frame_columns
 from fraudguard.rules.fields import FIELDS, default_fields

@@ -11,7 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 from fraudguard.api.app import create_app
 from fraudguard.api.auth import KeyRing, create_key, key_file
 from fraudguard.api.deps import BAD_KEY, NO_KEY
-from fraudguard.api.routes.ws import key_protocols
+from fraudguard.api.security import key_protocols
 from fraudguard.api.services import Services
 from fraudguard.config import Settings
 from fraudguard.errors import ConfigError

@@ -5,16 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 
 from fraudguard import schema
 from fraudguard.api.app import create_app
 from fraudguard.api.auth import KeyRing
-from fraudguard.api.schemas import ScoreBatchOut, ScoreOut
 from fraudguard.api.services import Services, make_scoring
 from fraudguard.config import Settings
 from fraudguard.generator import generate_frame
+from fraudguard.records import ScoreBatch, ScoreResult
 from tests.browser.stack import train_tiny_model
 
 KEY = "unit-key-0123456789abcdef"
@@ -45,14 +46,14 @@ def test_fast_and_route_answers_are_equal(client: TestClient, bodies: list[bytes
     assert fast.status_code == route.status_code == 200
     assert fast.headers["content-type"] == "application/json"
     assert fast.json() == route.json()
-    ScoreOut.model_validate_json(fast.content)
+    msgspec.json.decode(fast.content, type=ScoreResult)
     batch = b"[" + b",".join(bodies[1:4]) + b"]"
     fast_b = client.post("/v1/score?record=false", content=batch, headers=h)
     route_b = client.post("/v1/score?record=0", content=batch, headers=h)
     assert fast_b.json() == route_b.json()
-    assert [
-        p["transaction_id"] for p in ScoreBatchOut.model_validate_json(fast_b.content).model_dump()["predictions"]
-    ] == [schema.decode_transaction(b).transaction_id for b in bodies[1:4]]
+    assert [p.transaction_id for p in msgspec.json.decode(fast_b.content, type=ScoreBatch).predictions] == [
+        schema.decode_transaction(b).transaction_id for b in bodies[1:4]
+    ]
 
 
 def test_recorded_call_says_so(client: TestClient, bodies: list[bytes]) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from fraudguard import schema
 from fraudguard.api.idempotency import StoredPrediction
-from fraudguard.api.scoring import ScoringService, pipeline_for
+from fraudguard.api.scoring import ScoringService
 from fraudguard.features import FeaturePipeline
 from fraudguard.generator import generate_frame
 from fraudguard.models.scorer import Scorer
@@ -54,9 +54,9 @@ class FramelessPipeline(FeaturePipeline):
 
 def test_lone_calls_equal_the_frame_path_and_leave_the_same_state(scorer: Scorer) -> None:
     rules = CountingRules()
-    pipe = FramelessPipeline(scorer.make_pipeline().config)
+    pipe = FramelessPipeline(scorer.feature_config)
     service = ScoringService(scorer, pipe, rules=rules)
-    ref = pipeline_for(scorer)
+    ref = scorer.make_pipeline()
     ref.single_row = False
     txs = schema.from_frame(generate_frame(300, fraud_rate=0.3, seed=8, start=datetime(2026, 8, 1, tzinfo=UTC)))
     for i, tx in enumerate(txs):
@@ -79,9 +79,9 @@ def test_lone_calls_equal_the_frame_path_and_leave_the_same_state(scorer: Scorer
 
 
 def test_a_few_lone_what_ifs_are_scored_as_lone_calls(scorer: Scorer) -> None:
-    pipe = FramelessPipeline(scorer.make_pipeline().config)
+    pipe = FramelessPipeline(scorer.feature_config)
     service = ScoringService(scorer, pipe)
-    ref = pipeline_for(scorer)
+    ref = scorer.make_pipeline()
     ref.single_row = False
     txs = schema.from_frame(generate_frame(120, fraud_rate=0.3, seed=9, start=datetime(2026, 8, 3, tzinfo=UTC)))
     for tx in txs[:40]:  # some history first, recorded on both sides

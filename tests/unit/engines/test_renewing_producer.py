@@ -22,6 +22,7 @@ class Recorder:
 
     def __init__(self, conf: dict[str, Any]) -> None:
         self.conf, self.produced, self.purged = conf, [], False
+        self.callbacks: list[Any] = []
         self.fail_produce: Exception | None = None
         self.fail_flush: Exception | None = None
         Recorder.made.append(self)
@@ -30,6 +31,8 @@ class Recorder:
         if self.fail_produce is not None:
             raise self.fail_produce
         self.produced.append((topic, kwargs.get("value")))
+        if kwargs.get("on_delivery") is not None:
+            self.callbacks.append(kwargs["on_delivery"])
 
     def poll(self, timeout: float) -> int:
         return 0
@@ -102,3 +105,24 @@ def test_other_flush_errors_pass_through_unchanged() -> None:
 def test_transactional_producers_are_refused() -> None:
     with pytest.raises(ValueError, match="non-transactional"):
         RenewingProducer({"bootstrap.servers": "x", "transactional.id": "t"}, factory=Recorder)
+
+
+def test_a_delivery_report_saying_the_producer_id_was_lost_renews_the_producer() -> None:
+    """A restarted broker answered PRODUCER_FENCED per message and librdkafka kept the instance."""
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    reports: list[Any] = []
+    p.produce("t", value=b"1", on_delivery=lambda err, msg: reports.append(err))
+    fenced = KafkaError(KafkaError.PRODUCER_FENCED, "There is a newer producer")
+    wrapped = Recorder.made[0].callbacks[0]
+    wrapped(fenced, "msg")
+    assert reports == [fenced]  # the caller's callback still sees the failure
+    p.produce("t", value=b"2", on_delivery=lambda err, msg: None)
+    assert p.renewals == 1 and Recorder.made[1].produced == [("t", b"2")]
+
+
+def test_an_ordinary_delivery_failure_keeps_the_producer() -> None:
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    p.produce("t", value=b"1", on_delivery=lambda err, msg: None)
+    Recorder.made[0].callbacks[0](KafkaError(KafkaError._MSG_TIMED_OUT, "timed out"), "msg")
+    p.produce("t", value=b"2", on_delivery=lambda err, msg: None)
+    assert p.renewals == 0 and len(Recorder.made) == 1

@@ -11,8 +11,14 @@ import pytest
 pytest.importorskip("pyspark")
 
 from fraudguard.errors import ValidationError
-from fraudguard.features import INSERTED_COLUMN, FeatureConfig, FeaturePipeline, card_names, merchant_names
-from fraudguard.features.groups import card_bucket_features, merchant_bucket_features
+from fraudguard.features import (
+    INSERTED_COLUMN,
+    FeatureConfig,
+    FeaturePipeline,
+    card_names,
+    group_features,
+    merchant_names,
+)
 from fraudguard.generator import generate_frame
 
 
@@ -33,13 +39,13 @@ def test_bucketed_card_and_merchant_features_equal_the_pipeline(buckets: int) ->
         expected = pipe.transform(batch)
         got = pd.DataFrame(np.nan, index=batch.index, columns=[*cards, INSERTED_COLUMN, *merchants])
         for b, rows in batch.groupby(_bucket(batch["card_id"], buckets), sort=False):
-            feats, touched = card_bucket_features(cfg, card_maps[b], rows)
+            feats, touched = group_features("card", cfg, card_maps[b], rows)
             assert set(touched) <= set(rows["card_id"])
             card_maps[b].update(touched)
             got.loc[rows.index, feats.columns] = feats
         for b, rows in batch.groupby(_bucket(batch["merchant_id"], buckets), sort=False):
             inserted = got.loc[rows.index, INSERTED_COLUMN].to_numpy() > 0.5
-            feats, touched = merchant_bucket_features(cfg, merchant_maps[b], rows, inserted)
+            feats, touched = group_features("merchant", cfg, merchant_maps[b], rows, inserted)
             merchant_maps[b].update(touched)
             got.loc[rows.index, feats.columns] = feats
         for name in [*cards, *merchants]:
@@ -52,7 +58,7 @@ def test_bucket_inputs_are_not_modified_and_bad_masks_are_named() -> None:
     cfg = FeatureConfig()
     frame = generate_frame(200, seed=3, customers=20, merchants=12)
     states: dict[str, bytes] = {}
-    _, touched = card_bucket_features(cfg, states, frame)
+    _, touched = group_features("card", cfg, states, frame)
     assert states == {} and len(touched) == frame["card_id"].nunique()
     with pytest.raises(ValidationError, match="inserted"):
-        merchant_bucket_features(cfg, {}, frame, np.ones(3, bool))
+        group_features("merchant", cfg, {}, frame, np.ones(3, bool))

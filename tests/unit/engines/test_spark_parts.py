@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 pytest.importorskip("pyspark")
 
 from fraudguard import schema
-from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, parse_frame
+from fraudguard.admission import AdmissionPolicy
+from fraudguard.engines.spark.parse import EMPTY_REASON, PARSED_COLUMNS, TRANSACTION_DDL, parse_frame, spark_ddl
 from fraudguard.engines.spark.query import parse_trigger
 from fraudguard.engines.spark.run import progress_line
 from fraudguard.engines.spark.writer import dead_letters
@@ -104,6 +108,22 @@ def test_frame_columns_of_the_parser_follow_the_schema() -> None:
     assert list(PARSED_COLUMNS[: len(schema.FRAME_COLUMNS)]) == list(schema.FRAME_COLUMNS)
 
 
+def test_spark_ddl_is_derived_from_the_records_schemas() -> None:
+    from fraudguard.engines.spark.score import PREDICTION_DDL
+
+    def columns(ddl: str) -> dict[str, str]:
+        return dict(part.split(" ", 1) for part in ddl.split(", "))
+
+    parsed, predicted = columns(TRANSACTION_DDL), columns(PREDICTION_DDL)
+    assert list(parsed) == [*schema.FRAME_COLUMNS, "extras", "produced_at"]
+    assert list(predicted) == list(schema.PREDICTION_COLUMNS)
+    assert parsed["event_time"] == parsed["produced_at"] == predicted["scored_at"] == "timestamp"
+    assert parsed["card_present"] == "boolean" and parsed["extras"] == "map<string,double>"
+    assert predicted["is_fraud"] == parsed["is_fraud"] == "double"  # frames carry the label as float64
+    assert predicted["reasons"] == "array<string>" and predicted["score_xgboost"] == "double"
+    assert spark_ddl(pa.schema([("n", pa.int64()), ("raw", pa.binary())])) == "n long, raw binary"
+
+
 @pytest.mark.parametrize(
     ("text", "spark"), [("2s", "2000 milliseconds"), ("500ms", "500 milliseconds"), ("1 minute", "60000 milliseconds")]
 )
@@ -139,3 +159,15 @@ def test_a_batch_of_only_rejected_records_keeps_typed_null_columns() -> None:
     assert out["transaction_id"].dtype == object and out["transaction_id"].isna().all()
     assert isinstance(out["event_time"].dtype, pd.DatetimeTZDtype)
     assert out["extras"].map(lambda v: v is None).all()
+
+
+def test_parse_applies_the_engines_admission_policy() -> None:
+    """Issue 11: the Spark path refuses far-future events and bounds extras like the local engine."""
+    many = {f"n{i}": float(i) for i in range(10)}
+    wide = json.dumps({**json.loads(GOOD), "transaction_id": "t9", "extras": many}).encode()
+    future = json.dumps({**json.loads(GOOD), "transaction_id": "t8", "event_time": "2099-01-01T00:00:00Z"}).encode()
+    out = parse_frame(kafka_batch([wide, future]), AdmissionPolicy(max_skew_s=600.0, max_extras=3))
+    good = out[out["error_field"].isna()]
+    assert list(good["transaction_id"]) == ["t9"] and good["extras"].iloc[0] == {"n0": 0.0, "n1": 1.0, "n2": 2.0}
+    bad = out[out["error_field"].notna()]
+    assert list(bad["error_field"]) == ["event_time"] and "ahead of the wall clock" in bad["error_reason"].iloc[0]

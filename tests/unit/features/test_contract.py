@@ -15,11 +15,15 @@ from fraudguard.features import (
     STATELESS_FEATURES,
     FeatureConfig,
     FeaturePipeline,
+    FeatureStores,
     InMemoryStateStore,
-    card_group_features,
+    StateStore,
     card_names,
-    merchant_group_features,
+    card_step,
+    group_features,
     merchant_names,
+    merchant_step,
+    prepare,
     stateful_names,
 )
 from tests.unit.features.helpers import frame, random_stream, tx
@@ -112,6 +116,23 @@ def test_bad_config_is_refused() -> None:
         FeaturePipeline(card_store=store, merchant_store=store)
 
 
+def test_clear_empties_both_stores_of_a_pair() -> None:
+    stores = FeatureStores.in_memory()
+    assert isinstance(stores.card, StateStore) and stores.card is not stores.merchant
+    pipe = FeaturePipeline(CFG, card_store=stores.card, merchant_store=stores.merchant)
+    pipe.transform(random_stream(50, seed=2))
+    cards, merchants = len(stores.card), len(stores.merchant)
+    assert cards and merchants
+    assert stores.clear() == cards + merchants
+    assert len(stores.card) == len(stores.merchant) == 0 and stores.card.expire(float("inf")) == 0
+
+
+def _per_key(kind, key, state, events, inserted=None):
+    """What the Spark per-key operators do with :func:`group_features`: one key's state in, its new state out."""
+    out, touched = group_features(kind, CFG, {key: state}, events, inserted, key=key)
+    return out, touched.get(key, state)
+
+
 def test_group_functions_reproduce_the_pipeline(stream) -> None:
     """What the Spark engine does: per micro-batch, group by card, then by merchant."""
     pipe = FeaturePipeline(CFG)
@@ -122,13 +143,13 @@ def test_group_functions_reproduce_the_pipeline(stream) -> None:
         expected = pipe.transform(batch)
         card_parts = []
         for card, events in batch.groupby("card_id", sort=False):
-            out, card_state[card] = card_group_features(CFG, card_state.get(card), events)
+            out, card_state[card] = _per_key("card", card, card_state.get(card), events)
             card_parts.append(out)
         cards = pd.concat(card_parts).loc[batch.index]
         merchant_parts = []
         for merchant, events in batch.groupby("merchant_id", sort=False):
             ins = cards.loc[events.index, INSERTED_COLUMN].to_numpy()
-            out, merchant_state[merchant] = merchant_group_features(CFG, merchant_state.get(merchant), events, ins)
+            out, merchant_state[merchant] = _per_key("merchant", merchant, merchant_state.get(merchant), events, ins)
             merchant_parts.append(out)
         merchants = pd.concat(merchant_parts).loc[batch.index]
         got = pd.concat([cards[card_names(CFG)], merchants], axis=1)
@@ -139,7 +160,29 @@ def test_group_functions_reproduce_the_pipeline(stream) -> None:
 
 def test_group_function_refuses_mixed_keys(stream) -> None:
     with pytest.raises(ValidationError, match="exactly one card_id"):
-        card_group_features(CFG, None, stream.iloc[:20])
+        group_features("card", CFG, {}, stream.iloc[:20], key=str(stream["card_id"].iloc[0]))
+
+
+def test_steps_on_given_states_are_the_pipeline_and_leave_the_states_alone(stream) -> None:
+    """card_step / merchant_step: the pipeline's numbers and new states, from states handed in."""
+    pipe = FeaturePipeline(CFG)
+    pipe.transform(stream.iloc[:180])
+    batch = stream.iloc[180:]
+    cards_before, merchants_before = pipe.card_store.snapshot(), pipe.merchant_store.snapshot()
+    given_cards, given_merchants = dict(cards_before), dict(merchants_before)
+    events = prepare(batch)
+    cards = card_step(CFG, given_cards, events)
+    merchants = merchant_step(CFG, given_merchants, events, cards.inserted)
+    expected = pipe.transform(batch)
+    assert given_cards == cards_before and given_merchants == merchants_before
+    for name in card_names(CFG):
+        np.testing.assert_array_equal(cards.features[name].astype(np.float32), expected[name].to_numpy(), err_msg=name)
+    for name in merchant_names(CFG):
+        np.testing.assert_array_equal(merchants.features[name].astype(np.float32), expected[name].to_numpy())
+    assert set(cards.states) == set(batch["card_id"]) and set(merchants.states) == set(batch["merchant_id"])
+    assert cards.states == {k: pipe.card_store.snapshot()[k] for k in cards.states}
+    assert merchants.states == {k: pipe.merchant_store.snapshot()[k] for k in merchants.states}
+    assert pipe.stats()["late_events"] >= cards.late > 0
 
 
 def test_features_package_imports_no_service_client() -> None:

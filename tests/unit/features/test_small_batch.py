@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from fraudguard.features import stateless
-from fraudguard.features.pipeline import _factorize
 from fraudguard.features.stateless import SMALL_BATCH, _categories, hash_id, hash_ids, prepare
+from fraudguard.features.steps import _factorize
 from tests.unit.features.helpers import random_stream
 
 

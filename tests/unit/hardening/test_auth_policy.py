@@ -11,7 +11,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from fraudguard.api.app import create_app
 from fraudguard.api.auth import create_key
-from fraudguard.api.routes.ws import key_protocols
+from fraudguard.api.security import key_protocols
 from fraudguard.config import Settings
 from fraudguard.errors import ConfigError
 

@@ -15,7 +15,7 @@ from fastapi import HTTPException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fraudguard.api.routes.score import decode_body
+from fraudguard.api.codec import decode_body
 from fraudguard.bench.fuzz import TOKENS, VALID, deep, mutate, run_fuzz
 from fraudguard.errors import ValidationError
 from fraudguard.json_guard import json_depth

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from fraudguard.api.deps import ReadKey, ServicesDep
 from fraudguard.api.schemas import ReadyOut
-from fraudguard.metrics.prometheus import CONTENT_TYPE, exposition, make_registry
+from fraudguard.metrics.prometheus import CONTENT_TYPE, exposition
 
 router = APIRouter(tags=["health"])
 
@@ -72,8 +72,4 @@ async def readyz(services: ServicesDep) -> Any:
 )
 def metrics(services: ServicesDep) -> Response:
     """Prometheus exposition of the live metrics (custom registry)."""
-    registry = getattr(services, "_registry", None)
-    if registry is None:
-        registry = make_registry(services.snapshot)
-        services._registry = registry  # type: ignore[attr-defined]
-    return Response(exposition(registry), media_type=CONTENT_TYPE)
+    return Response(exposition(services.prometheus_registry), media_type=CONTENT_TYPE)

@@ -1,57 +1,30 @@
 """WebSockets: live predictions, alerts and metrics (fed from Kafka by the tracker thread).
 
-Authentication never uses the query string (URLs end up in access logs and browser
-history). A browser cannot set headers on a WebSocket, so it offers two subprotocols:
-``fraudguard`` and ``fg-key.<base64url of the key>``; the server picks ``fraudguard``
-(never echoing the key). Other clients may send the ``X-API-Key`` header instead.
+Every stream is a read: :func:`~fraudguard.api.security.key_allowed` decides, with the key
+:func:`~fraudguard.api.security.presented_key` finds (``X-API-Key`` header, or from a
+browser the ``fg-key.`` subprotocol; never the query string). A refusal closes with 1008
+and says why; an accepted browser gets the ``fraudguard`` subprotocol, never its key echoed.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from fraudguard.api.security import PROTOCOL, Access, key_allowed, offered_protocols, presented_key
 from fraudguard.api.services import Services
 
 router = APIRouter()
-PROTOCOL = "fraudguard"
-KEY_PROTOCOL_PREFIX = "fg-key."
-
-
-def key_protocols(key: str) -> list[str]:
-    """The subprotocols a client offers to authenticate with ``key`` (what the dashboard sends)."""
-    token = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-    return [PROTOCOL, KEY_PROTOCOL_PREFIX + token]
-
-
-def _offered(ws: WebSocket) -> list[str]:
-    raw = ws.headers.get("sec-websocket-protocol", "")
-    return [p.strip() for p in raw.split(",") if p.strip()]
-
-
-def _protocol_key(offered: list[str]) -> str | None:
-    for p in offered:
-        if p.startswith(KEY_PROTOCOL_PREFIX):
-            token = p[len(KEY_PROTOCOL_PREFIX) :]
-            try:
-                return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-            except (binascii.Error, UnicodeDecodeError, ValueError):
-                return ""
-    return None
 
 
 async def _stream(ws: WebSocket, channel: str) -> None:
     services: Services = ws.app.state.services
-    offered = _offered(ws)
-    if services.settings.api_read_requires_key:
-        key = ws.headers.get("x-api-key") or _protocol_key(offered)
-        if not key or not services.keys.accepts(key):
-            await ws.close(code=1008, reason="missing API key" if not key else "invalid API key")
-            return
-    await ws.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+    verdict = key_allowed(services.policy, presented_key(ws.scope), Access.READ)
+    if not verdict:
+        await ws.close(code=1008, reason=verdict.value)
+        return
+    await ws.accept(subprotocol=PROTOCOL if PROTOCOL in offered_protocols(ws.scope) else None)
     q = services.hub.subscribe(channel)
     try:
         if channel == "metrics":

@@ -80,6 +80,11 @@ class LocalEngine(PendingMixin, RetryMixin):
         Tansu serves group reads ~50x slower than assigned ones).
     admission:
         Event-time skew and extras bounds (``fraudguard.admission``); defaults otherwise.
+    consumer_factory:
+        Makes a fresh consumer like ``consumer``. After a broker outage the old one is
+        closed and replaced (recovery.py): a librdkafka instance that re-subscribes keeps
+        its stale group state, and a restarted broker may then assign every partition to
+        the ghost of its previous membership. ``None``: re-subscribe the same consumer.
     pipeline:
         Write batch N to the sinks in a background thread while batch N+1 is scored
         (False: every step writes, flushes and commits before it returns).
@@ -110,8 +115,10 @@ class LocalEngine(PendingMixin, RetryMixin):
         pipeline: bool = True,
         transactions: KafkaTransactions | None = None,
         admission: AdmissionPolicy | None = None,
+        consumer_factory: Callable[[], Consumer] | None = None,
     ) -> None:
         self.consumer = consumer
+        self.consumer_factory = consumer_factory
         self.processor = processor
         self.sinks = list(sinks)
         self.dlq = dlq
@@ -132,6 +139,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         self.assign = assign
         self._carry: list[Message] = []
         self._paused = False
+        self._detached = False  # the consumer left its subscription during an outage
         self.pipeline = pipeline
         self.transactions = transactions
         self._writer: ThreadPoolExecutor | None = None
@@ -160,6 +168,21 @@ class LocalEngine(PendingMixin, RetryMixin):
             [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
         )
 
+    def _detach_if_down(self) -> None:
+        """During an outage, drop the subscription at once (called wherever the loop waits).
+
+        Otherwise librdkafka rejoins a restarted broker on its own, and that membership lives
+        on as a ghost holding every partition after the consumer is replaced: the fresh join
+        then waits for the ghost's session to time out (11 s instead of 3 s on Tansu).
+        """
+        if not self.watch.down or self._detached or self.consumer_factory is None:
+            return
+        self._detached = True
+        try:
+            self.consumer.unsubscribe()
+        except (KafkaException, RuntimeError) as e:
+            log.warning("leaving the subscription during the outage: %s", e)
+
     def _resubscribe(self) -> None:
         """Leave and rejoin: a restarted broker forgot the group, topics and offsets (recovery.py)."""
         if self.on_recover is not None:
@@ -173,9 +196,15 @@ class LocalEngine(PendingMixin, RetryMixin):
         # The batch is read again if the old log survived; the idempotent sinks absorb that.
         self.finish_pending(commit=False)
         try:
-            self.consumer.unsubscribe()
-        except KafkaException as e:
-            log.warning("unsubscribing after the outage: %s", e)
+            if self.consumer_factory is None:
+                self.consumer.unsubscribe()
+            else:
+                self.consumer.close()  # leaves the group: the restarted broker forgets the old member
+        except (KafkaException, RuntimeError) as e:
+            log.warning("leaving the group after the outage: %s", e)
+        if self.consumer_factory is not None:
+            self.consumer = self.consumer_factory()
+        self._detached = False
         self._carry = []  # positions are re-read: carried messages come again
         self.subscribe()
 
@@ -197,6 +226,7 @@ class LocalEngine(PendingMixin, RetryMixin):
 
     def step(self) -> DecodedBatch | None:
         """One micro-batch: poll, decode, score, write, flush, commit. None when idle."""
+        self._detach_if_down()
         if self.watch.maybe_recover(self.consumer, self._resubscribe):
             self.stats.lag = 0
         want = self.batch_size - len(self._carry)

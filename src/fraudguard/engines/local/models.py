@@ -14,9 +14,13 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fraudguard.errors import ModelError
+
+if TYPE_CHECKING:
+    from fraudguard.features import FeatureConfig, FeaturePipeline, FeatureStores
+    from fraudguard.models.card import ModelCard
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,12 @@ class FrameScorer(Protocol):
     def version(self) -> str: ...
 
     @property
-    def card(self) -> dict[str, Any]: ...
+    def card(self) -> ModelCard: ...
+
+    @property
+    def feature_config(self) -> FeatureConfig: ...
+
+    def make_pipeline(self, stores: FeatureStores | None = None) -> FeaturePipeline: ...
 
     def score_frame(self, frame: Any, features: Any) -> Any: ...
 

@@ -47,6 +47,8 @@ class PendingMixin:
 
         def _report(self) -> None: ...
 
+        def _detach_if_down(self) -> None: ...
+
         def _retry(self, fn: Callable[[], T], what: str) -> T: ...  # RetryMixin
 
     # --- pipelining -----------------------------------------------------------------
@@ -69,6 +71,7 @@ class PendingMixin:
                     future.result(timeout=0.5)
                     break
                 except TimeoutError:
+                    self._detach_if_down()
                     self._report()
         except RETRYABLE as e:
             self.stats.retries += 1

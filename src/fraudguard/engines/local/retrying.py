@@ -39,6 +39,8 @@ class RetryMixin:
 
         def _report(self) -> None: ...
 
+        def _detach_if_down(self) -> None: ...
+
     # --- retries ------------------------------------------------------------------
     def _retry(self, fn: Callable[[], T], what: str) -> T:
         """Call ``fn`` until it succeeds, pausing consumption and backing off between tries."""
@@ -80,6 +82,7 @@ class RetryMixin:
         """Sleep while serving the group protocol; keep any message delivered meanwhile."""
         deadline = time.monotonic() + seconds
         while not self.stop_event.is_set():
+            self._detach_if_down()
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return

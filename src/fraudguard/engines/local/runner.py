@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
@@ -28,6 +28,9 @@ from fraudguard.engines.local.scoring import PipelineProcessor
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.engines.local.supervisor import spawn, stop_all
 from fraudguard.errors import FraudGuardError
+
+if TYPE_CHECKING:
+    from confluent_kafka import Consumer
 
 log = logging.getLogger(__name__)
 
@@ -91,19 +94,17 @@ def build_engine(
 
     ensure_engine_topics()
 
-    card_store = merchant_store = None
+    stores = None
     shared = False
     if settings.redis_url:
         from fraudguard.io.redis_state import feature_stores
 
-        card_store, merchant_store = feature_stores(settings.redis_url)
+        stores = feature_stores(settings.redis_url)
         shared = True
     from fraudguard.io.rule_watcher import RuleWatcher
 
     rules = RuleWatcher(database_url, check_every_s=options.rules_check_s)
-    processor = PipelineProcessor(
-        watcher, card_store=card_store, merchant_store=merchant_store, topic=settings.topic_transactions, rules=rules
-    )
+    processor = PipelineProcessor(watcher, stores=stores, topic=settings.topic_transactions, rules=rules)
     processor.partition_state = PartitionState(
         processor.warm,
         processor.forget_cards,
@@ -142,7 +143,11 @@ def build_engine(
     sinks += shadow_sinks
     for sink in sinks:
         sink.setup()
-    consumer = make_consumer(bootstrap, group, error_cb=on_error)
+
+    def new_consumer() -> Consumer:
+        return make_consumer(bootstrap, group, error_cb=on_error)
+
+    consumer = new_consumer()
     stats = EngineStats(model_version=watcher.version)
     reporter = StatusReporter(stats, options.status_every_s, printer, label=f"[{os.getpid()}] ")
     engine = LocalEngine(
@@ -159,6 +164,7 @@ def build_engine(
         stats=stats,
         transactions=transactions,
         admission=AdmissionPolicy(settings.max_event_skew_s, settings.max_extras),
+        consumer_factory=new_consumer,
     )
     error_sinks.append(engine.watch.on_error)
     # a broker that came back empty (memory-only, or a rebuilt cluster) lost the topics the

@@ -1,8 +1,9 @@
 """Features with the shared core, then the current model: the engine's processor.
 
-The feature pipeline is built with the :class:`FeatureConfig` stored in the model card,
-so serving computes exactly what training computed. Card state is in-process unless a
-Redis URL is given (then shared by every worker; see ``rebalance.py`` for the rule).
+The feature pipeline is the model's own (:meth:`Scorer.make_pipeline`: the feature
+configuration stored in its card), so serving computes exactly what training computed.
+Card state is in-process unless a Redis URL is given (then shared by every worker; see
+``rebalance.py`` for the rule).
 """
 
 from __future__ import annotations
@@ -16,15 +17,9 @@ import pandas as pd
 from fraudguard.engines.local.isolate import StageFailure
 from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
-from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateStore, StateStore
+from fraudguard.features import FeatureStores
 
 log = logging.getLogger(__name__)
-
-
-def feature_config_from_card(card: dict[str, Any]) -> FeatureConfig:
-    """The card's feature configuration (lists back to tuples); defaults when absent."""
-    raw = (card.get("features") or {}).get("config") or {}
-    return FeatureConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
 
 
 class PipelineProcessor:
@@ -34,8 +29,8 @@ class PipelineProcessor:
     ----------
     watcher:
         Follows the registry's ``CURRENT`` model.
-    card_store, merchant_store:
-        State stores; in-process by default.
+    stores:
+        Card and merchant state stores; in-process by default.
     topic:
         The transactions topic (partition bookkeeping keys).
     rules:
@@ -47,8 +42,7 @@ class PipelineProcessor:
         self,
         watcher: ModelWatcher,
         *,
-        card_store: StateStore | None = None,
-        merchant_store: StateStore | None = None,
+        stores: FeatureStores | None = None,
         topic: str = "transactions",
         shadow: Any | None = None,
         rules: Any | None = None,
@@ -59,14 +53,9 @@ class PipelineProcessor:
         self.rules = rules
         self.rule_reloads = 0
         self.topic = topic
-        self.card_store = card_store if card_store is not None else InMemoryStateStore()
-        self.merchant_store = merchant_store if merchant_store is not None else InMemoryStateStore()
-        self.pipeline = self._pipeline()
+        self.stores = stores if stores is not None else FeatureStores.in_memory()
+        self.pipeline = self.watcher.scorer.make_pipeline(self.stores)
         self.partition_state: PartitionState | None = None
-
-    def _pipeline(self) -> FeaturePipeline:
-        cfg = feature_config_from_card(self.watcher.scorer.card)
-        return FeaturePipeline(cfg, card_store=self.card_store, merchant_store=self.merchant_store)
 
     @property
     def version(self) -> str:
@@ -82,7 +71,11 @@ class PipelineProcessor:
     def at_batch_boundary(self) -> bool:
         """Reload changed rules; switch models if ``CURRENT`` changed (True then).
 
-        Feature state is kept across a model switch unless the feature config differs.
+        Feature state is kept across a model switch when the new model's feature
+        configuration is the same; otherwise every store is cleared, Redis included (the
+        old state was built by another configuration) and the new model starts over. Workers
+        sharing Redis each clear when they switch, so history written between the first
+        and the last worker's switch (at most ``model_check_s`` apart) is dropped as well.
         """
         if self.rules is not None and self.rules.check():
             self.rule_reloads += 1
@@ -91,13 +84,13 @@ class PipelineProcessor:
             self.shadow.refresh(self.watcher.scorer, force=switched)
         if not switched:
             return False
-        cfg = feature_config_from_card(self.watcher.scorer.card)
-        if cfg != self.pipeline.config:
-            log.warning("new model uses another feature configuration: feature state starts over")
-            for store in (self.card_store, self.merchant_store):
-                if isinstance(store, InMemoryStateStore):
-                    store.delete(list(store.snapshot()))
-            self.pipeline = self._pipeline()
+        scorer = self.watcher.scorer
+        if scorer.feature_config != self.pipeline.config:
+            cleared = self.stores.clear()
+            log.warning(
+                "new model uses another feature configuration: feature state starts over (%d keys cleared)", cleared
+            )
+            self.pipeline = scorer.make_pipeline(self.stores)
         return True
 
     def process(self, frame: pd.DataFrame, partitions: Sequence[int]) -> pd.DataFrame:
@@ -128,4 +121,4 @@ class PipelineProcessor:
 
     def forget_cards(self, cards: list[str]) -> None:
         """Delete these cards' state (their partition moved to another worker)."""
-        self.card_store.delete(cards)
+        self.stores.card.delete(cards)

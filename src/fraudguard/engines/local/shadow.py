@@ -62,8 +62,7 @@ class ShadowStage:
         """Bin counts of the batch's features and scores in the champion's reference bins."""
         version = predictions["model_version"].iat[0] if len(predictions) else None
         if version != self._ref_version:
-            card = self.scorers.champion_card or {}
-            self._refs, _top = references_from_card(card)
+            self._refs, _top = references_from_card(self.scorers.champion_card)
             self._ref_version = version
         if not self._refs:
             return None

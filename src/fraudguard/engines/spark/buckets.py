@@ -4,7 +4,7 @@ A Python group call of ``applyInPandasWithState`` / ``transformWithStateInPandas
 10-20 ms whatever its size, so one group per card (thousands per micro-batch) spent tens
 of seconds per batch on overhead. Here rows are grouped by
 ``bucket = pmod(xxhash64(key), buckets)``: each group call runs the local engine's batch
-code (:func:`fraudguard.features.groups.card_bucket_features`) on all the bucket's
+code (:func:`fraudguard.features.group_features`) on all the bucket's
 events at once, and the Spark state of a bucket is a msgpack map ``key -> state bytes``
 (the same bytes the local engine keeps per key), plus each card's last event time for
 the TTL. Only the touched keys' values change, but the whole map is written back.
@@ -32,8 +32,7 @@ from pyspark.sql.streaming.stateful_processor import StatefulProcessor, Stateful
 from pyspark.sql.types import BinaryType, StructField, StructType
 
 from fraudguard.engines.spark.stateful import GroupFn, ordered, passthrough, transaction_view
-from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, merchant_names
-from fraudguard.features.groups import card_bucket_features, merchant_bucket_features
+from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, group_features, merchant_names
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -104,7 +103,7 @@ def card_bucket_step(config: FeatureConfig) -> GroupFn:
             values.pop(k, None)
             del last[k]
         view = transaction_view(events)
-        feats, touched = card_bucket_features(config, values, view)
+        feats, touched = group_features("card", config, values, view)
         if touched:
             values.update(touched)
             for k, t in _last_ms(view, "card_id").items():
@@ -141,7 +140,7 @@ class MerchantBucketFeatures(StatefulProcessor):
         stored = self.state.get() if self.state.exists() else None
         values = decode_merchant_bucket(stored[0]) if stored and stored[0] else {}
         inserted = events[INSERTED_COLUMN].to_numpy() > 0.5
-        feats, touched = merchant_bucket_features(self.config, values, transaction_view(events), inserted)
+        feats, touched = group_features("merchant", self.config, values, transaction_view(events), inserted)
         if touched:
             values.update(touched)
             self.state.update((encode_bucket(values),))

@@ -13,18 +13,48 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from fraudguard import schema
+from fraudguard.admission import AdmissionPolicy, bound_extras
+from fraudguard.records import TRANSACTION_SCHEMA, UTC_US
 
 EMPTY_REASON = "empty message (no value)"
 
-TRANSACTION_DDL = (
-    "transaction_id string, card_id string, customer_id string, event_time timestamp, amount double, "
-    "currency string, merchant_id string, merchant_category string, channel string, card_present boolean, "
-    "customer_lat double, customer_lon double, merchant_lat double, merchant_lon double, device_id string, "
-    "is_fraud double, fraud_scenario string, extras map<string,double>, produced_at timestamp"
+_SPARK_TYPES = {
+    pa.string(): "string",
+    pa.float64(): "double",
+    pa.bool_(): "boolean",
+    pa.int32(): "int",
+    pa.int64(): "long",
+    pa.binary(): "binary",
+}
+
+
+def spark_type(kind: pa.DataType) -> str:
+    """The Spark SQL type of an Arrow type (timestamps are Spark's UTC-instant ``timestamp``)."""
+    if pa.types.is_timestamp(kind):
+        return "timestamp"
+    if pa.types.is_list(kind):
+        return f"array<{spark_type(kind.value_type)}>"
+    if pa.types.is_map(kind):
+        return f"map<{spark_type(kind.key_type)},{spark_type(kind.item_type)}>"
+    return _SPARK_TYPES[kind]
+
+
+def spark_ddl(schema: pa.Schema) -> str:
+    """Spark DDL (``name type, ...``) of an Arrow schema: rows of ``mapInPandas`` are declared
+    from the records' schemas, never written out a second time."""
+    return ", ".join(f"{f.name} {spark_type(f.type)}" for f in schema)
+
+
+TRANSACTION_DDL = spark_ddl(
+    TRANSACTION_SCHEMA.append(pa.field("extras", pa.map_(pa.string(), pa.float64()))).append(
+        pa.field("produced_at", UTC_US)
+    )
 )
-"""A transaction frame (:data:`schema.FRAME_COLUMNS`) as Spark columns; ``x_*`` extras in one map."""
+"""A transaction frame (:data:`~fraudguard.records.TRANSACTION_SCHEMA`) as Spark columns,
+``x_*`` extras in one map, and the broker timestamp."""
 
 SOURCE_DDL = (
     "src_topic string, src_partition int, src_offset long, src_timestamp timestamp, "
@@ -63,16 +93,20 @@ def _source_columns(batch: pd.DataFrame, rows: np.ndarray) -> dict[str, object]:
     }
 
 
-def parse_frame(batch: pd.DataFrame) -> pd.DataFrame:
+def parse_frame(batch: pd.DataFrame, policy: AdmissionPolicy | None = None) -> pd.DataFrame:
     """Decode one Arrow batch of Kafka records; every input row gives exactly one output row.
 
     Valid records get the transaction columns (``produced_at`` = broker timestamp); the
-    others get ``error_field``/``error_reason`` and their raw bytes.
+    others get ``error_field``/``error_reason`` and their raw bytes. ``policy`` is the
+    local engine's admission rule (``fraudguard.admission``): events too far ahead of the
+    wall clock are rejected, and at most ``max_extras`` extras names are kept per record.
     """
+    policy = policy or AdmissionPolicy()
     values = batch["value"].to_numpy(dtype=object)
     present = np.fromiter((v is not None for v in values), bool, len(values))
     present_idx = np.flatnonzero(present)
-    good, bad = schema.decode_batch([bytes(values[i]) for i in present_idx])
+    good, bad = schema.decode_batch([bytes(values[i]) for i in present_idx], max_skew_s=policy.max_skew_s)
+    good, _dropped = bound_extras(good, policy.max_extras)
     bad_pos = np.fromiter((i for i, _ in bad), np.int64, len(bad))
     ok_mask = np.ones(len(present_idx), bool)
     ok_mask[bad_pos] = False
@@ -104,8 +138,8 @@ def parse_frame(batch: pd.DataFrame) -> pd.DataFrame:
     return both[list(PARSED_COLUMNS)]
 
 
-def parse_batches(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """``mapInPandas`` entry point: :func:`parse_frame` per Arrow batch."""
+def parse_batches(batches: Iterator[pd.DataFrame], policy: AdmissionPolicy | None = None) -> Iterator[pd.DataFrame]:
+    """``mapInPandas`` entry point (bind ``policy`` with ``functools.partial``): :func:`parse_frame` per Arrow batch."""
     for batch in batches:
         if len(batch):
-            yield parse_frame(batch)
+            yield parse_frame(batch, policy)

@@ -21,11 +21,13 @@ slower). The choice and the bucket count are fixed in the checkpoint.
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.engines.spark.buckets import (
     CARD_BUCKET,
     DEFAULT_STATE_BUCKETS,
@@ -37,7 +39,7 @@ from fraudguard.engines.spark.buckets import (
 from fraudguard.engines.spark.parse import PARSED_DDL, parse_batches
 from fraudguard.engines.spark.score import SCORED_DDL, score_step
 from fraudguard.engines.spark.session import kafka_connector_available
-from fraudguard.engines.spark.stateful import MERCHANT_KEY, STATE_DDL, MerchantFeatures, card_step, float_ddl
+from fraudguard.engines.spark.stateful import MERCHANT_KEY, STATE_DDL, MerchantFeatures, card_key_step, float_ddl
 from fraudguard.errors import ConfigError
 from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, merchant_names
 
@@ -84,6 +86,8 @@ class StreamPlan:
     state_buckets: int = DEFAULT_STATE_BUCKETS
     """Keys per stateful group call are bucketed into this many groups; 0 = one group per
     key (the slow per-key path). Fixed in the checkpoint: change it only with a new one."""
+    admission: AdmissionPolicy = field(default_factory=AdmissionPolicy)
+    """Event-time skew and extras bounds, as in the local engine (``fraudguard.admission``)."""
     source: str = "auto"
     """``kafka`` (Spark's connector), ``python`` (the project's source) or ``auto`` (the
     connector when it is on the classpath). The two keep different offsets in the
@@ -124,7 +128,7 @@ def scored_stream(spark: SparkSession, plan: StreamPlan) -> tuple[DataFrame, str
 
     cfg = plan.features
     raw, kind = read_kafka(spark, plan)
-    parsed = raw.mapInPandas(parse_batches, PARSED_DDL)
+    parsed = raw.mapInPandas(functools.partial(parse_batches, policy=plan.admission), PARSED_DDL)
     delay = plan.watermark_delay_s or int(cfg.card_ttl_s + cfg.allowed_lateness_s)
     card_ddl = f"{PARSED_DDL}, {float_ddl([*card_names(cfg), INSERTED_COLUMN])}"
     merchant_ddl = f"{card_ddl}, {float_ddl(merchant_names(cfg))}"
@@ -146,7 +150,7 @@ def scored_stream(spark: SparkSession, plan: StreamPlan) -> tuple[DataFrame, str
         )
     else:
         with_cards = watermarked.groupBy("card_id").applyInPandasWithState(
-            card_step(cfg), card_ddl, STATE_DDL, "append", timeout
+            card_key_step(cfg), card_ddl, STATE_DDL, "append", timeout
         )
         with_merchants = (
             with_cards.withColumn(MERCHANT_KEY, F.coalesce(F.col("merchant_id"), F.lit("")))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
 from fraudguard.errors import FraudGuardError
 from fraudguard.io.sinks import Sink
@@ -105,7 +106,6 @@ def run_spark_engine(
     from fraudguard.engines.spark.query import StreamPlan, start_query
     from fraudguard.engines.spark.session import build_session
     from fraudguard.engines.spark.writer import BatchWriter
-    from fraudguard.features import FeatureConfig
     from fraudguard.io.kafka import check_reachable, ensure_topics, require_bootstrap
     from fraudguard.models.scorer import Scorer
 
@@ -135,11 +135,12 @@ def run_spark_engine(
         topic=settings.topic_transactions,
         models_dir=settings.models_dir,
         model_version=scorer.version,
-        features=FeatureConfig(**scorer.feature_config_dict()),
+        features=scorer.feature_config,
         max_offsets_per_trigger=max_offsets,
         state_buckets=settings.spark_state_buckets,
         starting_offsets=starting_offsets,
         source=source,
+        admission=AdmissionPolicy(settings.max_event_skew_s, settings.max_extras),
     )
     embedded = None
     if sinks is None:

@@ -17,21 +17,13 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
-from fraudguard.engines.spark.parse import SOURCE_DDL, null_frame
+from fraudguard.engines.spark.parse import SOURCE_DDL, null_frame, spark_ddl
 from fraudguard.features import prepare, stateless_features
 from fraudguard.models.scorer import Scorer
+from fraudguard.records import PREDICTION_FRAME_SCHEMA
 
-PREDICTION_DDL = ", ".join(
-    [
-        "transaction_id string, card_id string, customer_id string, event_time timestamp, amount double",
-        "merchant_id string, merchant_category string, channel string",
-        *(f"score_{m} double" for m in schema.MODEL_NAMES),
-        "ensemble_score double, threshold double, decision string, reasons array<string>, model_version string",
-        "rule_ids array<string>, rule_action string, shadow_rule_ids array<string>",
-        "is_fraud double, fraud_scenario string, produced_at timestamp, scored_at timestamp",
-    ]
-)
-"""A prediction frame (:data:`schema.PREDICTION_COLUMNS`) as Spark columns."""
+PREDICTION_DDL = spark_ddl(PREDICTION_FRAME_SCHEMA)
+"""A prediction frame (:data:`~fraudguard.records.PREDICTION_FRAME_SCHEMA`) as Spark columns."""
 
 SCORED_DDL = f"{PREDICTION_DDL}, {SOURCE_DDL}"
 SOURCE_COLUMNS: tuple[str, ...] = tuple(part.split()[0] for part in SOURCE_DDL.split(", "))

@@ -1,8 +1,8 @@
 """Per-card and per-merchant features with Spark's own state operators.
 
 Each group function hands one key's serialized state and new rows to the shared feature
-code (:func:`fraudguard.features.card_group_features`, :func:`merchant_group_features`)
-and keeps the bytes it returns as Spark state, so the checkpoint holds exactly what the
+code (:func:`fraudguard.features.group_features`, which runs the pipeline's public card
+and merchant steps) and keeps the bytes it returns as Spark state, so the checkpoint holds exactly what the
 local engine keeps in memory or Redis, and the numbers are the batch pipeline's.
 
 Rows are processed in arrival order: offset order within a partition, partitions merged
@@ -29,14 +29,7 @@ import pandas as pd
 from pyspark.sql.streaming.stateful_processor import StatefulProcessor, StatefulProcessorHandle
 from pyspark.sql.types import BinaryType, StructField, StructType
 
-from fraudguard.features import (
-    INSERTED_COLUMN,
-    FeatureConfig,
-    card_group_features,
-    card_names,
-    merchant_group_features,
-    merchant_names,
-)
+from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, group_features, merchant_names
 
 STATE_DDL = "state binary"
 ARRIVAL_ORDER = ["src_partition", "src_offset"]
@@ -79,7 +72,7 @@ def passthrough(events: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return events.assign(**{n: nan for n in names})
 
 
-def card_step(config: FeatureConfig) -> GroupFn:
+def card_key_step(config: FeatureConfig) -> GroupFn:
     """The ``applyInPandasWithState`` function of the card grouping (EventTimeTimeout)."""
     names = [*card_names(config), INSERTED_COLUMN]
     ttl_ms = int(config.card_state_ttl_s * 1000)  # event list or 30 days of day buckets
@@ -94,7 +87,9 @@ def card_step(config: FeatureConfig) -> GroupFn:
             return
         previous = state.get[0] if state.exists else None
         view = transaction_view(events)
-        feats, new_state = card_group_features(config, previous, view)
+        card = str(key[0])
+        feats, touched = group_features("card", config, {card: previous}, view, key=card)
+        new_state = touched.get(card, previous)
         if new_state:
             state.update((new_state,))
             last_ms = int(view["event_time"].max().value // 1_000_000)
@@ -131,7 +126,10 @@ class MerchantFeatures(StatefulProcessor):
         stored = self.state.get() if self.state.exists() else None
         previous = stored[0] if stored else None
         inserted = events[INSERTED_COLUMN].to_numpy() > 0.5
-        feats, new_state = merchant_group_features(self.config, previous, transaction_view(events), inserted)
+        merchant = str(key[0])
+        view = transaction_view(events)
+        feats, touched = group_features("merchant", self.config, {merchant: previous}, view, inserted, key=merchant)
+        new_state = touched.get(merchant, previous)
         if new_state:
             self.state.update((new_state,))
         yield pd.concat([events, feats.reset_index(drop=True)], axis=1)

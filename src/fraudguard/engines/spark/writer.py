@@ -19,13 +19,11 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
-from fraudguard.frames import LIST_COLUMNS
 from fraudguard.io.dlq import DeadLetter, DeadLetterWriter
 from fraudguard.io.sinks import Sink
+from fraudguard.records import LIST_COLUMNS, TIME_COLUMNS
 
 log = logging.getLogger(__name__)
-
-_TIME_COLUMNS = ("event_time", "produced_at", "scored_at")
 
 
 @dataclass
@@ -44,7 +42,7 @@ class WriterStats:
 def prediction_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The sinks' prediction frame from collected rows: UTC timestamps, list reasons."""
     out = rows[list(schema.PREDICTION_COLUMNS)].reset_index(drop=True)
-    for col in _TIME_COLUMNS:
+    for col in TIME_COLUMNS:
         s = pd.to_datetime(out[col])
         out[col] = s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
     for col in LIST_COLUMNS:

@@ -6,7 +6,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from fraudguard.io.kafka_sinks import encode_alerts, encode_predictions
+from fraudguard.records.convert_json import encode_alerts, encode_predictions
 from fraudguard.schema import MODEL_NAMES, PREDICTION_COLUMNS, Alert, Prediction
 
 
@@ -77,7 +77,7 @@ def test_column_wise_json_equals_msgspec_dicts_with_hostile_strings():
 
 def test_arrow_timestamp_json_equals_msgspec_of_numpy_iso_text():
     """The Arrow-built timestamp JSON is byte for byte msgspec's encoding of NumPy's ISO text."""
-    from fraudguard.io.kafka_sinks import _iso_json
+    from fraudguard.records.convert_json import _iso_json
 
     ts = pd.Series(
         pd.to_datetime(

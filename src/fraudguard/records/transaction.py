@@ -1,9 +1,9 @@
-"""The record structs and their bounds: transactions in, predictions, alerts and labels out.
+"""The transaction record: one msgspec struct for the wire, one Arrow schema for columns.
 
-Split out of :mod:`fraudguard.schema` (which re-exports every name) so that the column
-layouts in :mod:`fraudguard.frames` and the decoder in :mod:`fraudguard.decoding` can
-import the structs without importing each other: this module imports no other part of
-FraudGuard.
+A transaction enters as JSON (the ``transactions`` topic, the API) and is decoded into
+:class:`Transaction`; the scoring core works on it as a frame or Arrow table whose columns
+are :data:`TRANSACTION_SCHEMA`'s. Every column list, dtype and DDL elsewhere is derived
+from these two declarations, so a field is added here and nowhere else.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import msgspec
+import pyarrow as pa
 
 Channel = Literal["pos", "online", "atm"]
-Decision = Literal["fraud", "legit"]
 
 CHANNELS: tuple[str, ...] = ("pos", "online", "atm")
 MERCHANT_CATEGORIES: tuple[str, ...] = (
@@ -75,62 +75,49 @@ class Transaction(msgspec.Struct, kw_only=True, frozen=True):
     extras: dict[str, float] = msgspec.field(default_factory=dict)
 
 
-class Prediction(msgspec.Struct, kw_only=True):
-    """The decision on one transaction, with every model's score (``predictions`` topic)."""
-
-    transaction_id: str
-    card_id: str
-    event_time: datetime
-    amount: float
-    merchant_id: str
-    merchant_category: str
-    scores: dict[str, float]
-    """Per-model fraud score in [0, 1] keyed by model name (xgboost, random_forest, ...)."""
-    ensemble_score: float
-    threshold: float
-    decision: Decision
-    reasons: list[str]
-    model_version: str
-    rule_ids: list[str] = msgspec.field(default_factory=list)  # see frames.RULE_COLUMNS
-    rule_action: str | None = None
-    shadow_rule_ids: list[str] = msgspec.field(default_factory=list)
-    is_fraud: bool | None = None
-    fraud_scenario: str | None = None
-    produced_at: datetime | None = None
-    """Broker timestamp of the transaction message: the start of end-to-end latency."""
-    scored_at: datetime | None = None
-
-
-class Alert(msgspec.Struct, kw_only=True):
-    """A prediction decided ``fraud``, as published on ``fraud_alerts``."""
-
-    transaction_id: str
-    card_id: str
-    event_time: datetime
-    amount: float
-    merchant_id: str
-    merchant_category: str
-    ensemble_score: float
-    threshold: float
-    scores: dict[str, float]
-    reasons: list[str]
-    model_version: str
-    scored_at: datetime | None = None
-    rule_ids: list[str] = msgspec.field(default_factory=list)
-    rule_action: str | None = None
-
-
-class Label(msgspec.Struct, kw_only=True):
-    """Ground truth that arrives after the decision (chargeback, analyst review)."""
-
-    transaction_id: str
-    is_fraud: bool
-    source: str = "analyst"
-    labelled_at: datetime | None = None
-
-
 class Rejection(msgspec.Struct, kw_only=True):
     """Why a raw message could not become a :class:`Transaction` (dead-letter payload)."""
 
     field: str
     reason: str
+
+
+UTC_US = pa.timestamp("us", tz="UTC")
+"""Microseconds, not pandas' nanoseconds: Spark cannot read Parquet NANOS timestamps."""
+
+EXTRA_PREFIX = "x_"
+"""Prefix of the column holding one ``Transaction.extras`` entry (``x_V1`` ...)."""
+
+TRANSACTION_SCHEMA = pa.schema(
+    [
+        ("transaction_id", pa.string()),
+        ("card_id", pa.string()),
+        ("customer_id", pa.string()),
+        ("event_time", UTC_US),
+        ("amount", pa.float64()),
+        ("currency", pa.string()),
+        ("merchant_id", pa.string()),
+        ("merchant_category", pa.string()),
+        ("channel", pa.string()),
+        ("card_present", pa.bool_()),
+        ("customer_lat", pa.float64()),
+        ("customer_lon", pa.float64()),
+        ("merchant_lat", pa.float64()),
+        ("merchant_lon", pa.float64()),
+        ("device_id", pa.string()),
+        ("is_fraud", pa.float64()),
+        ("fraud_scenario", pa.string()),
+    ]
+)
+"""Columns of a transaction frame and of transaction Parquet files (extras add ``x_<name>``
+float64 columns). Every :class:`Transaction` field but ``extras``, in column order; the
+label is float64 (1.0 / 0.0 / NaN unknown) so a frame needs no object column for it, and
+missing coordinates are NaN. In a pandas frame ``event_time`` is ``datetime64[ns, UTC]``."""
+
+TRANSACTION_COLUMNS: tuple[str, ...] = tuple(TRANSACTION_SCHEMA.names)
+
+_OPTIONAL_FIELDS = {f.name for f in msgspec.structs.fields(Transaction) if not f.required}
+TRANSACTION_OPTIONAL_FLOATS: tuple[str, ...] = tuple(
+    f.name for f in TRANSACTION_SCHEMA if pa.types.is_float64(f.type) and f.name in _OPTIONAL_FIELDS
+)
+"""Float columns of optional fields (coordinates, label): NaN in a frame is null / ``None``."""

@@ -1,9 +1,9 @@
-"""JSON bytes to validated :class:`~fraudguard.record_types.Transaction` records.
+"""JSON bytes to validated :class:`~fraudguard.records.transaction.Transaction` records.
 
 Transactions are decoded with msgspec typed structs (about 400k records/s per core) and
 then checked by :func:`check_transaction` for rules the type system cannot express. Every
 rejection names the field and the reason, because the dead-letter topic and the API both
-report them to people who must fix the producer. Re-exported by :mod:`fraudguard.schema`.
+report them to people who must fix the producer.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import msgspec
 from fraudguard.admission import DEFAULT_MAX_EVENT_SKEW_S, check_event_skew
 from fraudguard.errors import ValidationError
 from fraudguard.json_guard import decode_guarded
-from fraudguard.record_types import (
+from fraudguard.records.transaction import (
     MAX_EVENT_TIME,
     MAX_EXTRAS,
     MAX_MESSAGE_BYTES,

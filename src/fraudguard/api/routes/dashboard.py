@@ -20,7 +20,7 @@ from fraudguard.api.deps import ConnDep, ReadKey
 from fraudguard.api.errors import check_query_time
 from fraudguard.io import pg_analytics
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parent.parent / "static"
 INDEX = STATIC_DIR / "index.html"
 
 router = APIRouter()

@@ -1,0 +1,181 @@
+"""Whole columns to JSON bytes, one document per row: what the Kafka topics carry.
+
+Part of the one converter (:mod:`fraudguard.records.convert`). No struct or dict is built
+per row; the bytes equal msgspec's encoding of the record, so
+``msgspec.json.decode(value, type=Prediction)`` (or ``decode_transaction``) reads them back.
+
+* Prediction and alert frames: each column is converted once (timestamps straight to
+  quoted ISO-8601 text by Arrow) and the others encoded to JSON text by ONE ``msgspec``
+  ``encode_lines`` call (split on newlines: JSON text never holds a raw newline); Arrow
+  then joins the columns row-wise with the key literals (~4x faster than encoding one
+  dict per row, itself ~3.5x faster than orjson per record).
+* Transaction column arrays (generator, dataset replay): times are formatted once per
+  chunk by NumPy and rows encoded from positional structs built from column lists, about
+  twice as fast as a dict per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fraudguard.records.prediction import MODEL_NAMES, PREDICTION_SCHEMA, Alert, Prediction
+from fraudguard.records.transaction import TRANSACTION_COLUMNS, TRANSACTION_OPTIONAL_FLOATS
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def _json_values(values: list[Any]) -> pa.Array:
+    """JSON text of each value (one ``encode_lines`` call; NaN encodes as ``null``).
+
+    The encoded buffer becomes an Arrow array in place: the newline positions are the
+    offsets (each value keeps its newline, sliced off in C++), so no Python ``bytes``
+    object is made per row.
+    """
+    data = _ENCODER.encode_lines(values)
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1
+    offsets = np.concatenate(([0], ends)).astype(np.int32)
+    lines = pa.Array.from_buffers(pa.binary(), len(ends), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pc.binary_slice(lines, 0, -1)
+
+
+def _join_object(fields: list[tuple[str, pa.Array]]) -> list[bytes]:
+    """``{"name":<json>,...}`` per row, assembled by Arrow from per-column JSON text.
+
+    Same bytes as encoding one dict per row with msgspec (keys in this order, no spaces),
+    without building the dicts: the columns are encoded once each and joined row-wise in C++.
+    """
+    pieces: list[pa.Array | pa.Scalar] = []
+    for i, (name, arr) in enumerate(fields):
+        sep = "{" if i == 0 else ","
+        pieces += [pa.scalar(f'{sep}"{name}":'.encode(), pa.binary()), arr]
+    pieces.append(pa.scalar(b"}", pa.binary()))
+    return pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.binary())).to_pylist()
+
+
+def _floats(series: pd.Series) -> list[float]:
+    """Python floats; NaN stays NaN, which msgspec encodes as ``null``."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64).tolist()  # type: ignore[no-any-return]
+
+
+def _scores_object(frame: pd.DataFrame) -> pa.Array:
+    """``{"xgboost":..,"random_forest":..,...}`` per row."""
+    return pa.array(
+        _join_object([(m, _json_values(_floats(frame[f"score_{m}"]))) for m in MODEL_NAMES]), type=pa.binary()
+    )
+
+
+def _iso_json(series: pd.Series) -> pa.Array:
+    """JSON of UTC timestamps, ``"2026-01-01T12:00:00.123456Z"`` (``null`` for NaT), built by Arrow.
+
+    The text has no character JSON escapes, so quoting it is its JSON encoding: the bytes
+    equal msgspec's of the ISO string, without a Python string per row (NumPy's formatting into object arrays was ~30%
+    of the predictions' encoding CPU; Arrow's cast of naive timestamps is far cheaper than
+    its ``strftime``).
+    """
+    if not isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = pd.to_datetime(series, utc=True)
+    utc = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    text = pa.array(utc, type=pa.timestamp("us"), from_pandas=True).cast(pa.string())  # "2026-01-01 12:00:00.000000"
+    text = pc.replace_substring(text, " ", "T", max_replacements=1)
+    return pc.fill_null(pc.binary_join_element_wise('"', text, 'Z"', ""), "null").cast(pa.binary())
+
+
+def _labels(series: pd.Series) -> list[bool | None]:
+    arr = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+    return [None if v != v else v == 1.0 for v in arr.tolist()]
+
+
+def _texts(series: pd.Series) -> list[str | None]:
+    return series.astype(object).where(series.notna(), None).tolist()  # type: ignore[no-any-return]
+
+
+def _lists(series: pd.Series) -> list[list[str]]:
+    return [list(r) if r is not None and not isinstance(r, float) else [] for r in series.tolist()]
+
+
+def _column_encoder(field: pa.Field) -> Callable[[pd.DataFrame], pa.Array]:
+    """The JSON encoder of one prediction column, chosen by its Arrow type."""
+    name, kind = field.name, field.type
+    if pa.types.is_timestamp(kind):
+        return lambda f: _iso_json(f[name])
+    if pa.types.is_list(kind):
+        return lambda f: _json_values(_lists(f[name]))
+    if pa.types.is_boolean(kind):  # the label: float64 1.0 / 0.0 / NaN in a frame
+        return lambda f: _json_values(_labels(f[name]))
+    if pa.types.is_floating(kind):
+        return lambda f: _json_values(_floats(f[name]))
+    if field.nullable:
+        return lambda f: _json_values(_texts(f[name]))
+    return lambda f: _json_values(f[name].tolist())
+
+
+_FIELD_ENCODERS: dict[str, Callable[[pd.DataFrame], pa.Array]] = {
+    **{f.name: _column_encoder(f) for f in PREDICTION_SCHEMA},
+    "scores": _scores_object,
+}
+"""One column encoder per record field; a record's JSON follows its struct's field order."""
+
+
+def _encode_as(record: type[msgspec.Struct], frame: pd.DataFrame) -> list[bytes]:
+    """JSON bytes of each row in ``record``'s shape, one vectorised encoder per field."""
+    if frame.empty:
+        return []
+    return _join_object([(name, _FIELD_ENCODERS[name](frame)) for name in record.__struct_fields__])
+
+
+def encode_predictions(frame: pd.DataFrame) -> list[bytes]:
+    """JSON bytes of each row of a prediction frame, in :class:`Prediction` shape."""
+    return _encode_as(Prediction, frame)
+
+
+def encode_alerts(frame: pd.DataFrame) -> list[bytes]:
+    """JSON bytes of each row, in :class:`Alert` shape (callers pass fraud rows)."""
+    return _encode_as(Alert, frame)
+
+
+# The JSON layout of a Transaction with the time as ready-made ISO text: the schema's
+# columns in order. Encoding reads the values, not the annotations, so ``object`` is exact.
+_Wire = msgspec.defstruct("TransactionWire", [(name, object) for name in TRANSACTION_COLUMNS])
+_WireExtras = msgspec.defstruct("TransactionWireExtras", [("extras", object)], bases=(_Wire,))
+
+
+def arrays_to_json(data: dict[str, np.ndarray], extras: dict[str, np.ndarray]) -> list[bytes]:
+    """One JSON document per row of column arrays, decodable by ``decode_transaction``.
+
+    NaN in an optional float (coordinates, label) is ``null``; the label is a boolean; a
+    non-finite extra is left out of that row's ``extras``.
+    """
+    times = np.datetime_as_string(data["event_time"].astype("datetime64[us]"), unit="us", timezone="UTC").tolist()
+    lists: list[list[Any]] = []
+    for name in TRANSACTION_COLUMNS:
+        if name == "event_time":
+            lists.append(times)
+        elif name in TRANSACTION_OPTIONAL_FLOATS:
+            v = data[name]
+            missing = np.isnan(v)
+            obj = (v == 1.0 if name == "is_fraud" else v).astype(object)
+            if missing.any():
+                obj[missing] = None
+            lists.append(obj.tolist())
+        else:
+            lists.append(data[name].tolist())
+    enc = _ENCODER.encode
+    if extras:
+        lists.append(_extras_dicts(extras))
+        return [enc(_WireExtras(*row)) for row in zip(*lists, strict=True)]
+    return [enc(_Wire(*row)) for row in zip(*lists, strict=True)]
+
+
+def _extras_dicts(extras: dict[str, np.ndarray]) -> list[dict[str, float]]:
+    keys = list(extras)
+    mat = np.column_stack([extras[k] for k in keys])
+    if np.isfinite(mat).all():
+        return [dict(zip(keys, row, strict=True)) for row in mat.tolist()]
+    return [{k: x for k, x in zip(keys, row, strict=True) if x == x and abs(x) != float("inf")} for row in mat.tolist()]
