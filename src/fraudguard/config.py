@@ -176,6 +176,29 @@ class Settings(BaseSettings):
         """Plain database URL for drivers (never log it)."""
         return None if self.database_url is None else self.database_url.get_secret_value()
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as environment variables, from which a child process builds them again.
+
+        One variable per field that is not ``None``: ``FRAUDGUARD_<NAME>``, and the
+        conventional ``KAFKA_BOOTSTRAP_SERVERS`` (the name that wins when both are set) for
+        the bootstrap servers. Secrets are in clear: the result is for a child's
+        environment (``fraudguard stream`` workers, the demo's parts, test and benchmark
+        subprocesses), never for a log. Merge it over ``os.environ``:
+        ``{**os.environ, **settings.to_env()}``.
+        """
+        env: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            elif isinstance(value, bool):
+                value = "true" if value else "false"
+            key = "KAFKA_BOOTSTRAP_SERVERS" if name == "kafka_bootstrap_servers" else f"FRAUDGUARD_{name.upper()}"
+            env[key] = str(value)
+        return env
+
 
 def load_settings(**overrides: object) -> Settings:
     """Build the process settings, with CLI flags (non-``None`` values) taking precedence."""

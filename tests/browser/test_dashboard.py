@@ -93,6 +93,28 @@ def test_rate_control_changes_the_generator(page: Any, dashboard_stack: Stack, a
     assert eventually(lambda: api.get("/v1/generator").json()["sent"] > sent, what="more transactions sent")
 
 
+def test_drift_control_sets_drift_and_shows_a_refusal(
+    page: Any, dashboard_stack: Stack, api: Any, console_log: Any
+) -> None:
+    console_log.allow("the server responded with a status of 422")  # the refused drift, on purpose
+    open_dashboard(page, dashboard_stack.api_key)
+    page.get_by_label("Drift", exact=True).fill("amount:3, category")
+    page.get_by_label("Drift ramp (simulated days)").fill("0.5")
+    page.get_by_role("button", name="Apply rate").click()
+    eventually(lambda: (g := api.get("/v1/generator").json())["drift"] == ["amount:3", "category:0.5"]
+               and g["drift_days"] == 0.5 and g, what="drift amount:3, category:0.5 over 0.5 days")  # fmt: skip
+    page.get_by_text("drift amount:3, category:0.5 over 0.5 d").wait_for()
+    try:
+        page.get_by_label("Drift", exact=True).fill("speed:9")
+        with page.expect_response(lambda r: r.url.endswith("/v1/generator") and r.request.method == "POST") as answer:
+            page.get_by_role("button", name="Apply rate").click()
+        assert answer.value.status == 422
+        assert "speed" in page.locator("#gen-error").inner_text()
+        assert api.get("/v1/generator").json()["drift"] == ["amount:3", "category:0.5"]
+    finally:
+        assert api.post("/v1/generator", json={"drift": []}).json()["drift"] == []
+
+
 def test_wrong_key_is_refused_and_said_so(page: Any, api: Any, console_log: Any) -> None:
     # The browser itself logs the refused request; that one error is expected, nothing else.
     console_log.allow("the server responded with a status of 403")

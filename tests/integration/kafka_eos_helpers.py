@@ -1,5 +1,6 @@
 """Shared steps of the Apache Kafka exactly-once and failover tests: run ``fraudguard stream
---exactly-once`` as a child process, and read a topic back under an isolation level."""
+--exactly-once`` as a child process, wait for it to score, and read a topic back under an
+isolation level."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 from typing import IO
@@ -15,7 +17,9 @@ import msgspec
 from confluent_kafka import TopicPartition
 
 from fraudguard.io.kafka import make_consumer, partition_count
-from tests.fixtures.engine import EngineEnv
+from tests.fixtures.engine import EngineEnv, pg_count, wait_for
+
+ROWS = "SELECT count(*) FROM fraud_predictions"
 
 
 def start_engine(
@@ -30,6 +34,27 @@ def start_engine(
     )
 
 
+def wait_scored(
+    env: EngineEnv,
+    engine: subprocess.Popen[bytes],
+    at_least: int,
+    timeout: float,
+    what: str,
+    log_path: Path,
+    *,
+    alive: bool = True,
+) -> None:
+    """Wait until PostgreSQL holds ``at_least`` predictions or the engine exits; with ``alive``
+    the engine must still be running then (the assertion shows the tail of its log)."""
+    try:
+        wait_for(lambda: pg_count(env.database_url, ROWS) >= at_least or engine.poll() is not None, timeout, what)
+    except AssertionError as e:
+        dump_stacks(engine)  # where a stuck engine waits, into its log
+        raise AssertionError(f"{e}; engine log:\n{log_tail(log_path)}") from None
+    if alive:
+        assert engine.poll() is None, log_path.read_text()[-3000:]
+
+
 def kill9(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the whole process group: no flush, no commit, no abort."""
     if proc.poll() is None:
@@ -37,12 +62,31 @@ def kill9(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(30)
 
 
+def log_tail(log_path: os.PathLike[str], chars: int = 6000) -> str:
+    return Path(log_path).read_text(encoding="utf-8", errors="replace")[-chars:]
+
+
+def dump_stacks(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a running engine for every thread's stack (SIGUSR1: faulthandler writes to its log)."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1.0)
+
+
 def stop(proc: subprocess.Popen[bytes], log_path: os.PathLike[str]) -> None:
-    """SIGTERM and require a clean exit (the last transaction committed)."""
+    """SIGTERM and require a clean exit (the last transaction committed).
+
+    An engine that does not stop within 90 s first dumps its threads' stacks into the log,
+    and the failure shows the log's tail: a hang is then diagnosable from the CI output.
+    """
     try:
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(90)
-        assert code == 0, Path(log_path).read_text(encoding="utf-8", errors="replace")[-3000:]
+        try:
+            code = proc.wait(90)
+        except subprocess.TimeoutExpired:
+            dump_stacks(proc)
+            raise AssertionError(f"the engine did not stop within 90 s; its log:\n{log_tail(log_path)}") from None
+        assert code == 0, log_tail(log_path, 3000)
     finally:
         if proc.poll() is None:
             kill9(proc)

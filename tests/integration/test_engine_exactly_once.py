@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from fraudguard.generator import generate_frame
-from tests.fixtures.engine import encode_frame, make_engine_env, pg_count, publish_values, wait_for
-from tests.integration.kafka_eos_helpers import kill9, start_engine, stop, transaction_ids
+from tests.fixtures.engine import encode_frame, make_engine_env, pg_count, publish_values
+from tests.integration.kafka_eos_helpers import ROWS, kill9, start_engine, stop, transaction_ids, wait_scored
 
 pytestmark = pytest.mark.integration
 
@@ -20,22 +20,19 @@ def test_kill_9_then_restart_gives_each_prediction_once_to_read_committed(
     env = make_engine_env(apache_kafka, pg_schema_url, engine_registry, tmp_path)
     s = env.settings
     frame = generate_frame(N, seed=41)
-    values, keys = encode_frame(frame)
-    publish_values(env.bootstrap, s.topic_transactions, values, keys)
-    count = lambda: pg_count(env.database_url, "SELECT count(*) FROM fraud_predictions")  # noqa: E731
+    publish_values(env.bootstrap, s.topic_transactions, *encode_frame(frame))
     log_path = tmp_path / "engine.log"
 
     with open(log_path, "ab") as log:
         first = start_engine(env, log)
         try:
-            wait_for(lambda: count() >= 2_000 or first.poll() is not None, 180, "the first engine to score 2,000")
-            assert first.poll() is None, log_path.read_text()[-3000:]
+            wait_scored(env, first, 2_000, 180, "the first engine to score 2,000", log_path)
         finally:
             kill9(first)
-        assert count() < N, "the engine finished before it could be killed; raise N"
+        assert pg_count(env.database_url, ROWS) < N, "the engine finished before it could be killed; raise N"
 
         second = start_engine(env, log)
-        wait_for(lambda: count() >= N or second.poll() is not None, 240, "the restarted engine to catch up")
+        wait_scored(env, second, N, 240, "the restarted engine to catch up", log_path, alive=False)
         stop(second, log_path)
 
     ids = set(frame["transaction_id"])
@@ -56,11 +53,10 @@ def test_two_workers_in_one_group_each_with_its_own_transactional_id(
     s = env.settings
     frame = generate_frame(6_000, seed=43)
     publish_values(env.bootstrap, s.topic_transactions, *encode_frame(frame))
-    count = lambda: pg_count(env.database_url, "SELECT count(*) FROM fraud_predictions")  # noqa: E731
     log_path = tmp_path / "engine.log"
     with open(log_path, "ab") as log:
         engine = start_engine(env, log, workers=2)  # slots 0 and 1: two transactional ids, no fencing
-        wait_for(lambda: count() >= 6_000 or engine.poll() is not None, 240, "two workers to score 6,000")
+        wait_scored(env, engine, 6_000, 240, "two workers to score 6,000", log_path, alive=False)
         stop(engine, log_path)
     committed = transaction_ids(env.bootstrap, s.topic_predictions, "read_committed")
     assert set(committed) == set(frame["transaction_id"]) and max(committed.values()) == 1

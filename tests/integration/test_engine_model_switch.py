@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 
 import pyarrow.parquet as pq
 import pytest
 
-from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
 from fraudguard.models.registry import current_version, write_current
-from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values
+from tests.fixtures.engine import EngineEnv, encode_frame, local_engine, pg_count, publish_values, running, wait_rows
 
 pytestmark = pytest.mark.integration
 
@@ -27,30 +24,16 @@ def test_current_pointer_change_switches_model_at_a_batch_boundary(engine_env: E
     frame = generate_frame(N, seed=55)
     values, keys = encode_frame(frame)
 
-    stop = threading.Event()
-    engine = build_engine(
-        s,
-        EngineOptions(batch_size=200, max_wait_ms=50, model_check_s=0.1),
-        database_url=engine_env.database_url,
-        stop=stop,
-    )
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.setdefault("stats", engine.run(max_messages=N)))
-    worker.start()
-    try:
+    engine = local_engine(engine_env, batch_size=200, max_wait_ms=50, model_check_s=0.1)
+    url = engine_env.database_url
+    with running(engine, N) as run:
         publish_values(engine_env.bootstrap, s.topic_transactions, values[: N // 2], keys[: N // 2])
-        url = engine_env.database_url
-        deadline = time.monotonic() + 120
-        while pg_count(url, "SELECT count(*) FROM fraud_predictions") < N // 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_rows(url, N // 2)
         write_current(s.models_dir, NEW)
         publish_values(engine_env.bootstrap, s.topic_transactions, values[N // 2 :], keys[N // 2 :])
-        worker.join(120)
-    finally:
-        stop.set()
-        worker.join(30)
+        run.join(120)
 
-    stats = result["stats"]
+    stats = run.stats
     assert stats.model_switches == 1
     assert stats.model_version == NEW
     rows = {v: pg_count(url, f"SELECT count(*) FROM fraud_predictions WHERE model_version = '{v}'") for v in (old, NEW)}

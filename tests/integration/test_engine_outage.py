@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import psycopg
 import pytest
 
-from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
-from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values
+from tests.fixtures.engine import EngineEnv, encode_frame, local_engine, pg_count, publish_values, running
 
 pytestmark = pytest.mark.integration
 
@@ -32,25 +30,16 @@ def test_database_connections_killed_repeatedly_lose_nothing(engine_env: EngineE
     values, keys = encode_frame(frame)
     publish_values(engine_env.bootstrap, s.topic_transactions, values, keys)
 
-    stop = threading.Event()
-    engine = build_engine(
-        s, EngineOptions(batch_size=300, max_wait_ms=100), database_url=engine_env.database_url, stop=stop
-    )
+    engine = local_engine(engine_env, batch_size=300, max_wait_ms=100)
     engine.backoff_s = 0.05
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.setdefault("stats", engine.run(max_messages=N)))
-    worker.start()
     killed = 0
     deadline = time.monotonic() + 180
-    try:
-        while worker.is_alive() and time.monotonic() < deadline:
+    with running(engine, N, join_s=60) as run:
+        while run.thread.is_alive() and time.monotonic() < deadline:
             killed += _terminate_sink_connections(engine_env.database_url)
             time.sleep(0.3)
-    finally:
-        stop.set()
-        worker.join(60)
 
-    stats = result["stats"]
+    stats = run.stats
     assert killed > 0
     assert stats.retries > 0, "the cuts should have forced retries"
     assert stats.consumed == N

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pyarrow.parquet as pq
 import pytest
 
-from fraudguard.engines.local.runner import EngineOptions, build_engine
 from fraudguard.generator import generate_frame
 from fraudguard.io import pg_rules
 from fraudguard.io.postgres import connect
-from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values
+from tests.fixtures.engine import EngineEnv, encode_frame, local_engine, pg_count, publish_values, running, wait_rows
 
 pytestmark = pytest.mark.integration
 
@@ -22,22 +18,11 @@ N = 3_000
 def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: EngineEnv):
     s = engine_env.settings
     values, keys = encode_frame(generate_frame(N, seed=56))
-    stop = threading.Event()
-    engine = build_engine(
-        s,
-        EngineOptions(batch_size=200, max_wait_ms=50, rules_check_s=0),
-        database_url=engine_env.database_url,
-        stop=stop,
-    )
-    result: dict[str, object] = {}
-    worker = threading.Thread(target=lambda: result.setdefault("stats", engine.run(max_messages=N)))
-    worker.start()
+    engine = local_engine(engine_env, batch_size=200, max_wait_ms=50, rules_check_s=0)
     url = engine_env.database_url
-    try:
+    with running(engine, N) as run:
         publish_values(engine_env.bootstrap, s.topic_transactions, values[: N // 2], keys[: N // 2])
-        deadline = time.monotonic() + 120
-        while pg_count(url, "SELECT count(*) FROM fraud_predictions") < N // 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
+        wait_rows(url, N // 2)
         with connect(url, autocommit=True) as conn:
             shadow = pg_rules.create_rule(  # first: every batch the block rule decides also has it
                 conn,
@@ -48,10 +33,7 @@ def test_rule_activated_mid_stream_decides_from_the_next_batch(engine_env: Engin
                 conn, {"name": "all", "condition": "amount >= 0", "action": "block", "state": "active"}, actor="t"
             )
         publish_values(engine_env.bootstrap, s.topic_transactions, values[N // 2 :], keys[N // 2 :])
-        worker.join(120)
-    finally:
-        stop.set()
-        worker.join(30)
+        run.join(120)
 
     assert engine.processor.rule_reloads >= 1
     ruled = pg_count(url, f"SELECT count(*) FROM fraud_predictions WHERE rule_ids = ARRAY['{block['id']}']")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fraudguard.engines.local.models import ModelWatcher
+from fraudguard.engines.common.models import ModelWatcher
 from fraudguard.engines.local.scoring import PipelineProcessor
 from fraudguard.features import FeaturePipeline, FeatureStores
 from fraudguard.generator import generate_frame

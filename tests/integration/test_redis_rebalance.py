@@ -9,16 +9,13 @@ import re
 import signal
 import subprocess
 import sys
-import uuid
 
-import psycopg
 import pytest
-from psycopg import sql
 
+from fraudguard.devenv.schemas import create_schema
 from fraudguard.generator import generate_frame
 from fraudguard.io.redis_state import CARD_PREFIX
 from tests.fixtures.engine import encode_frame, make_engine_env, pg_count, publish_values, wait_for
-from tests.fixtures.postgres import with_search_path
 from tests.integration.kafka_eos_helpers import stop
 
 pytestmark = pytest.mark.integration
@@ -27,10 +24,8 @@ N = 30_000
 
 
 def _schema(pg_url: str) -> str:
-    name = f"s_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
-    return with_search_path(pg_url, name)
+    """A fresh schema of the session database (dropped with it at the end of the session)."""
+    return create_schema(pg_url)[1]
 
 
 def _worker(env, redis_db_url: str, log) -> subprocess.Popen[bytes]:

@@ -21,23 +21,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import msgspec
-import numpy as np
 import psycopg
 import pytest
-from psycopg import sql
 
 pyspark = pytest.importorskip("pyspark")
 
-from fraudguard.config import Settings, isolated_names  # noqa: E402
+from fraudguard.config import Settings  # noqa: E402
+from fraudguard.devenv.schemas import create_schema, drop_schema  # noqa: E402
+from fraudguard.devenv.workspace import isolated_settings, private_state  # noqa: E402
 from fraudguard.engines.local.runner import EngineOptions, build_engine  # noqa: E402
 from fraudguard.engines.spark.cluster import SparkCluster  # noqa: E402
 from fraudguard.engines.spark.connector import connector_jars  # noqa: E402
 from fraudguard.generator import generate_frame  # noqa: E402
-from fraudguard.io.kafka import ensure_topics  # noqa: E402
-from fraudguard.schema import MODEL_NAMES, Prediction  # noqa: E402
 from tests.fixtures.engine import encode_frame, pg_count, publish_values, read_topic, wait_for  # noqa: E402
-from tests.fixtures.postgres import with_search_path  # noqa: E402
+from tests.integration.spark_helpers import assert_same_model_scores, predictions_by_id  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -72,18 +69,9 @@ class Run:
     database_url: str
 
     def env(self, **extra: str) -> dict[str, str]:
-        s = self.settings
         return {
             **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
-            "FRAUDGUARD_DATABASE_URL": self.database_url,
-            "FRAUDGUARD_STATE_DIR": str(s.state_dir),
-            "FRAUDGUARD_TOPIC_TRANSACTIONS": s.topic_transactions,
-            "FRAUDGUARD_TOPIC_PREDICTIONS": s.topic_predictions,
-            "FRAUDGUARD_TOPIC_ALERTS": s.topic_alerts,
-            "FRAUDGUARD_TOPIC_DLQ": s.topic_dlq,
-            "FRAUDGUARD_TOPIC_LABELS": s.topic_labels,
-            "FRAUDGUARD_TOPIC_PARTITIONS": str(s.topic_partitions),
+            **self.settings.to_env(),
             "FRAUDGUARD_SPARK_SOURCE": "kafka",
             "PYSPARK_PYTHON": sys.executable,
             **extra,
@@ -99,31 +87,22 @@ def make_run(broker: str, pg_url: str, engine_registry: Path, tmp_path: Path) ->
     schemas: list[str] = []
 
     def make(tag: str, transactions_topic: str | None = None, partitions: int = 4) -> Run:
-        schema = f"s_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        schema, url = create_schema(pg_url)
         schemas.append(schema)
-        names = isolated_names(f"{tag}-{uuid.uuid4().hex[:6]}")
-        if transactions_topic:
-            names["topic_transactions"] = transactions_topic
-        state = tmp_path / f"state-{tag}"
-        import shutil
-
-        shutil.copytree(engine_registry, state / "models")
-        settings = Settings(
-            kafka_bootstrap_servers=broker,
-            database_url=with_search_path(pg_url, schema),
-            state_dir=state,
-            topic_partitions=partitions,
-            **names,
+        topic = {"topic_transactions": transactions_topic} if transactions_topic else {}
+        settings = isolated_settings(
+            bootstrap=broker,
+            database_url=url,
+            state_dir=private_state(tmp_path / f"state-{tag}", engine_registry),
+            partitions=partitions,
+            tag=f"{tag}-{uuid.uuid4().hex[:6]}",
+            **topic,
         )
-        ensure_topics(broker, settings.topics, partitions)
-        return Run(settings, broker, with_search_path(pg_url, schema))
+        return Run(settings, broker, url)
 
     yield make
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        for schema in schemas:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+    for schema in schemas:
+        drop_schema(pg_url, schema)
 
 
 class Driver:
@@ -161,11 +140,6 @@ def wait_rows(run: Run, driver: Driver, n: int, timeout: float, what: str) -> No
     wait_for(lambda: driver.check() and run.count() >= n, timeout, what)
 
 
-def predictions_by_id(bootstrap: str, topic: str) -> dict[str, Prediction]:
-    msgs = read_topic(bootstrap, topic, idle_s=1.0)
-    return {p.transaction_id: p for p in (msgspec.json.decode(m.value(), type=Prediction) for m in msgs)}
-
-
 @pytest.mark.timeout(1200)  # a Spark driver start and a cold first batch are minutes on a busy 2-core machine
 def test_cluster_with_kafka_connector_gives_the_local_engines_predictions(
     cluster: SparkCluster, make_run, tmp_path: Path
@@ -197,12 +171,7 @@ def test_cluster_with_kafka_connector_gives_the_local_engines_predictions(
 
     local_preds = predictions_by_id(local.bootstrap, local.settings.topic_predictions)
     spark_preds = predictions_by_id(spark.bootstrap, spark.settings.topic_predictions)
-    assert set(spark_preds) == set(local_preds) == set(frame["transaction_id"])
-    ids = sorted(local_preds)
-    for name in MODEL_NAMES:
-        a = np.array([local_preds[i].scores[name] for i in ids])
-        b = np.array([spark_preds[i].scores[name] for i in ids])
-        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=name)
+    ids = assert_same_model_scores(local_preds, spark_preds, set(frame["transaction_id"]))
     assert [spark_preds[i].decision for i in ids] == [local_preds[i].decision for i in ids]
     assert len({local_preds[i].decision for i in ids}) > 1, "the data must have alerts and passes"
     letters = read_topic(spark.bootstrap, spark.settings.topic_dlq, idle_s=1.0)

@@ -33,8 +33,8 @@ from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink  # noq
 from fraudguard.io.parquet_sink import ParquetSink  # noqa: E402
 from fraudguard.io.pg_sink import PostgresSink  # noqa: E402
 from fraudguard.models.scorer import Scorer  # noqa: E402
-from fraudguard.schema import MODEL_NAMES, Prediction  # noqa: E402
 from tests.fixtures.engine import EngineEnv, encode_frame, pg_count, publish_values, read_topic  # noqa: E402
+from tests.integration.spark_helpers import assert_same_model_scores, predictions_by_id  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.spark]
 
@@ -101,11 +101,6 @@ def run_until(query, predicate, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
-def predictions_by_id(bootstrap: str, topic: str) -> dict[str, Prediction]:
-    msgs = read_topic(bootstrap, topic, idle_s=1.0)
-    return {p.transaction_id: p for p in (msgspec.json.decode(m.value(), type=Prediction) for m in msgs)}
-
-
 def alert_ids(bootstrap: str, topic: str) -> set[str]:
     return {msgspec.json.decode(m.value())["transaction_id"] for m in read_topic(bootstrap, topic, idle_s=1.0)}
 
@@ -139,12 +134,7 @@ def test_spark_and_local_engine_give_the_same_predictions_and_alerts(spark, engi
 
     local_preds = predictions_by_id(engine_env.bootstrap, s.topic_predictions)
     spark_preds = predictions_by_id(engine_env.bootstrap, ss.topic_predictions)
-    assert set(spark_preds) == set(local_preds) == set(frame["transaction_id"])
-    ids = sorted(local_preds)
-    for name in MODEL_NAMES:
-        a = np.array([local_preds[i].scores[name] for i in ids])
-        b = np.array([spark_preds[i].scores[name] for i in ids])
-        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6, err_msg=name)
+    ids = assert_same_model_scores(local_preds, spark_preds, set(frame["transaction_id"]))
     np.testing.assert_allclose(
         [spark_preds[i].ensemble_score for i in ids], [local_preds[i].ensemble_score for i in ids], rtol=1e-5, atol=1e-6
     )

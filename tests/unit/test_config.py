@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from fraudguard.config import Settings, load_settings
@@ -41,6 +43,36 @@ def test_production_without_api_keys_is_refused(monkeypatch):
     with pytest.raises(ConfigError):
         Settings(environment="production")
     assert Settings(environment="production", api_keys="k").api_key_list == ["k"]
+
+
+def test_to_env_gives_a_child_process_the_same_settings(monkeypatch, tmp_path):
+    from fraudguard.config import isolated_names
+
+    parent = Settings(
+        kafka_bootstrap_servers="k1:9092",
+        database_url="postgresql://u:secret@db/fraud?options=-csearch_path%3Ds1",
+        state_dir=tmp_path,
+        topic_partitions=3,
+        batch_size=77,
+        max_event_skew_s=12.5,
+        api_read_requires_key=True,
+        api_keys="a,b",
+        spark_source="python",
+        **isolated_names("abc"),
+    )
+    env = parent.to_env()
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "k1:9092"
+    assert env["FRAUDGUARD_DATABASE_URL"] == "postgresql://u:secret@db/fraud?options=-csearch_path%3Ds1"
+    assert env["FRAUDGUARD_CONSUMER_GROUP"] == "group-abc" and env["FRAUDGUARD_TOPIC_PARTITIONS"] == "3"
+    assert "FRAUDGUARD_REDIS_URL" not in env  # None: nothing to pass
+    for name in [k for k in os.environ if k.startswith("FRAUDGUARD_") or k == "KAFKA_BOOTSTRAP_SERVERS"]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "stale:1")  # the child's inherited value is replaced
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    child = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert child.model_dump(mode="json") == parent.model_dump(mode="json")
+    assert child.database_dsn == parent.database_dsn and child.api_key_list == ["a", "b"]
 
 
 def test_topics_listed_in_order():

@@ -145,12 +145,18 @@ class GeneratorIn(BaseModel):
     running: bool | None = None
     tps: Annotated[float, Field(gt=0, le=50_000)] | None = None
     fraud_rate: Annotated[float, Field(ge=0, le=0.5)] | None = None
+    drift: Annotated[list[Annotated[str, Field(max_length=40)]], Field(max_length=3)] | None = None
+    """``amount[:F]``, ``category[:S]``, ``fraud-mix[:F]`` (the CLI's ``--drift``); ``[]``: a steady stream."""
+    drift_days: Annotated[float, Field(gt=0, le=365)] | None = None
+    """Simulated days the drift ramps over, from the (re)start."""
 
 
 class GeneratorOut(BaseModel):
     running: bool
     tps: float
     fraud_rate: float
+    drift: list[str]
+    drift_days: float
     sent: int
     error: str | None
 

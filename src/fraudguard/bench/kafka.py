@@ -35,22 +35,6 @@ def _pg_count(url: str) -> int:
             return 0
 
 
-def _worker_env(settings: Any, url: str, slot: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-        "FRAUDGUARD_DATABASE_URL": url,
-        "FRAUDGUARD_STATE_DIR": str(settings.state_dir),
-        "FRAUDGUARD_TOPIC_TRANSACTIONS": settings.topic_transactions,
-        "FRAUDGUARD_TOPIC_PREDICTIONS": settings.topic_predictions,
-        "FRAUDGUARD_TOPIC_ALERTS": settings.topic_alerts,
-        "FRAUDGUARD_TOPIC_DLQ": settings.topic_dlq,
-        "FRAUDGUARD_TOPIC_LABELS": settings.topic_labels,
-        "FRAUDGUARD_CONSUMER_GROUP": settings.consumer_group,
-        "FRAUDGUARD_WORKER_SLOT": str(slot),
-    }
-
-
 def run_group_workers(
     env: BenchEnv, payloads: Payloads, *, workers: int, batch: int, timeout_s: float
 ) -> dict[str, Any]:
@@ -70,7 +54,12 @@ def run_group_workers(
     for i, log_path in enumerate(logs):
         with log_path.open("wb") as out:  # the child keeps its own descriptor
             procs.append(
-                subprocess.Popen(argv, env=_worker_env(settings, url, i), stdout=out, stderr=subprocess.STDOUT)
+                subprocess.Popen(
+                    argv,
+                    env={**os.environ, **settings.to_env(), "FRAUDGUARD_WORKER_SLOT": str(i)},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
             )
     first = None
     try:

@@ -198,17 +198,12 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
 
 def _ensure_model(env: BenchEnv, sizes: BenchSizes, say: Callable[[str], None]) -> None:
     """Train the model the benchmarks score with, unless the training benchmark left one."""
-    from fraudguard.bench.training import run_training
-    from fraudguard.errors import ModelError
-    from fraudguard.models.registry import current_version
+    from fraudguard.devenv.registry import has_model, train_generated
 
-    try:
-        current_version(env.models_dir)
+    if has_model(env.models_dir):
         return
-    except (ModelError, OSError):
-        pass
     say(f"training the benchmark model on {sizes.model_rows:,} generated rows")
-    run_training(env.models_dir, sizes.model_rows, seed=2, cfg=_train_config(sizes))
+    train_generated(env.models_dir, rows=sizes.model_rows, fraud_rate=0.01, seed=2, cfg=_train_config(sizes))
 
 
 def parse_only(text: str | None) -> list[str]:

@@ -6,9 +6,8 @@ By default the embedded, memory-only Tansu; with ``--kafka`` an Apache Kafka KRa
 
 from __future__ import annotations
 
-import signal
 import threading
-from types import FrameType
+from collections.abc import Callable
 
 import typer
 
@@ -38,40 +37,27 @@ def broker(
 
     With --kafka: Apache Kafka on disk under the state directory (replication min(3, brokers), min.insync.replicas 2 with 3 nodes).
     """
+    from fraudguard.engines.common.lifecycle import install_stop_handlers
     from fraudguard.io.broker import EmbeddedBroker
-    from fraudguard.io.kafka import ensure_topics
 
     settings = settings_from_flags(topic_partitions=partitions, kafka_brokers=brokers)
     if brokers is not None and not kafka:
         raise ConfigError("--brokers needs --kafka (Tansu runs one node)")
     stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    install_stop_handlers(stop)
     if kafka:
         _run_kafka(settings, port, stop)
         return
     log = settings.state_dir / "logs" / "broker.log"
     with EmbeddedBroker(port=port, log_path=log) as b:
-        created = ensure_topics(b.bootstrap_servers, settings.topics, settings.topic_partitions)
-        console.print(f"[bold green]broker ready[/] on {b.bootstrap_servers} (Tansu, memory-only storage; log {log})")
-        console.print(
-            f"topics: {', '.join(settings.topics)} ({settings.topic_partitions} partitions; created {len(created)})"
-        )
-        console.print(f"use it with: export KAFKA_BOOTSTRAP_SERVERS={b.bootstrap_servers}    (Ctrl-C to stop)")
-        while not stop.wait(0.5):
-            if not b.is_running():
-                raise typer.Exit(code=1)
+        ready = f"[bold green]broker ready[/] on {b.bootstrap_servers} (Tansu, memory-only storage; log {log})"
+        _serve(settings, b.bootstrap_servers, ready, b.is_running, stop)
         console.print("stopping broker")
     console.print("broker stopped")
 
 
 def _run_kafka(settings: Settings, port: int, stop: threading.Event) -> None:
     """Start the Apache Kafka cluster, create the topics, serve until a signal, stop cleanly."""
-    from fraudguard.io.kafka import ensure_topics
     from fraudguard.io.kafka_cluster import KAFKA_VERSION, KafkaCluster, default_kafka_lib
 
     lib = settings.kafka_lib_dir or default_kafka_lib()
@@ -79,17 +65,27 @@ def _run_kafka(settings: Settings, port: int, stop: threading.Event) -> None:
     cluster = KafkaCluster(state, lib, brokers=settings.kafka_brokers, port=port, partitions=settings.topic_partitions)
     console.print(f"starting Apache Kafka {KAFKA_VERSION}: {cluster.brokers} node(s), data and logs in {state}")
     with cluster as c:
-        created = ensure_topics(c.bootstrap_servers, settings.topics, settings.topic_partitions)
-        console.print(
+        ready = (
             f"[bold green]Kafka ready[/] on {c.bootstrap_servers} (replication factor {c.replication_factor}, "
             f"min.insync.replicas {c.min_insync_replicas})"
         )
-        console.print(
-            f"topics: {', '.join(settings.topics)} ({settings.topic_partitions} partitions; created {len(created)})"
-        )
-        console.print(f"use it with: export KAFKA_BOOTSTRAP_SERVERS={c.bootstrap_servers}    (Ctrl-C to stop)")
-        while not stop.wait(0.5):
-            if not c.is_running():
-                raise typer.Exit(code=1)
+        _serve(settings, c.bootstrap_servers, ready, c.is_running, stop)
         console.print("stopping Kafka (controlled shutdown)")
     console.print("Kafka stopped")
+
+
+def _serve(
+    settings: Settings, bootstrap: str, ready: str, is_running: Callable[[], bool], stop: threading.Event
+) -> None:
+    """Create the topics, say how to use the broker, and wait for a signal; exit 1 if the broker dies."""
+    from fraudguard.io.kafka import ensure_topics
+
+    created = ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
+    console.print(ready)
+    console.print(
+        f"topics: {', '.join(settings.topics)} ({settings.topic_partitions} partitions; created {len(created)})"
+    )
+    console.print(f"use it with: export KAFKA_BOOTSTRAP_SERVERS={bootstrap}    (Ctrl-C to stop)")
+    while not stop.wait(0.5):
+        if not is_running():
+            raise typer.Exit(code=1)

@@ -20,18 +20,14 @@ DEMO_TRAIN_ROWS = 100_000
 
 def _ensure_model(models_dir: Path, rows: int) -> str:
     """The current model, training one on generated data (with progress) when there is none."""
-    from fraudguard.errors import ModelError
+    from fraudguard.devenv.registry import has_model, train_generated
     from fraudguard.models.registry import current_version
 
-    try:
+    if has_model(models_dir):
         return current_version(models_dir)
-    except ModelError:
-        pass
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from fraudguard.generator import generate_frame
     from fraudguard.models.estimators import TrainConfig
-    from fraudguard.models.trainer import train_and_register
 
     with Progress(
         SpinnerColumn(),
@@ -42,7 +38,6 @@ def _ensure_model(models_dir: Path, rows: int) -> str:
         transient=True,
     ) as bar:
         task = bar.add_task(f"generating {rows:,} transactions to train on", total=None)
-        frame = generate_frame(rows, fraud_rate=0.02, seed=1)
 
         def step(message: str) -> None:
             bar.update(task, description=message, total=None, completed=0)
@@ -51,12 +46,13 @@ def _ensure_model(models_dir: Path, rows: int) -> str:
         def chunk(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        cfg = TrainConfig()  # the measured defaults: 500k rows train in under a minute
-        version, _card = train_and_register(
-            frame,
+        version = train_generated(
             models_dir,
-            source={"path": "generated (demo)", "format": "frame", "sha256": None},
-            cfg=cfg,
+            rows=rows,
+            fraud_rate=0.02,
+            seed=1,
+            cfg=TrainConfig(),  # the measured defaults: 500k rows train in under a minute
+            note="generated (demo)",
             step=step,
             on_chunk=chunk,
         )
@@ -82,40 +78,46 @@ def demo(
     the generator, the engine and the API + dashboard. Ctrl-C stops everything and leaves
     no process behind.
     """
-    from fraudguard.engines.local.runner import install_stop_handlers
+    from fraudguard.devenv.services import Service, open_broker, open_postgres
+    from fraudguard.engines.common.lifecycle import install_stop_handlers
     from fraudguard.engines.local.supervisor import spawn, stop_all
-    from fraudguard.io.broker import EmbeddedBroker, free_port, port_is_free
-    from fraudguard.io.embedded_postgres import resolve_database_url
     from fraudguard.io.kafka import ensure_topics
-    from fraudguard.io.kafka_cluster import KAFKA_VERSION, KafkaCluster, default_kafka_lib
 
     settings = settings_from_flags()
     stop = threading.Event()
     install_stop_handlers(stop)
     logs = settings.state_dir / "logs"
-    broker: EmbeddedBroker | KafkaCluster | None = None
-    pg = None
+    broker: Service | None = None
+    pg: Service | None = None
     procs = []
     try:
-        bootstrap = settings.kafka_bootstrap_servers
-        if not bootstrap and settings.broker == "kafka":  # FRAUDGUARD_BROKER=kafka
-            lib = settings.kafka_lib_dir or default_kafka_lib()
-            broker = KafkaCluster(settings.state_dir / "kafka", lib, brokers=settings.kafka_brokers).start()
-            bootstrap = broker.bootstrap_servers
-            console.print(f"Apache Kafka {KAFKA_VERSION}, {broker.brokers} node(s), on {bootstrap}")
-        elif not bootstrap:
-            port = 9092 if port_is_free("127.0.0.1", 9092) else free_port()
-            broker = EmbeddedBroker(port=port, log_path=logs / "broker.log").start()
-            bootstrap = broker.bootstrap_servers
-            console.print(f"embedded broker (Tansu, memory only) on {bootstrap}")
+        broker = open_broker(
+            settings.kafka_bootstrap_servers,
+            settings.state_dir,
+            kind=settings.broker,  # FRAUDGUARD_BROKER=kafka: Apache Kafka from the pinned jars
+            port=9092,
+            brokers=settings.kafka_brokers,
+            lib=settings.kafka_lib_dir,
+            log_path=logs / "broker.log",
+        )
+        bootstrap = broker.address
+        if broker.process is not None:
+            console.print(broker.note)
         ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
-        url, pg = resolve_database_url(settings, allow_embedded=True)
-        if pg is not None:
+        pg = open_postgres(settings.postgres_dir, configured=settings.database_dsn, try_local=False)
+        url = pg.address
+        if pg.process is not None:
             console.print(f"embedded PostgreSQL in {settings.postgres_dir}")
         version = _ensure_model(settings.models_dir, train_rows)
         if stop.is_set():
             return
-        env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": bootstrap, "FRAUDGUARD_DATABASE_URL": url, "COLUMNS": "200"}
+        env = {
+            **os.environ,
+            **settings.to_env(),
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "FRAUDGUARD_DATABASE_URL": url,
+            "COLUMNS": "200",
+        }
         demo_key = None
         if not settings.api_key_list and not os.environ.get("FRAUDGUARD_API_KEYS"):
             import secrets  # writes always need a key: the demo makes one and shows it here

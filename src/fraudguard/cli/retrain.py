@@ -21,6 +21,12 @@ def retrain(
     eval_fraction: float = typer.Option(
         0.2, help="Most recent share of the history kept for evaluation.", min=0.05, max=0.5
     ),
+    max_rows: int = typer.Option(
+        2_000_000,
+        help="Most transactions whose features are held (~290 B each); above it legitimate ones are sampled.",
+        min=2000,
+    ),
+    seed: int = typer.Option(0, help="Seed of that sample (the same history and seed hold the same rows).", min=0),
     every: str | None = typer.Option(None, help="Run again at this interval (1d) until stopped."),
     as_json: bool = typer.Option(False, "--json", help="Print the evaluation report as JSON."),
 ) -> None:
@@ -31,7 +37,7 @@ def retrain(
     from fraudguard.models.retrain import RetrainPlan, parse_duration
 
     settings = settings_from_flags()
-    plan = RetrainPlan(parse_duration(since), parse_duration(label_delay), eval_fraction)
+    plan = RetrainPlan(parse_duration(since), parse_duration(label_delay), eval_fraction, max_rows, seed)
     interval = parse_duration(every).total_seconds() if every else None
     url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
     stop = threading.Event()

@@ -211,35 +211,16 @@ class Windows:
         days = (t1 - t0) / DAY_US
         breach_cum, per_merchant = self._breach_pick(breach_rows)
         inflate_cum, per_card = self._inflate_pick(inflate_rows)
-        breach_rate = breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant)
-        inflate_rate = inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card)
+        breach_rate = float(breach_rows / (np.mean(BREACH_DAYS) * np.mean(BREACH_SHARE) * per_merchant))
+        inflate_rate = float(inflate_rows / (np.mean(INFLATION_DAYS) * np.mean(INFLATION_SHARE) * per_card))
         self.breach = self.breach[self.breach[:, 2] > t0]
         self.inflate = self.inflate[self.inflate[:, 2] > t0]
-        k = int(rng.poisson(breach_rate * days)) if breach_rate > 0 else 0
-        if k:
-            start = rng.integers(t0, t1, k).astype(np.float64)
-            new = np.column_stack(
-                [
-                    np.minimum(np.searchsorted(breach_cum, rng.random(k)), len(breach_cum) - 1),
-                    start,
-                    start + rng.uniform(*BREACH_DAYS, k) * DAY_US,
-                    rng.uniform(*BREACH_SHARE, k),
-                ]
-            )
-            self.breach = np.concatenate([self.breach, new])
-        k = int(rng.poisson(inflate_rate * days)) if inflate_rate > 0 else 0
-        if k:
-            start = rng.integers(t0, t1, k).astype(np.float64)
-            new = np.column_stack(
-                [
-                    np.minimum(np.searchsorted(inflate_cum, rng.random(k)), len(inflate_cum) - 1),
-                    start,
-                    start + rng.uniform(*INFLATION_DAYS, k) * DAY_US,
-                    rng.uniform(*INFLATION_SHARE, k),
-                    rng.uniform(*INFLATION_FACTOR, k),
-                ]
-            )
-            self.inflate = np.concatenate([self.inflate, new])
+        new = _draw_windows(rng, breach_rate * days, t0, t1, breach_cum, BREACH_DAYS, BREACH_SHARE)
+        self.breach = np.concatenate([self.breach, new])
+        new = _draw_windows(
+            rng, inflate_rate * days, t0, t1, inflate_cum, INFLATION_DAYS, INFLATION_SHARE, INFLATION_FACTOR
+        )
+        self.inflate = np.concatenate([self.inflate, new])
 
     def apply(self, rng: np.random.Generator, legit: Events) -> int:
         """Relabel (and for inflation, scale) the legitimate events inside open windows; return how many."""
@@ -279,6 +260,21 @@ def merchant_volume(pop: Population) -> np.ndarray:
     anywhere = (demand * empty).sum(axis=0) / np.maximum(pop.cat_count, 1)
     per_city_cat = demand / np.maximum(pop.city_cat_count, 1)
     return per_city_cat[pop.merchant_city, pop.merchant_category] + anywhere[pop.merchant_category]
+
+
+def _draw_windows(
+    rng: np.random.Generator, expected: float, t0: int, t1: int, pick_cum: np.ndarray, *ranges: tuple[float, float]
+) -> np.ndarray:
+    """About ``expected`` (Poisson) new windows starting in ``[t0, t1)``: target (drawn from
+    ``pick_cum``), start, end (length from ``ranges[0]``, in days), then one uniform draw per
+    further range (share, and the inflation factor). Empty when none opens."""
+    k = int(rng.poisson(expected)) if expected > 0 else 0
+    if not k:
+        return np.empty((0, 2 + len(ranges)))
+    start = rng.integers(t0, t1, k).astype(np.float64)
+    target = np.minimum(np.searchsorted(pick_cum, rng.random(k)), len(pick_cum) - 1)
+    end = start + rng.uniform(*ranges[0], k) * DAY_US
+    return np.column_stack([target, start, end, *(rng.uniform(*r, k) for r in ranges[1:])])
 
 
 def _inside(windows: np.ndarray, key: np.ndarray, time_us: np.ndarray) -> np.ndarray:

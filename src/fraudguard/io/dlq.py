@@ -34,6 +34,9 @@ HEADER_OFFSET = "fg.source.offset"
 HEADER_TIMESTAMP = "fg.source.timestamp_ms"
 MAX_REASON_BYTES = 1024
 """Reasons are cut to this size: msgspec may quote part of a huge payload in its message."""
+PRODUCER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+"""``message.max.bytes`` of a producer writing dead letters: they keep the original bytes,
+so the producer must accept what the source topic holds."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,11 @@ Retry contract
 Nothing in the adapter retries by itself. Any driver failure is rolled back and raised as
 :class:`fraudguard.errors.DatabaseError` (``from`` the psycopg error); a sink whose
 connection broke drops it and reconnects on its next call. The caller decides whether to
-retry, typically an engine wrapping ``sink.write`` in :func:`with_retry`, which backs off
-exponentially and gives up early when its ``stop_event`` is set (shutdown). Every write is
-idempotent on ``transaction_id``, so retrying a call that may have committed is safe.
+retry: the engines retry a whole batch without limit (``engines/common/retry.py``, keeping
+their consumer group membership while they wait); :func:`with_retry` is the bounded retry
+for one-off callers, backing off exponentially and giving up early when its ``stop_event``
+is set (shutdown). Every write is idempotent on ``transaction_id``, so retrying a call that
+may have committed is safe.
 """
 
 from __future__ import annotations
@@ -180,10 +182,10 @@ def with_retry(
 ) -> T:
     """Call ``fn`` until it succeeds, backing off between failures.
 
-    This is how an engine survives a database restart without losing its place: the sink
-    raises :class:`DatabaseError` and reconnects on the next call, and the engine calls
-    ``with_retry(lambda: sink.write(frame, batch_id=b), stop_event=stop)``; offsets are only
-    committed once it returns.
+    A bounded retry for one-off callers: the sink raises :class:`DatabaseError` and
+    reconnects on the next call, so ``with_retry(lambda: sink.write(frame, batch_id=b),
+    stop_event=stop)`` carries a write across a database restart. (The engines retry whole
+    batches without a limit instead: ``engines/common/retry.py``.)
 
     Parameters
     ----------

@@ -1,6 +1,7 @@
 """Retraining from feedback: history + late labels in, a challenger and its evaluation out.
 
-The pure half of ``fraudguard retrain`` (the CLI reads Parquet and PostgreSQL):
+The pure half of ``fraudguard retrain`` (``io/retrain_io.py`` reads the history and the
+labels, and drives these steps):
 
 1. **Labels.** An analyst or chargeback label (PostgreSQL ``labels``) wins over the
    ground truth the transaction carried; rows with neither are dropped from training.
@@ -9,39 +10,46 @@ The pure half of ``fraudguard retrain`` (the CLI reads Parquet and PostgreSQL):
 3. **Window.** The most recent ``eval_fraction`` of the matured history (by event time)
    is the evaluation window; it is excluded from training. Times are anchored at the
    newest transaction in the history, not the wall clock, so replayed history works.
-4. **Training** uses the same code as ``fraudguard train`` with the champion's feature
+4. **Bounded memory** (:mod:`.retrain_sample`). The history is streamed twice in event-time
+   order: a :class:`Census` counts it, then features are computed over every row but only a
+   seeded sample is held. A history that fits ``max_rows`` is held whole, so the result is
+   the in-memory one; a larger one keeps every fraud (unless frauds alone exceed half the
+   budget) and a share of the legitimate rows, each weighted by 1 / its sampling rate.
+5. **Training** uses the same code as ``fraudguard train`` with the champion's feature
    configuration (engines keep their feature state when the challenger is promoted).
-5. **Evaluation.** Features are computed over the whole matured history in event-time
-   order (the window's stateful features see the history before it, as in the stream);
-   champion and challenger are scored on the window: PR-AUC (what the promotion gate
-   compares), recall at the champion's alert volume, and the overlap of their alerts.
+6. **Evaluation.** The window's stateful features see the history before it, as in the
+   stream; champion and challenger are scored on the window: PR-AUC (what the promotion
+   gate compares), recall at the champion's alert volume, and the overlap of their alerts,
+   all weighted by the sample weights (unweighted when everything is held).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import average_precision_score
 
-from fraudguard.errors import DataFormatError, ModelError
-from fraudguard.features import FeatureConfig
-from fraudguard.models.estimators import TrainConfig
-from fraudguard.models.metrics import evaluate
+from fraudguard.errors import ModelError
+from fraudguard.models.metrics import check_scores
 from fraudguard.models.scorer import Scorer
-from fraudguard.models.trainer import compute_features, train_and_register
 
 
 @dataclass(frozen=True)
 class RetrainPlan:
-    """How much history, how mature the labels must be, how large the evaluation window."""
+    """How much history, how mature the labels must be, how large the evaluation window, how much is held."""
 
     since: timedelta = timedelta(days=30)
     label_delay: timedelta = timedelta(0)
     eval_fraction: float = 0.2
+    max_rows: int = 2_000_000
+    """Most rows whose features are held for training and evaluation (about 290 bytes each)."""
+    seed: int = 0
+    """Seed of the sample: the same history and seed hold the same transactions."""
 
     def __post_init__(self) -> None:
         if self.since <= timedelta(0):
@@ -50,6 +58,10 @@ class RetrainPlan:
             raise ModelError("--label-delay must not be negative")
         if not 0.05 <= self.eval_fraction <= 0.5:
             raise ModelError(f"the evaluation window must be 5-50% of the history, got {self.eval_fraction}")
+        if self.max_rows < 2000:
+            raise ModelError(f"--max-rows must be at least 2000, got {self.max_rows}")
+        if not 0 <= self.seed < 10**16:
+            raise ModelError(f"--seed must be in [0, 1e16), got {self.seed}")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -61,85 +73,108 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{units[t[-1]]: int(t[:-1])})
 
 
-def with_labels(history: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
-    """``is_fraud`` replaced by the label where one exists; adds ``label_source`` (label / truth / none)."""
+def latest_labels(labels: pd.DataFrame) -> pd.Series:
+    """The last label given to each transaction: ``transaction_id`` -> 0.0 / 1.0."""
+    latest = labels.drop_duplicates("transaction_id", keep="last").set_index("transaction_id")["is_fraud"]
+    return latest.astype("float64")
+
+
+def with_labels(history: pd.DataFrame, labels: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    """``is_fraud`` replaced by the label where one exists; adds ``label_source`` (label / truth / none).
+
+    ``labels`` is a frame of (``transaction_id``, ``is_fraud``) rows, or :func:`latest_labels`
+    of one (cheaper when many slices of a history are labelled with the same labels).
+    """
     out = history.copy()
     truth = out["is_fraud"].astype("float64")
-    if len(labels):
-        latest = labels.drop_duplicates("transaction_id", keep="last").set_index("transaction_id")["is_fraud"]
-        lab = out["transaction_id"].map(latest).astype("float64")
-    else:
-        lab = pd.Series(np.nan, index=out.index)
+    latest = labels if isinstance(labels, pd.Series) else latest_labels(labels)
+    lab = out["transaction_id"].map(latest).astype("float64") if len(latest) else pd.Series(np.nan, index=out.index)
     out["label_source"] = np.where(lab.notna(), "label", np.where(truth.notna(), "truth", "none"))
     out["is_fraud"] = lab.where(lab.notna(), truth)
     return out
 
 
-def split_history(history: pd.DataFrame, plan: RetrainPlan) -> tuple[pd.DataFrame, np.ndarray, dict[str, Any]]:
-    """Matured, labelled history in event-time order, the evaluation-window mask, and the window's bounds."""
-    if history.empty:
-        raise DataFormatError("$: no transaction history to retrain on")
-    newest = history["event_time"].max()
-    since = newest - plan.since
-    matured_until = newest - plan.label_delay
-    keep = (history["event_time"] >= since) & (history["event_time"] <= matured_until) & history["is_fraud"].notna()
-    data = history[keep].sort_values("event_time", kind="stable").reset_index(drop=True)
-    if len(data) < 1000:
-        raise DataFormatError(
-            f"$: only {len(data)} labelled, matured transactions in the last {plan.since} (need 1000)"
-        )
-    cut = data["event_time"].iloc[int(len(data) * (1.0 - plan.eval_fraction))]
-    window = (data["event_time"] >= cut).to_numpy()
-    y = data.loc[window, "is_fraud"]
-    if y.sum() == 0 or y.sum() == len(y):
-        raise DataFormatError("$: the evaluation window needs both fraud and legitimate labels")
-    bounds = {
-        "from": cut.isoformat(),
-        "to": data["event_time"].iloc[-1].isoformat(),
-        "history_from": since.isoformat(),
-        "label_delay_s": plan.label_delay.total_seconds(),
-    }
-    return data, window, bounds
+@dataclass(frozen=True)
+class Scope:
+    """The rows retraining uses: labelled, at most ``since`` older than the newest, matured."""
+
+    newest: pd.Timestamp
+    since: pd.Timestamp
+    matured_until: pd.Timestamp
+
+    @classmethod
+    def of(cls, newest: pd.Timestamp, plan: RetrainPlan) -> Scope:
+        """The scope of a history whose newest transaction is at ``newest``."""
+        return cls(newest, newest - plan.since, newest - plan.label_delay)
+
+    def mask(self, labelled: pd.DataFrame) -> np.ndarray:
+        """Which rows of a :func:`with_labels` slice are in scope."""
+        t = labelled["event_time"]
+        return ((t >= self.since) & (t <= self.matured_until) & labelled["is_fraud"].notna()).to_numpy()
 
 
-def train_challenger(
-    data: pd.DataFrame, window: np.ndarray, registry: Path, config: FeatureConfig, cfg: TrainConfig | None = None
-) -> str:
-    """Train on the history before the window with the usual code; register without making it current."""
-    train = data.loc[~window, [c for c in data.columns if c != "label_source"]]
-    source = {"path": "retrain", "format": "history", "sha256": None, "rows": len(train)}
-    version, _card = train_and_register(
-        train, registry, source=source, feature_config=config, cfg=cfg, make_current=False
-    )
-    return version
+@dataclass
+class Census:
+    """The first pass: how many in-scope rows and frauds, and where their labels came from."""
+
+    rows: int = 0
+    frauds: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+
+    def add(self, in_scope: pd.DataFrame) -> None:
+        """Count a labelled slice already restricted to the :class:`Scope`."""
+        self.rows += len(in_scope)
+        self.frauds += int((in_scope["is_fraud"].to_numpy(dtype=np.float64) >= 0.5).sum())
+        self.sources.update(in_scope["label_source"].value_counts().to_dict())
 
 
-def compare(
-    data: pd.DataFrame, window: np.ndarray, scorers: dict[str, Scorer], champion: str, config: FeatureConfig
-) -> dict[str, Any]:
-    """Every version scored on the window: PR-AUC, recall at the champion's alert volume, alert overlap."""
-    fs = compute_features(data.drop(columns=["label_source"], errors="ignore"), config)
-    win = fs.features[window]  # data is already in event-time order, so the rows line up
-    y = data.loc[window, "is_fraud"].to_numpy(dtype=np.float64)
-    scores = {v: s.raw_scores(win)[1] for v, s in scorers.items()}
+@dataclass
+class Window:
+    """The evaluation window as held: features, labels and sample weights, in event-time order."""
+
+    features: pd.DataFrame
+    y: np.ndarray
+    weights: np.ndarray
+
+
+def compare(window: Window, scorers: dict[str, Scorer], champion: str) -> dict[str, Any]:
+    """Every version scored on the window: PR-AUC, recall at the champion's alert volume, alert overlap.
+
+    Sums are weighted by the sample weights, so a sampled window estimates the whole one;
+    with every row held (all weights 1) the figures are the plain unweighted ones.
+    """
+    y, w = window.y.astype(np.float64), window.weights.astype(np.float64)
+    weighted = None if bool((w == 1.0).all()) else w
+    scores = {v: s.raw_scores(window.features)[1] for v, s in scorers.items()}
     alerts = {v: scores[v] >= s.thresholds.value for v, s in scorers.items()}
-    volume = int(alerts[champion].sum())
-    report: dict[str, Any] = {"champion": champion, "labelled": len(y), "frauds": int(y.sum())}
-    report["pr_auc"] = {v: evaluate(y, s, scorers[v].thresholds.value)["pr_auc"] for v, s in scores.items()}
-    report["champion_alert_volume"] = volume
-    report["recall_at_champion_volume"] = {v: _recall_at(y, s, volume) for v, s in scores.items()}
-    report["alert_overlap"] = {v: _jaccard(alerts[champion], a) for v, a in alerts.items() if v != champion}
+    volume = float((w * alerts[champion]).sum())
+    report: dict[str, Any] = {
+        "champion": champion,
+        "labelled": round(w.sum()),
+        "frauds": round((w * y).sum()),
+    }
+    report["pr_auc"] = {v: _pr_auc(y, s, weighted) for v, s in scores.items()}
+    report["champion_alert_volume"] = round(volume)
+    report["recall_at_champion_volume"] = {v: _recall_at(y, s, volume, w) for v, s in scores.items()}
+    report["alert_overlap"] = {v: _jaccard(alerts[champion], a, w) for v, a in alerts.items() if v != champion}
     return report
 
 
-def _recall_at(y: np.ndarray, scores: np.ndarray, k: int) -> float | None:
-    positives = y.sum()
+def _pr_auc(y: np.ndarray, scores: np.ndarray, weights: np.ndarray | None) -> float:
+    labels, s = check_scores(y, scores)
+    return float(average_precision_score(labels, s, sample_weight=weights))
+
+
+def _recall_at(y: np.ndarray, scores: np.ndarray, volume: float, w: np.ndarray) -> float | None:
+    """Share of (weighted) frauds among the top-scored rows whose weights add up to ``volume``."""
+    positives = (w * y).sum()
     if positives == 0:
         return None
-    top = np.argsort(-scores, kind="stable")[:k]
-    return float(y[top].sum() / positives)
+    order = np.argsort(-scores, kind="stable")
+    top = order[np.cumsum(w[order]) <= volume + 1e-9]
+    return float((w[top] * y[top]).sum() / positives)
 
 
-def _jaccard(a: np.ndarray, b: np.ndarray) -> float | None:
-    union = int((a | b).sum())
-    return None if union == 0 else float((a & b).sum() / union)
+def _jaccard(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> float | None:
+    union = float((w * (a | b)).sum())
+    return None if union == 0 else float((w * (a & b)).sum() / union)

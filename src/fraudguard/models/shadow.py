@@ -108,18 +108,31 @@ class ShadowScorers:
 def challenger_rows(scorer: Scorer, predictions: pd.DataFrame, features: pd.DataFrame) -> pd.DataFrame:
     """One challenger's rows (:data:`CHALLENGER_COLUMNS`) beside the champion's ``predictions``."""
     _base, score = scorer.raw_scores(features)
-    threshold = scorer.thresholds.value
     n = len(predictions)
-    decision = np.where(score >= threshold, "fraud", "legit").astype(object)
+    return rows_from_scores(
+        predictions, np.full(n, scorer.version, dtype=object), score, np.full(n, scorer.thresholds.value)
+    )
+
+
+def rows_from_scores(
+    predictions: pd.DataFrame, model_version: np.ndarray, score: np.ndarray, threshold: np.ndarray
+) -> pd.DataFrame:
+    """Shadow rows from challenger scores computed elsewhere (a Spark worker), row-aligned with ``predictions``.
+
+    ``predictions`` may repeat a transaction (one row per challenger); the decision is the
+    challenger's own ``score >= threshold``, never the champion's.
+    """
+    score = np.asarray(score, dtype=np.float64)
+    threshold = np.asarray(threshold, dtype=np.float64)
     return pd.DataFrame(
         {
             "transaction_id": predictions["transaction_id"].to_numpy(),
             "event_time": predictions["event_time"].array,
-            "model_version": np.full(n, scorer.version, dtype=object),
+            "model_version": np.asarray(model_version, dtype=object),
             "champion_version": predictions["model_version"].to_numpy(),
-            "score": score.astype(np.float64),
-            "threshold": np.full(n, threshold),
-            "decision": decision,
+            "score": score,
+            "threshold": threshold,
+            "decision": np.where(score >= threshold, "fraud", "legit").astype(object),
             "champion_score": predictions["ensemble_score"].to_numpy(dtype=np.float64),
             "champion_decision": predictions["decision"].to_numpy(),
             "is_fraud": predictions["is_fraud"].to_numpy(dtype=np.float64),

@@ -103,17 +103,21 @@ def train_and_register(
     cfg: TrainConfig | None = None,
     step: Callable[[str], None] | None = None,
     on_chunk: ChunkFn | None = None,
+    features: FeatureSet | None = None,
     make_current: bool = True,
 ) -> tuple[str, ModelCard]:
     """Features, training, evaluation and a new registry version; returns ``(version, card)``.
 
     ``source`` describes the data (``path``, ``format``, ``sha256``) for the model card.
+    ``features``: computed already (retraining computes them over a longer history than it
+    holds); then ``frame`` is ``features.frame`` and ``feature_config`` is not used.
     """
     cfg = cfg or TrainConfig()
     say = step or (lambda _m: None)
     started = time.perf_counter()
-    say(f"features for {len(frame):,} transactions in event-time order")
-    fs = compute_features(frame, feature_config, on_chunk=on_chunk)
+    if features is None:
+        say(f"features for {len(frame):,} transactions in event-time order")
+    fs = features if features is not None else compute_features(frame, feature_config, on_chunk=on_chunk)
     if fs.config.label_delay_s is not None:
         say(f"labels count in features {fs.config.label_delay_s / 86400:g} days after their transaction")
     result = train_models(fs.frame, fs.features, fs.stateful, cfg, say)

@@ -59,22 +59,32 @@ class Const(Node):
 
 
 @dataclass(frozen=True)
-class Arith(Node):
+class Binary(Node):
+    """Two operands and an operator: :class:`Arith` and :class:`Cmp` (which add no fields, so
+    the dataclass methods made here serve them)."""
+
     op: str
     left: Node
     right: Node
 
 
 @dataclass(frozen=True)
-class Neg(Node):
+class Unary(Node):
+    """One operand: :class:`Neg` and :class:`Not` (no fields of their own either)."""
+
     operand: Node
 
 
-@dataclass(frozen=True)
-class Cmp(Node):
-    op: str
-    left: Node
-    right: Node
+class Arith(Binary):
+    """``+ - * /`` on numbers."""
+
+
+class Neg(Unary):
+    """Unary minus on a number."""
+
+
+class Cmp(Binary):
+    """``== != < <= > >=``, to a boolean."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +100,8 @@ class BoolOp(Node):
     items: tuple[Node, ...]
 
 
-@dataclass(frozen=True)
-class Not(Node):
-    operand: Node
+class Not(Unary):
+    """``not`` of a boolean."""
 
 
 def _where(node: ast.AST) -> tuple[int, int]:

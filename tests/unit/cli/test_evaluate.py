@@ -94,45 +94,22 @@ def _fails(args: list[str]) -> str:
     return " ".join(res.output.split())
 
 
+def _evaluate(reg: Path, data: Path, out: Path, *, mapping: str = MAP, model: str | None = None) -> list[str]:
+    """``fraudguard evaluate`` of the table file ``data`` with the column ``mapping``."""
+    pick = ["--model", model] if model else []
+    table = ["--format", "table", "--input", str(data), "--map", mapping]
+    return ["evaluate", "--registry", str(reg), *pick, *table, "--out", str(out)]
+
+
 def test_unknown_version_is_one_clear_line(trained: tuple[Path, Path], tmp_path: Path) -> None:
     csv, reg = trained
-    msg = _fails(
-        [
-            "evaluate",
-            "--registry",
-            str(reg),
-            "--model",
-            "v20200101-000000-deadbeef",
-            "--format",
-            "table",
-            "--input",
-            str(csv),
-            "--map",
-            MAP,
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    msg = _fails(_evaluate(reg, csv, tmp_path, model="v20200101-000000-deadbeef"))
     assert "v20200101-000000-deadbeef not found" in msg
 
 
 def test_column_missing_from_map_is_named(trained: tuple[Path, Path], tmp_path: Path) -> None:
     csv, reg = trained
-    msg = _fails(
-        [
-            "evaluate",
-            "--registry",
-            str(reg),
-            "--format",
-            "table",
-            "--input",
-            str(csv),
-            "--map",
-            MAP.replace("amount=amt", "amount=AMOUNT"),
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    msg = _fails(_evaluate(reg, csv, tmp_path, mapping=MAP.replace("amount=amt", "amount=AMOUNT")))
     assert "AMOUNT" in msg
 
 
@@ -141,19 +118,5 @@ def test_file_without_labels_is_refused(trained: tuple[Path, Path], tmp_path: Pa
     unlabelled = tmp_path / "nolabels.csv"
     pd.read_csv(csv).drop(columns=["y"]).to_csv(unlabelled, index=False)
     no_label_map = MAP.replace(",label=y", "")
-    msg = _fails(
-        [
-            "evaluate",
-            "--registry",
-            str(reg),
-            "--format",
-            "table",
-            "--input",
-            str(unlabelled),
-            "--map",
-            no_label_map,
-            "--out",
-            str(tmp_path / "e"),
-        ]
-    )
+    msg = _fails(_evaluate(reg, unlabelled, tmp_path / "e", mapping=no_label_map))
     assert "no labels" in msg and "label=COLUMN" in msg

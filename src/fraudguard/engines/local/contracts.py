@@ -1,4 +1,4 @@
-"""What the local engine needs from its collaborators, and which failures it retries.
+"""What the local engine needs from its collaborators: a processor, a rebalance listener.
 
 Kept apart from ``engine.py`` so that the loop, its helpers (``pending.py``,
 ``retrying.py``) and callers (``scoring.py``, tests) share one definition without
@@ -12,14 +12,6 @@ from typing import Protocol
 
 import pandas as pd
 from confluent_kafka import Consumer, TopicPartition
-
-from fraudguard.errors import BrokerError, DatabaseError, FraudGuardError, SinkError, StateStoreError
-
-RETRYABLE: tuple[type[BaseException], ...] = (BrokerError, DatabaseError, SinkError, StateStoreError)
-
-
-class Stopped(FraudGuardError):
-    """The engine was asked to stop while it was retrying; the batch was not committed."""
 
 
 class Processor(Protocol):

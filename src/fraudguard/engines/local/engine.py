@@ -22,9 +22,11 @@ the pause is not paused) is carried into the next batch, never dropped. Nothing 
 committed before every sink has flushed, so a crash or a stop during a retry replays the
 batch, which the idempotent sinks absorb.
 
-Split for length: ``contracts.py`` (the processor and rebalance protocols, what is
-retried), ``pending.py`` (settling the background batch: deliver, commit, count) and
-``retrying.py`` (back-off while the partitions stay paused) hold the rest of the class.
+Split for length: ``contracts.py`` (the processor and rebalance protocols), ``pending.py``
+(:meth:`~fraudguard.engines.local.pending.PendingMixin.settle`, the one way a batch ends:
+deliver, commit, count) and ``retrying.py`` (back-off while the partitions stay paused)
+hold the rest of the class. What is retried, the back-off and the stop handling are shared
+with the Spark engine (``engines/common``).
 """
 
 from __future__ import annotations
@@ -32,17 +34,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
-import pandas as pd
 from confluent_kafka import Consumer, KafkaException, Message, TopicPartition
 
 from fraudguard.admission import AdmissionPolicy
+from fraudguard.engines.common.retry import RETRYABLE, Stopped
 from fraudguard.engines.local.batching import DecodedBatch, RecentIds, decode_messages, poll_batch, poll_while_busy
-from fraudguard.engines.local.contracts import RETRYABLE, Processor, RebalanceListener, Stopped
+from fraudguard.engines.local.contracts import Processor, RebalanceListener
 from fraudguard.engines.local.isolate import score_isolating
 from fraudguard.engines.local.offsets import LagTracker
-from fraudguard.engines.local.pending import PendingMixin
+from fraudguard.engines.local.pending import PendingBatch, PendingMixin
 from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.retrying import RetryMixin
 from fraudguard.engines.local.status import EngineStats, StatusReporter
@@ -144,7 +146,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         self.transactions = transactions
         self._writer: ThreadPoolExecutor | None = None
         self._pool: ThreadPoolExecutor | None = None
-        self._pending: tuple[DecodedBatch, pd.DataFrame | None, Future[None]] | None = None
+        self._pending: PendingBatch | None = None
 
     # --- group membership ---------------------------------------------------------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -154,7 +156,9 @@ class LocalEngine(PendingMixin, RetryMixin):
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("revoked %s", [p.partition for p in partitions])
-        self._settle_before_revoke()
+        # commit the batch in flight before its partitions move, so the new owner need not
+        # replay it (inside poll: no retries; a failed write stays pending for the loop)
+        self.settle(best_effort=True)
         self.lag.forget([(p.topic, p.partition) for p in partitions])
         if self.rebalance is not None:
             self.rebalance.revoked(partitions)
@@ -194,7 +198,7 @@ class LocalEngine(PendingMixin, RetryMixin):
         # belong to the logs before the outage, and a broker that came back empty would take
         # them for positions in its new, shorter logs and skip what was produced since.
         # The batch is read again if the old log survived; the idempotent sinks absorb that.
-        self.finish_pending(commit=False)
+        self.settle(commit=False)
         try:
             if self.consumer_factory is None:
                 self.consumer.unsubscribe()
@@ -217,7 +221,7 @@ class LocalEngine(PendingMixin, RetryMixin):
                 self.step()
                 if max_messages is not None and self.stats.consumed + self._in_flight() >= max_messages:
                     break
-            self.finish_pending()
+            self.settle()
         except Stopped:
             log.warning("stopped during a retry: the last batch was not committed and will be replayed")
         finally:
@@ -241,7 +245,7 @@ class LocalEngine(PendingMixin, RetryMixin):
             self.stats.model_switches += 1
         self.stats.model_version = self.processor.version
         if not messages:
-            self.finish_pending()
+            self.settle()
             self._report()
             return None
         batch = decode_messages(messages, self.recent, self.admission, getattr(self.processor, "known_extras", None))
@@ -252,14 +256,14 @@ class LocalEngine(PendingMixin, RetryMixin):
             if len(batch.frame)
             else None
         )
-        self.finish_pending()  # batch N flushed and committed before N+1 reaches the sinks
+        self.settle()  # batch N flushed and committed before N+1 reaches the sinks
+        self._pending = PendingBatch(batch, predictions)
         if self.pipeline:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="fraudguard-sinks")
-            self._pending = (batch, predictions, self._writer.submit(self._deliver, batch, predictions))
+            self._pending.written = self._writer.submit(self._deliver, batch, predictions)
         else:
-            self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
-            self._commit(batch, predictions)
+            self.settle()
         self._report()
         return batch
 
@@ -269,14 +273,8 @@ class LocalEngine(PendingMixin, RetryMixin):
 
     def close(self) -> None:
         """Close sinks and leave the group (the final commit already happened per batch)."""
-        if self._pending is not None:  # an error or a stop left a batch in the writer
-            batch, predictions, future = self._pending
-            self._pending = None
-            try:
-                future.result()
-                self._commit(batch, predictions, retry=False)
-            except Exception as e:  # closing anyway; the batch is replayed
-                log.warning("in-flight batch not committed at close (%s): it will be replayed", e)
+        self.settle(best_effort=True)  # an error or a stop left a batch in the writer
+        self._pending = None  # what settle could not write or commit is replayed after a restart
         for pool in (self._writer, self._pool):
             if pool is not None:
                 pool.shutdown(wait=True)

@@ -1,8 +1,18 @@
-"""The local engine's pending batch: wait for the background writer, deliver, commit, count.
+"""The local engine's pending batch and the one way it ends: :meth:`PendingMixin.settle`.
 
 A mixin of :class:`fraudguard.engines.local.engine.LocalEngine`, split out of
-``engine.py`` to keep modules short. The order it keeps is the engine's crash rule:
-a batch's offsets are committed only after every sink has flushed it.
+``engine.py`` to keep modules short. A scored batch becomes the engine's *pending* batch;
+with pipelining its write runs in a background thread while the next batch is polled and
+scored. Settling it keeps the engine's crash rule, in this order:
+
+1. the batch is written to every sink and the DLQ and flushed (waiting for the background
+   write, or writing it now);
+2. only then are its offsets committed (or its Kafka transaction, ``--exactly-once``);
+3. only then is it counted.
+
+Every place that ends a batch calls :meth:`settle`: the loop before the next batch reaches
+the sinks, the end of a run, a re-subscription after an outage (``commit=False``), a
+rebalance that revokes partitions and :meth:`close` (both ``best_effort``).
 """
 
 from __future__ import annotations
@@ -10,18 +20,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 import pandas as pd
 from confluent_kafka import Consumer
 
 from fraudguard.engines.local.batching import DecodedBatch
-from fraudguard.engines.local.contracts import RETRYABLE
 from fraudguard.engines.local.delivery import deliver
 from fraudguard.engines.local.offsets import LagTracker, commit_offsets
 from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.status import EngineStats
-from fraudguard.errors import FraudGuardError
 from fraudguard.io.dlq import DeadLetterWriter
 from fraudguard.io.kafka_txn import KafkaTransactions, TransactionAborted
 from fraudguard.io.sinks import Sink
@@ -30,8 +39,19 @@ log = logging.getLogger("fraudguard.engines.local.engine")
 T = TypeVar("T")
 
 
+@dataclass
+class PendingBatch:
+    """A scored batch on its way to the sinks, not yet committed."""
+
+    batch: DecodedBatch
+    predictions: pd.DataFrame | None
+    written: Future[None] | None = None
+    """The background writer's attempt (pipelined); ``None``: no attempt under way (the
+    batch is written when it is settled, or a failed attempt was already taken up)."""
+
+
 class PendingMixin:
-    """Settles the batch written in the background (see ``engine.py``)."""
+    """Settles the pending batch (see the module docstring and ``engine.py``)."""
 
     consumer: Consumer
     stats: EngineStats
@@ -41,7 +61,7 @@ class PendingMixin:
     watch: BrokerWatch
     transactions: KafkaTransactions | None
     _pool: ThreadPoolExecutor | None
-    _pending: tuple[DecodedBatch, pd.DataFrame | None, Future[None]] | None
+    _pending: PendingBatch | None
 
     if TYPE_CHECKING:  # provided by the engine
 
@@ -53,55 +73,73 @@ class PendingMixin:
 
     # --- pipelining -----------------------------------------------------------------
     def _writing(self) -> bool:
-        """True while the background writer still works on the previous batch."""
-        return self._pending is not None and not self._pending[2].done()
+        """True while the background writer still works on the pending batch."""
+        written = self._pending.written if self._pending is not None else None
+        return written is not None and not written.done()
 
     def _in_flight(self) -> int:
         """Messages of the batch still being written (not yet counted as consumed)."""
-        return len(self._pending[0].messages) if self._pending is not None else 0
+        return len(self._pending.batch.messages) if self._pending is not None else 0
 
-    def finish_pending(self, *, commit: bool = True) -> None:
-        """Wait for the batch in the background writer, retry it if it failed, then commit it."""
-        if self._pending is None:
-            return
-        batch, predictions, future = self._pending
-        try:
-            while True:  # keep the status line going while the sinks wait (an outage shows)
-                try:
-                    future.result(timeout=0.5)
-                    break
-                except TimeoutError:
-                    self._detach_if_down()
-                    self._report()
-        except RETRYABLE as e:
-            self.stats.retries += 1
-            log.warning("writing the batch to the sinks failed: %s; retrying", e)
-            self._retry(lambda: self._deliver(batch, predictions), "writing the batch to the sinks")
-        self._pending = None
-        if commit:
-            self._commit(batch, predictions)
+    # --- settling -------------------------------------------------------------------
+    def settle(self, *, commit: bool = True, best_effort: bool = False) -> None:
+        """Write the pending batch to every sink, then commit its offsets, then count it.
 
-    def _settle_before_revoke(self) -> None:
-        """Commit the in-flight batch before its partitions move, so the new owner need not replay it.
+        On the loop's thread (the default) a failed write or commit is retried with back-off,
+        partitions paused, until it succeeds or the engine is stopped
+        (:class:`~fraudguard.engines.common.retry.Stopped`: nothing committed, the batch is
+        replayed). ``commit=False`` writes without committing (after a broker outage the
+        offsets may not match the logs any more).
 
-        Called inside ``poll`` (rebalance callback): no retries here. A failed write stays
-        pending and the loop retries it; committing revoked partitions then fails harmlessly.
+        ``best_effort`` (inside a rebalance callback, at close) neither retries nor writes:
+        it waits for the write under way; a batch not written stays pending (the loop
+        retries it) and a commit that fails is only logged (the batch is replayed by
+        whoever reads the partition next, and the idempotent sinks absorb it).
         """
-        if self._pending is None:
+        pending = self._pending
+        if pending is None:
             return
-        batch, predictions, future = self._pending
-        try:
-            future.result()
-        except Exception as e:  # re-raised by finish_pending on the loop's thread
-            log.warning("in-flight batch not written before the rebalance (%s): it will be retried", e)
-            return
+        if best_effort:
+            if not self._written(pending):
+                return
+        else:
+            self._retry(lambda: self._write_attempt(pending), "writing the batch to the sinks")
         self._pending = None
-        if self.watch.down or self.watch.suspect:
-            return  # the broker is gone or forgot us: its offsets may not match the logs any more
+        if not commit:
+            return
+        if not best_effort:
+            self._commit(pending.batch, pending.predictions)
+            return
         try:
-            self._commit(batch, predictions, retry=False)
-        except FraudGuardError as e:
-            log.warning("commit before the rebalance failed (%s): the new owner replays the batch", e)
+            self._commit(pending.batch, pending.predictions, retry=False)
+        except Exception as e:  # in a rebalance callback or closing: never raise from here
+            log.warning("batch %s written but not committed (%s): it will be replayed", pending.batch.batch_id, e)
+
+    def _write_attempt(self, pending: PendingBatch) -> None:
+        """One try: the background writer's result (once), else a write on this thread."""
+        if pending.written is None:
+            self._deliver(pending.batch, pending.predictions)
+            return
+        written, pending.written = pending.written, None
+        while True:  # keep the status line going while the sinks wait (an outage shows)
+            try:
+                written.result(timeout=0.5)
+                return
+            except TimeoutError:
+                self._detach_if_down()
+                self._report()
+
+    def _written(self, pending: PendingBatch) -> bool:
+        """Whether the background write succeeded (waiting for it); logs when it did not."""
+        why = "no write under way"
+        if pending.written is not None:
+            try:
+                pending.written.result()
+                return True
+            except Exception as e:
+                why = str(e)
+        log.warning("in-flight batch %s not written (%s): it will be retried or replayed", pending.batch.batch_id, why)
+        return False
 
     def _commit(self, batch: DecodedBatch, predictions: pd.DataFrame | None, *, retry: bool = True) -> None:
         """Commit the batch's offsets (its sinks have flushed) and count it.

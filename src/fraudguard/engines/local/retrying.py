@@ -1,8 +1,10 @@
 """The local engine's retry loop: back off, keep the group membership alive, keep messages.
 
 A mixin of :class:`fraudguard.engines.local.engine.LocalEngine`, split out of
-``engine.py`` to keep modules short; it reads the engine's consumer, stats, stop event,
-back-off settings, carried messages and broker watch.
+``engine.py`` to keep modules short. What is retried and how long to wait is the shared
+policy of ``engines/common/retry.py``; what is the local engine's own is how it waits:
+its partitions paused, still polling (so the group does not evict it), and keeping any
+message delivered meanwhile for the next batch.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from confluent_kafka import Consumer, KafkaException, Message
 
-from fraudguard.engines.local.contracts import RETRYABLE, Stopped
+from fraudguard.engines.common.retry import Backoff, retry_until_stopped
 from fraudguard.engines.local.recovery import BrokerWatch
 from fraudguard.engines.local.status import EngineStats
 
@@ -44,23 +46,21 @@ class RetryMixin:
     # --- retries ------------------------------------------------------------------
     def _retry(self, fn: Callable[[], T], what: str) -> T:
         """Call ``fn`` until it succeeds, pausing consumption and backing off between tries."""
-        attempt = 0
-        while True:
-            try:
-                result = fn()
-            except RETRYABLE as e:
-                attempt += 1
-                self.stats.retries += 1
-                delay = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
-                log.warning("%s failed (attempt %d): %s; retrying in %.1fs", what, attempt, e, delay)
-                self._pause()
-                self._wait(delay)
-                if self.stop_event.is_set():
-                    raise Stopped(f"stopped while {what}") from e
-                continue
-            if self._paused:
-                self._resume()
-            return result
+        result = retry_until_stopped(
+            fn,
+            what,
+            backoff=Backoff(self.backoff_s, self.max_backoff_s),
+            stop=self.stop_event,
+            wait=self._wait,
+            on_failure=self._on_retryable_failure,
+        )
+        if self._paused:
+            self._resume()
+        return result
+
+    def _on_retryable_failure(self, error: BaseException) -> None:
+        self.stats.retries += 1
+        self._pause()
 
     def _pause(self) -> None:
         if self._paused:

@@ -10,32 +10,29 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from fraudguard.admission import AdmissionPolicy
 from fraudguard.config import Settings
+from fraudguard.engines.common.lifecycle import install_stop_handlers, stop_after
+from fraudguard.engines.common.models import ModelWatcher
 from fraudguard.engines.local.engine import LocalEngine
-from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
 from fraudguard.engines.local.scoring import PipelineProcessor
 from fraudguard.engines.local.status import EngineStats, StatusReporter
 from fraudguard.engines.local.supervisor import spawn, stop_all
 from fraudguard.errors import FraudGuardError
+from fraudguard.io.dlq import PRODUCER_MAX_MESSAGE_BYTES
 
 if TYPE_CHECKING:
     from confluent_kafka import Consumer
 
 log = logging.getLogger(__name__)
-
-PRODUCER_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
-"""Dead letters keep the original bytes, so the producer must accept what the topic holds."""
 
 
 @dataclass
@@ -53,18 +50,6 @@ class EngineOptions:
     """Stop by itself after this long (demo, tests)."""
     exactly_once: bool = False
     """Kafka outputs in transactions committed with the consumed offsets (``io/kafka_txn.py``)."""
-
-
-def install_stop_handlers(stop: threading.Event) -> None:
-    """SIGINT / SIGTERM set ``stop`` (graceful: finish the batch, flush, commit, close)."""
-    if threading.current_thread() is not threading.main_thread():
-        return
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
 
 
 def build_engine(
@@ -186,17 +171,11 @@ def run_worker(
     stop = stop or threading.Event()
     install_stop_handlers(stop)
     url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
-    timer: threading.Timer | None = None
-    if options.max_seconds is not None:
-        timer = threading.Timer(options.max_seconds, stop.set)
-        timer.daemon = True
-        timer.start()
     try:
-        engine = build_engine(settings, options, database_url=url, stop=stop, printer=printer)
-        return engine.run()
+        with stop_after(stop, options.max_seconds):
+            engine = build_engine(settings, options, database_url=url, stop=stop, printer=printer)
+            return engine.run()
     finally:
-        if timer is not None:
-            timer.cancel()
         if embedded is not None:
             embedded.stop()
 
@@ -231,9 +210,7 @@ def run_workers(
     install_stop_handlers(stop)
     ModelWatcher(settings.models_dir)  # fail fast, once, when there is no model
     url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
-    env = {**os.environ, "FRAUDGUARD_DATABASE_URL": url}
-    if settings.kafka_bootstrap_servers:
-        env["KAFKA_BOOTSTRAP_SERVERS"] = settings.kafka_bootstrap_servers
+    env = {**os.environ, **settings.to_env(), "FRAUDGUARD_DATABASE_URL": url}
     # each child its own slot: a stable transactional.id per slot under --exactly-once
     procs = [
         spawn(worker_argv(options), env={**env, "FRAUDGUARD_WORKER_SLOT": str(i)}, inherit_output=True)

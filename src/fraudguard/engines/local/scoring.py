@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from fraudguard.engines.common.models import ModelWatcher
 from fraudguard.engines.local.isolate import StageFailure
-from fraudguard.engines.local.models import ModelWatcher
 from fraudguard.engines.local.rebalance import PartitionState
 from fraudguard.features import FeatureStores
 

@@ -7,7 +7,7 @@
       -> withWatermark(event_time)
       -> groupBy(card_bucket).applyInPandasWithState    card features, EventTimeTimeout
       -> groupBy(merchant_bucket).transformWithStateInPandas merchant features
-      -> mapInPandas(score)                         prediction columns
+      -> mapInPandas(score)                         prediction columns + challenger scores (shadow.py)
       -> foreachBatch(BatchWriter)                  sinks + DLQ, idempotent by batch id
 
 Both stateful operators run in append mode; the checkpoint holds the source offsets and

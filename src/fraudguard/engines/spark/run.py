@@ -55,8 +55,7 @@ def progress_line(progress: dict[str, Any]) -> str:
 
 def default_sinks(settings: Settings, bootstrap: str, database_url: str) -> tuple[list[Sink], Any]:
     """The local engine's sinks (PostgreSQL, Parquet, Kafka predictions + alerts) and DLQ."""
-    from fraudguard.engines.local.runner import PRODUCER_MAX_MESSAGE_BYTES
-    from fraudguard.io.dlq import DeadLetterWriter
+    from fraudguard.io.dlq import PRODUCER_MAX_MESSAGE_BYTES, DeadLetterWriter
     from fraudguard.io.kafka import make_producer
     from fraudguard.io.kafka_sinks import KafkaAlertSink, KafkaPredictionSink
     from fraudguard.io.parquet_sink import ParquetSink
@@ -99,15 +98,16 @@ def run_spark_engine(
         Stop by itself after this many seconds (demo, benchmarks).
     sinks, dlq
         Set-up sinks and a dead-letter writer; ``None`` builds the local engine's
-        (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic).
+        (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic) and its challenger
+        sinks (shadow scores: table, Parquet, topic; see :mod:`.shadow`).
     """
-    from fraudguard.engines.local.runner import install_stop_handlers
+    from fraudguard.engines.common.lifecycle import install_stop_handlers
+    from fraudguard.engines.common.models import load_current
     from fraudguard.engines.spark.connector import choose_source, connector_jars
     from fraudguard.engines.spark.query import StreamPlan, start_query
     from fraudguard.engines.spark.session import build_session
     from fraudguard.engines.spark.writer import BatchWriter
     from fraudguard.io.kafka import check_reachable, ensure_topics, require_bootstrap
-    from fraudguard.models.scorer import Scorer
 
     say = printer or (lambda line: print(line, flush=True))
     unknown = {
@@ -125,7 +125,7 @@ def run_spark_engine(
     bootstrap = require_bootstrap(settings)
     check_reachable(bootstrap)
     ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
-    scorer = Scorer.load(settings.models_dir)
+    scorer = load_current(settings.models_dir)
     import pyspark
 
     jars = connector_jars(settings.spark_kafka_jars_dir, pyspark.__version__)
@@ -148,14 +148,18 @@ def run_spark_engine(
 
         url, embedded = resolve_database_url(settings, allow_embedded=settings.environment == "development")
         sinks, dlq = default_sinks(settings, bootstrap, url)
+        from fraudguard.engines.spark.shadow import shadow_sinks
+
+        shadow, challenger_sinks = shadow_sinks(settings, url, dlq.producer)
+        sinks += challenger_sinks
         for sink in sinks:
             sink.setup()
         from fraudguard.io.rule_watcher import RuleWatcher
 
         rules = RuleWatcher(url, check_every_s=0)
     else:
-        rules = None
-    writer = BatchWriter(sinks, dlq, query_name="fraudguard", rules=rules)
+        rules, shadow = None, None
+    writer = BatchWriter(sinks, dlq, query_name="fraudguard", rules=rules, shadow=shadow)
     spark = build_session(
         master or settings.spark_master,
         work_dir=settings.state_dir / "spark",

@@ -18,14 +18,16 @@ import pandas as pd
 
 from fraudguard import schema
 from fraudguard.engines.spark.parse import SOURCE_DDL, null_frame, spark_ddl
+from fraudguard.engines.spark.shadow import SHADOW_COLUMNS, SHADOW_DDL, shadow_columns, worker_shadow
 from fraudguard.features import prepare, stateless_features
 from fraudguard.models.scorer import Scorer
+from fraudguard.models.shadow import ShadowScorers
 from fraudguard.records import PREDICTION_FRAME_SCHEMA
 
 PREDICTION_DDL = spark_ddl(PREDICTION_FRAME_SCHEMA)
 """A prediction frame (:data:`~fraudguard.records.PREDICTION_FRAME_SCHEMA`) as Spark columns."""
 
-SCORED_DDL = f"{PREDICTION_DDL}, {SOURCE_DDL}"
+SCORED_DDL = f"{PREDICTION_DDL}, {SHADOW_DDL}, {SOURCE_DDL}"
 SOURCE_COLUMNS: tuple[str, ...] = tuple(part.split()[0] for part in SOURCE_DDL.split(", "))
 
 _SCORERS: dict[tuple[str, str], Scorer] = {}
@@ -56,11 +58,12 @@ def _extras_frame(extras: pd.Series, names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(out, index=extras.index, dtype=np.float64)
 
 
-def score_rows(scorer: Scorer, rows: pd.DataFrame) -> pd.DataFrame:
+def score_rows(scorer: Scorer, rows: pd.DataFrame, shadow: ShadowScorers | None = None) -> pd.DataFrame:
     """Prediction rows for valid transactions, null predictions for rejected ones.
 
     The source columns (``src_*``, ``error_*``, ``raw_*``) are kept so the writer can
-    dead-letter the rejected rows of the same micro-batch.
+    dead-letter the rejected rows of the same micro-batch. ``shadow``'s challengers score
+    the same features into the :data:`~.shadow.SHADOW_COLUMNS` (recorded, never deciding).
     """
     valid = rows["error_field"].isna().to_numpy()
     v = rows[valid]
@@ -77,13 +80,14 @@ def score_rows(scorer: Scorer, rows: pd.DataFrame) -> pd.DataFrame:
             {n: (feats[n] if n in feats else v[n].to_numpy()) for n in scorer.feature_names}, index=v.index
         )
         predictions = scorer.score_frame(frame, features)
-        parts.append(pd.concat([predictions, v[list(SOURCE_COLUMNS)]], axis=1))
+        challengers = pd.DataFrame(shadow_columns(shadow, features), index=v.index)
+        parts.append(pd.concat([predictions, challengers, v[list(SOURCE_COLUMNS)]], axis=1))
     if not valid.all():
         rejected = rows.loc[~valid, list(SOURCE_COLUMNS)]
-        nulls = null_frame(PREDICTION_DDL, len(rejected))
+        nulls = null_frame(f"{PREDICTION_DDL}, {SHADOW_DDL}", len(rejected))
         parts.append(pd.concat([nulls.set_axis(rejected.index), rejected], axis=1))
     out = pd.concat(parts) if len(parts) > 1 else parts[0]
-    return out[[*schema.PREDICTION_COLUMNS, *SOURCE_COLUMNS]]
+    return out[[*schema.PREDICTION_COLUMNS, *SHADOW_COLUMNS, *SOURCE_COLUMNS]]
 
 
 def score_step(models_dir: str, version: str) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
@@ -91,8 +95,9 @@ def score_step(models_dir: str, version: str) -> Callable[[Iterator[pd.DataFrame
 
     def step(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         scorer = cached_scorer(models_dir, version)
+        shadow = worker_shadow(models_dir, scorer)
         for rows in batches:
             if len(rows):
-                yield score_rows(scorer, rows)
+                yield score_rows(scorer, rows, shadow)
 
     return step

@@ -96,12 +96,21 @@ class BatchWriter:
         micro-batch (Spark's batch boundary) and applied here, on the driver, to the whole
         batch: transaction fields and model scores are at hand, feature columns are not, so a
         rule on a feature column is skipped by this engine (logged once per rule version).
+    shadow
+        Optional :class:`~fraudguard.engines.spark.shadow.SparkShadow`, called after the rules
+        with the batch's challenger scores; the challenger sinks among ``sinks`` record them.
     """
 
     def __init__(
-        self, sinks: Sequence[Sink], dlq: DeadLetterWriter | None, query_name: str, rules: Any | None = None
+        self,
+        sinks: Sequence[Sink],
+        dlq: DeadLetterWriter | None,
+        query_name: str,
+        rules: Any | None = None,
+        shadow: Any | None = None,
     ) -> None:
         self.rules = rules
+        self.shadow = shadow
         self._warned: set[tuple[int, int]] = set()
         self.sinks = list(sinks)
         self.dlq = dlq
@@ -127,6 +136,8 @@ class BatchWriter:
         predictions = self._decide(prediction_frame(rows[~rejected_mask]), rows[~rejected_mask])
         letters = dead_letters(rows[rejected_mask]) if rejected_mask.any() else []
         batch_id = f"{self.query_name}-{epoch_id}"
+        if self.shadow is not None and len(predictions):
+            self.shadow(predictions, rows[~rejected_mask])
         if len(predictions):
             for sink in self.sinks:
                 sink.write(predictions, batch_id=batch_id)

@@ -1,5 +1,5 @@
-// Generator controls: start / stop, transactions per second and fraud rate.
-// Every change needs the API key (sent as X-API-Key by api.js).
+// Generator controls: start / stop, transactions per second, fraud rate and drift.
+// Every change needs the API key (sent as X-API-Key by api.js); the API validates the drift.
 
 import { api, ApiError } from "./api.js";
 import { fmtCount, fmtPct } from "./format.js";
@@ -9,15 +9,24 @@ export class GeneratorPanel {
     this.form = document.getElementById("gen-form");
     this.tps = document.getElementById("gen-tps");
     this.fraud = document.getElementById("gen-fraud");
+    this.drift = document.getElementById("gen-drift");
+    this.driftDays = document.getElementById("gen-drift-days");
     this.state = document.getElementById("gen-state");
     this.detail = document.getElementById("gen-detail");
     this.error = document.getElementById("gen-error");
     this.dirty = false; // the user is editing: do not overwrite the inputs on refresh
-    for (const input of [this.tps, this.fraud]) input.addEventListener("input", () => { this.dirty = true; });
+    for (const input of [this.tps, this.fraud, this.drift, this.driftDays]) {
+      input.addEventListener("input", () => { this.dirty = true; });
+    }
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
       if (!this.form.reportValidity()) return;
-      this.send({ tps: Number(this.tps.value), fraud_rate: Number(this.fraud.value) });
+      this.send({
+        tps: Number(this.tps.value),
+        fraud_rate: Number(this.fraud.value),
+        drift: parseDrift(this.drift.value),
+        drift_days: Number(this.driftDays.value),
+      });
     });
     document.getElementById("gen-start").addEventListener("click", () => this.send({ running: true }));
     document.getElementById("gen-stop").addEventListener("click", () => this.send({ running: false }));
@@ -51,8 +60,13 @@ export class GeneratorPanel {
     if (!this.dirty) {
       if (g.tps !== undefined && g.tps !== null) this.tps.value = g.tps;
       if (g.fraud_rate !== undefined && g.fraud_rate !== null) this.fraud.value = g.fraud_rate;
+      if (Array.isArray(g.drift)) this.drift.value = g.drift.join(", ");
+      if (g.drift_days !== undefined && g.drift_days !== null) this.driftDays.value = g.drift_days;
     }
     const parts = [`target ${fmtCount(g.tps)} tx/s`, `fraud ${fmtPct(g.fraud_rate, 2)}`];
+    if (Array.isArray(g.drift)) {
+      parts.push(g.drift.length ? `drift ${g.drift.join(", ")} over ${g.drift_days} d` : "no drift");
+    }
     if (g.achieved_tps !== undefined && g.achieved_tps !== null) parts.push(`achieved ${Number(g.achieved_tps).toFixed(1)} tx/s`);
     if (g.sent !== undefined) parts.push(`${fmtCount(g.sent)} sent`);
     this.detail.textContent = parts.join(" · ");
@@ -73,4 +87,10 @@ export class GeneratorPanel {
         err.status === 401 || err.status === 403 ? `API key refused: enter a valid key above (${detail})` : detail;
     }
   }
+}
+
+// "amount:2, category" -> ["amount:2", "category"]; empty or "none" -> [] (a steady stream).
+export function parseDrift(text) {
+  const items = text.split(/[\s,]+/).filter(Boolean);
+  return items.length === 1 && items[0].toLowerCase() === "none" ? [] : items;
 }

@@ -1,11 +1,13 @@
-"""The current model, followed at batch boundaries.
+"""The model in service: loaded from ``CURRENT``, followed at batch boundaries.
 
-:class:`ModelWatcher` re-reads the registry's ``CURRENT`` pointer at most every
-``check_every_s`` seconds (a tiny file read). When it names another version, the new
-scorer is loaded and verified first and only then swapped in, between two batches: a
-batch is always scored by one version, written into every prediction's
-``model_version``. A version that fails to load (tampered, half-copied) is refused with
-a warning and the engine keeps the model it has.
+Both engines start with :func:`load_current` (a clear "train one first" error when the
+registry is empty). The Spark engine keeps that version for the whole query (its Python
+workers must agree on it). The local engine keeps a :class:`ModelWatcher`, which re-reads
+the registry's ``CURRENT`` pointer at most every ``check_every_s`` seconds (a tiny file
+read). When it names another version, the new scorer is loaded and verified first and
+only then swapped in, between two batches: a batch is always scored by one version,
+written into every prediction's ``model_version``. A version that fails to load
+(tampered, half-copied) is refused with a warning and the engine keeps the model it has.
 """
 
 from __future__ import annotations
@@ -14,15 +16,17 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 from fraudguard.errors import ModelError
 
 if TYPE_CHECKING:
     from fraudguard.features import FeatureConfig, FeaturePipeline, FeatureStores
     from fraudguard.models.card import ModelCard
+    from fraudguard.models.scorer import Scorer
 
 log = logging.getLogger(__name__)
+S = TypeVar("S")
 
 
 class FrameScorer(Protocol):
@@ -42,7 +46,8 @@ class FrameScorer(Protocol):
     def score_frame(self, frame: Any, features: Any) -> Any: ...
 
 
-def _default_loader(registry: Path, version: str | None) -> FrameScorer:
+def default_loader(registry: Path, version: str | None) -> Scorer:
+    """The real, verified :class:`~fraudguard.models.scorer.Scorer` of ``version``."""
     from fraudguard.models.scorer import Scorer
 
     return Scorer.load(registry, version)
@@ -57,6 +62,20 @@ def _current(registry: Path) -> str:
 def no_model_message(registry: Path) -> str:
     """What to tell a user whose registry holds no model."""
     return f"no model in {registry}: run `fraudguard train --data <transactions.parquet>` (e.g. from `fraudguard generate`) first"
+
+
+@overload
+def load_current(registry: Path) -> Scorer: ...
+@overload
+def load_current(registry: Path, loader: Callable[[Path, str | None], S]) -> S: ...
+def load_current(registry: Path, loader: Callable[[Path, str | None], Any] = default_loader) -> Any:
+    """The scorer of the version ``CURRENT`` names; :class:`ModelError` saying what to do when none."""
+    try:
+        return loader(registry, _current(registry))
+    except ModelError as e:
+        if not (registry / "CURRENT").is_file():
+            raise ModelError(no_model_message(registry)) from e
+        raise
 
 
 class ModelWatcher:
@@ -81,13 +100,8 @@ class ModelWatcher:
     ) -> None:
         self.registry = Path(registry)
         self.check_every_s = check_every_s
-        self._loader = loader or _default_loader
-        try:
-            self.scorer = self._loader(self.registry, _current(self.registry))
-        except ModelError as e:
-            if not (self.registry / "CURRENT").is_file():
-                raise ModelError(no_model_message(self.registry)) from e
-            raise
+        self._loader = loader or default_loader
+        self.scorer = load_current(self.registry, self._loader)
         self._checked = time.monotonic()
         self.switches = 0
 
