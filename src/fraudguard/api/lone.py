@@ -31,10 +31,12 @@ def inline_ok(service: Any, txs: Sequence[records.Transaction], record: bool) ->
     return len(txs) == 1 and quiet and all(isinstance(s, InMemoryStateStore) for s in stores)
 
 
-FEW = 32
-"""Most lone what-ifs of one micro-batch scored one by one. Measured (thread CPU per what-if,
-2026-11-29, load ~8): 85-110 µs one by one at any size; the frame path 1,550 µs at 2, 440 at 8,
-130 at 32, 101 at 64, 83 at 128, 51-76 from 256."""
+FEW = 8
+"""Most lone what-ifs of one micro-batch scored one by one. Thread CPU per what-if (2026-11-29,
+load ~8): 85-110 µs one by one at any size; the frame path 1,550 µs at 2, 440 at 8, 130 at 32.
+Not more: the loop is pure Python and holds the GIL throughout, while the frame path's NumPy
+and ONNX Runtime calls let the event loop read requests in between; at 200 connections (wrk,
+alternated, load 5-8) p99 was 353 / 806 / 496 ms with 32 against 223 / 329 / 212 ms with 8."""
 
 
 def score_alone(
