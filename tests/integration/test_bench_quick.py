@@ -78,6 +78,8 @@ def test_every_benchmark_but_spark_runs_in_quick_mode(tmp_path: Path) -> None:
     assert r["training"]["rows"] == 20_000 and 0.0 <= r["training"]["pr_auc"] <= 1.0
     assert 0.0 < r["training"]["random_pr_auc"] < r["training"]["pr_auc"]  # the model beats a random score
     assert [b["batch"] for b in r["core"]["batches"]] == [1, 100, 10_000]
+    single, frames = r["core"]["batches"][0], r["core"]["frames_batch1"]
+    assert single["rows"] == frames["rows"] == 30 and single["cpu_us"] > 0 and "record in" in single["path"]
     assert r["core"]["naive"]["rows"] == 5
 
     engine = r["engine"]

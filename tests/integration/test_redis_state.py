@@ -61,6 +61,34 @@ def test_pipeline_on_redis_gives_the_in_memory_features(redis_url: str, redis_pr
     assert isinstance(memory.card_store, InMemoryStateStore)
 
 
+def test_single_transactions_on_redis_equal_the_block_code_in_memory(redis_url: str, redis_prefix: str) -> None:
+    """The one-transaction path (features/single.py) reads and writes Redis state like a batch."""
+    from fraudguard import schema
+    from fraudguard.features.single import transaction_features
+
+    cfg = FeatureConfig(allowed_lateness_s=600, label_delay_s=3 * 3600)
+    stream = random_stream(300, seed=8)
+    stream["event_time"] = stream["event_time"].dt.floor("us")  # what a record carries
+    records = schema.from_frame(stream)
+    memory = FeaturePipeline(cfg)
+    memory.single_row = False  # the block code, in process
+    cards = RedisStateStore(redis_url, prefix=redis_prefix + "card:")
+    merchants = RedisStateStore(redis_url, prefix=redis_prefix + "merchant:")
+    remote = FeaturePipeline(cfg, card_store=cards, merchant_store=merchants)
+    for i in range(len(stream)):
+        want = memory.transform(stream.iloc[i : i + 1]).to_numpy()
+        if i % 2:
+            got = remote.transform(stream.iloc[i : i + 1]).to_numpy()
+        else:
+            got = transaction_features(remote, records[i])[0][None, :]
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    snapshot = memory.card_store.snapshot()  # type: ignore[attr-defined]
+    assert dict(zip(snapshot, cards.get_many(list(snapshot)), strict=True)) == snapshot
+    snapshot = memory.merchant_store.snapshot()  # type: ignore[attr-defined]
+    assert dict(zip(snapshot, merchants.get_many(list(snapshot)), strict=True)) == snapshot
+    assert len(cards) == len(memory.card_store) and len(merchants) == len(memory.merchant_store)
+
+
 def test_unreachable_redis_is_a_state_store_error() -> None:
     store = RedisStateStore("redis://127.0.0.1:1/0", prefix="fgtest:none:")
     with pytest.raises(StateStoreError, match="Redis read"):

@@ -10,7 +10,9 @@ whatever else is already queued (after one turn of the event loop, so requests r
 the same turn come along); while the worker is busy, new requests queue up and form the
 next batch. So a lone request pays no wait and batches grow only under load.
 ``max_wait_s`` > 0 adds a fixed wait for company (the old behaviour, off by default: at
-concurrency 1 it was pure latency).
+concurrency 1 it was pure latency). A lone submission that ``inline`` accepts (one
+transaction, nothing that waits on I/O) is processed on the event loop itself: two
+thread hand-offs cost more than scoring one transaction (~0.1 ms).
 """
 
 from __future__ import annotations
@@ -41,10 +43,20 @@ class MicroBatcher(Generic[T, R]):
         Most rows in one call (a submission larger than this still goes in one call).
     max_wait_s
         Longest a request waits for company once the worker is free (0: no wait).
+    inline
+        ``inline(items, record)``: True when a lone submission may be processed on the loop.
     """
 
-    def __init__(self, process: Process[T, R], *, max_items: int = 512, max_wait_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        process: Process[T, R],
+        *,
+        max_items: int = 512,
+        max_wait_s: float = 0.0,
+        inline: Callable[[Sequence[T], bool], bool] | None = None,
+    ) -> None:
         self._process = process
+        self._inline = inline
         self.max_items, self.max_wait_s = max_items, max_wait_s
         self._queue: asyncio.Queue[tuple[Sequence[T], bool, asyncio.Future[list[R]]]] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -98,7 +110,10 @@ class MicroBatcher(Generic[T, R]):
             if not group:
                 continue
             try:
-                results = await asyncio.to_thread(self._process, [(g[0], g[1]) for g in group])
+                if len(group) == 1 and self._inline is not None and self._inline(group[0][0], group[0][1]):
+                    results = self._process([(group[0][0], group[0][1])])
+                else:
+                    results = await asyncio.to_thread(self._process, [(g[0], g[1]) for g in group])
             except Exception as e:
                 for g in group:
                     if not g[2].done():

@@ -29,6 +29,7 @@ import pandas as pd
 from fraudguard import schema
 from fraudguard.admission import DEFAULT_MAX_EXTRAS, bound_extras, known_extras
 from fraudguard.api.idempotency import RecordedLog, assemble, triage
+from fraudguard.api.lone import inline_ok, score_alone
 from fraudguard.features.pipeline import FeaturePipeline
 from fraudguard.io.sinks.base import PredictionBatch, SinkSet
 from fraudguard.models.scorer import Scorer
@@ -127,6 +128,11 @@ class ScoringService:
         another request's. Features are cheap; the model call, shared by all, is not.
         """
         groups = [(self._bound(txs), rec) for txs, rec in submitted]
+        if all(len(txs) == 1 for txs, _ in groups):  # lone transactions: maybe no frame at all (lone.py)
+            with self._lock:
+                alone = score_alone(self, groups)
+            if alone is not None:
+                return alone
         frames: list[pd.DataFrame] = []
         features: list[pd.DataFrame] = []
         now = pd.Timestamp.now(tz="UTC")
@@ -165,6 +171,10 @@ class ScoringService:
         for txs, rec in groups:
             out.append([next(rec_iter) for _ in txs] if rec else [by_id[id(tx)] for tx in txs])
         return out
+
+    def inline_ok(self, txs: Sequence[schema.Transaction], record: bool) -> bool:
+        """Whether the micro-batcher may score this lone submission on the event loop (``lone.py``)."""
+        return inline_ok(self, txs, record)
 
     def _bound(self, txs: Sequence[schema.Transaction]) -> list[schema.Transaction]:
         known = known_extras(getattr(self.scorer, "extras", ()))

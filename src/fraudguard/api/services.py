@@ -92,7 +92,10 @@ class Services:
         if self.scoring is not None:
             s = self.settings
             self.batcher = MicroBatcher(
-                self.scoring.process, max_items=s.api_batch_max_items, max_wait_s=s.api_batch_wait_ms / 1000
+                self.scoring.process,
+                max_items=s.api_batch_max_items,
+                max_wait_s=s.api_batch_wait_ms / 1000,
+                inline=getattr(self.scoring, "inline_ok", None),  # a stand-in scoring may not offer it
             )
             await self.batcher.start()
         if self.bootstrap and self.tracker is None:

@@ -4,6 +4,12 @@ Scoring data is a fresh generated stream (another seed, a later start than train
 through one feature pipeline in arrival order, batch by batch, as an engine would; a
 warm-up gives cards some history first. Features and models are timed separately. The
 naive baseline is :class:`fraudguard.bench.naive.RowScorer` on the same stream.
+
+Batch 1 is the authorisation path: one decoded transaction record in, its prediction
+record out, through ``features/single.py`` and ``models/single.py`` (what the API does for
+a lone request). The same rows as one-row frames (``transform`` + ``score_frame``, what an
+engine does with a batch of one) are reported beside it. Thread CPU per transaction is
+reported too: on a shared machine it moves far less than wall-clock rates.
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ from typing import Any
 
 import pandas as pd
 
+from fraudguard import records
 from fraudguard.bench.naive import RowScorer
 from fraudguard.features import FeaturePipeline
+from fraudguard.features.single import commit_one, compute_one, extras_of, names_of, row_of_transaction
 from fraudguard.models.scorer import Scorer
+from fraudguard.models.single import single_scorer
 
 
 def scoring_stream(rows: int, seed: int = 99) -> pd.DataFrame:
@@ -55,6 +64,35 @@ def time_batches(scorer: Scorer, warm: pd.DataFrame, rows: pd.DataFrame, batch: 
     }
 
 
+def time_single(scorer: Scorer, warm: pd.DataFrame, rows: pd.DataFrame) -> dict[str, Any]:
+    """Rows/s and thread-CPU µs per row of one transaction at a time: record in, prediction out."""
+    pipe = warm_pipeline(scorer, warm)
+    txs = records.from_frame(rows)  # decoded records, as the API and a consumer hold them (not timed)
+    one = single_scorer(scorer)
+    wall_f = wall_m = cpu_f = cpu_m = 0.0
+    for tx in txs:
+        t0, c0 = time.perf_counter(), time.thread_time()
+        names, extras = extras_of(tx)
+        row = compute_one(pipe, row_of_transaction(tx), extras)
+        commit_one(pipe, row)
+        t1, c1 = time.perf_counter(), time.thread_time()
+        one.prediction(tx, row.values, names_of(pipe.config, tuple(names)))
+        wall_f, cpu_f = wall_f + t1 - t0, cpu_f + c1 - c0
+        wall_m, cpu_m = wall_m + time.perf_counter() - t1, cpu_m + time.thread_time() - c1
+    n = len(txs)
+    return {
+        "batch": 1,
+        "path": "single transaction: record in, prediction out (features/single.py, models/single.py)",
+        "rows": n,
+        "features_rows_s": n / wall_f,
+        "models_rows_s": n / wall_m,
+        "rows_s": n / (wall_f + wall_m),
+        "features_cpu_us": 1e6 * cpu_f / n,
+        "models_cpu_us": 1e6 * cpu_m / n,
+        "cpu_us": 1e6 * (cpu_f + cpu_m) / n,
+    }
+
+
 def time_naive(scorer: Scorer, warm: pd.DataFrame, rows: pd.DataFrame) -> dict[str, Any]:
     """Rows/s of the per-row baseline (dict features, one predict per model per row)."""
     naive = RowScorer(scorer)
@@ -75,12 +113,19 @@ def run_core(scorer: Scorer, sizes: dict[int, int], naive_rows: int, warm_rows: 
     total = warm_rows + max(max(sizes.values()), naive_rows)
     stream = scoring_stream(total)
     warm, rest = stream.iloc[:warm_rows], stream.iloc[warm_rows:]
-    batches = [time_batches(scorer, warm, rest.iloc[:rows], batch) for batch, rows in sorted(sizes.items())]
+    batches = [
+        time_single(scorer, warm, rest.iloc[:rows])
+        if batch == 1
+        else time_batches(scorer, warm, rest.iloc[:rows], batch)
+        for batch, rows in sorted(sizes.items())
+    ]
+    frames_1 = time_batches(scorer, warm, rest.iloc[: sizes.get(1, 0)], 1) if 1 in sizes else None
     naive = time_naive(scorer, warm, rest.iloc[:naive_rows])
     best = batches[-1]
     return {
         "model_version": scorer.version,
         "batches": batches,
+        "frames_batch1": frames_1,
         "naive": naive,
         "rows_s": best["rows_s"],
         "ratio_vs_naive": best["rows_s"] / naive["rows_s"],

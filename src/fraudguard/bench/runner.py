@@ -47,7 +47,7 @@ class BenchSizes:
     training_rows: int = 1_000_000
     model_rows: int = 200_000
     small_model: bool = False
-    core_sizes: dict[int, int] = field(default_factory=lambda: {1: 500, 100: 20_000, 10_000: 100_000})
+    core_sizes: dict[int, int] = field(default_factory=lambda: {1: 2_000, 100: 20_000, 10_000: 100_000})
     core_naive_rows: int = 300
     core_warm_rows: int = 20_000
     engine_rows: int = 100_000

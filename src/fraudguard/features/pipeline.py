@@ -14,7 +14,7 @@ time) and *not* inserted into card or merchant state. Each event updates state o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,9 +24,10 @@ from fraudguard.errors import ValidationError
 from fraudguard.features.config import FeatureConfig
 from fraudguard.features.merchant import combine_labels, label_records
 from fraudguard.features.names import feature_names
+from fraudguard.features.single import transform_one
 from fraudguard.features.state import InMemoryStateStore, StateStore, decode_merchants, encode_merchants
-from fraudguard.features.stateless import US_PER_S, Prepared, prepare, stateless_features
-from fraudguard.features.steps import CardStep, MerchantStep, States, card_step, key_index, merchant_step
+from fraudguard.features.stateless import US_PER_S, prepare, stateless_features
+from fraudguard.features.steps import States, card_step, key_index, merchant_step
 from fraudguard.features.watermark import QuorumWatermark
 from fraudguard.schema import EXTRA_PREFIX
 
@@ -75,6 +76,7 @@ class FeaturePipeline:
         self._watermark_us = _NO_TIME
         self._clock = QuorumWatermark()  # expiry clock: no single event can jump it (watermark.py)
         self._last_sweep_us = _NO_TIME
+        self.single_row = True  # one-row batches take the scalar path (single.py): same numbers, ~20x faster
 
     def feature_names(self, extras: Sequence[str] = ()) -> list[str]:
         """Base feature names, then the ``x_*`` passthrough names in the order given."""
@@ -86,6 +88,8 @@ class FeaturePipeline:
         ``update=False`` computes the same values without changing any state (what-if
         scoring in the API). ``frame`` is never modified. Rows must be in arrival order.
         """
+        if len(frame) == 1 and self.single_row:
+            return transform_one(self, frame, update)
         b = prepare(frame)
         extras = [c for c in frame.columns if isinstance(c, str) and c.startswith(EXTRA_PREFIX)]
         names = self.feature_names(extras)
@@ -105,25 +109,31 @@ class FeaturePipeline:
         for j, name in enumerate(extras, start=len(names) - len(extras)):
             out[:, j] = pd.to_numeric(frame[name], errors="coerce").to_numpy(np.float64, na_value=np.nan)
         if update:
-            self._write(b, cards, merchants)  # write
+            self.write(b.t_us, cards.states, merchants.states, int((~cards.inserted).sum()), cards.late)  # write
         return pd.DataFrame(out, columns=names, index=frame.index)
 
-    def _write(self, b: Prepared, cards: CardStep, merchants: MerchantStep) -> None:
-        """Store the steps' new states, advance the expiry clock, count, sweep expired keys."""
+    def write(
+        self, t_us: np.ndarray, cards: Mapping[str, bytes], merchants: Mapping[str, bytes], dropped: int, late: int
+    ) -> None:
+        """Store a batch's new card and merchant states, advance the expiry clock, count, sweep.
+
+        ``t_us``: the batch's event times; ``dropped``: rows too late to enter state; ``late``:
+        rows placed although older than their card's latest event (the steps say both).
+        """
         cfg = self.config
-        wm = self._clock.advance(b.t_us)
+        wm = self._clock.advance(t_us)
         self._watermark_us = wm
         slack = cfg.allowed_lateness_s
-        if cards.states:
-            self.card_store.put_many(cards.states, expire_at=wm / US_PER_S + cfg.card_state_ttl_s + slack)
-        if merchants.states:
+        if cards:
+            self.card_store.put_many(cards, expire_at=wm / US_PER_S + cfg.card_state_ttl_s + slack)
+        if merchants:
             span_s = cfg.merchant_days * 86400
-            self.merchant_store.put_many(merchants.states, expire_at=wm / US_PER_S + span_s + slack)
+            self.merchant_store.put_many(merchants, expire_at=wm / US_PER_S + span_s + slack)
         c = self._counters
-        c["rows"] += len(b)
+        c["rows"] += len(t_us)
         c["batches"] += 1
-        c["late_events"] += cards.late
-        c["late_dropped"] += int((~cards.inserted).sum())
+        c["late_events"] += late
+        c["late_dropped"] += dropped
         if wm - self._last_sweep_us >= max(60.0, cfg.card_state_ttl_s / 100) * US_PER_S:
             self._last_sweep_us = wm
             c["expired"] += self.card_store.expire(wm / US_PER_S)

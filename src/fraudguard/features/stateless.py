@@ -26,6 +26,13 @@ SMALL_BATCH = 64
 set-up (Series construction, hashing tables) costs more than the work on a few rows."""
 _HASHES: dict[str, int] = {}
 _HASH_CACHE_MAX = 200_000
+try:  # what pd.util.hash_array calls for strings (pandas' own module; the public path otherwise)
+    from pandas._libs.hashing import hash_object_array as _siphash
+except ImportError:  # pragma: no cover
+    _siphash = None
+_PANDAS_HASH_KEY = "0123456789123456"
+"""``pd.util.hash_array``'s default key."""
+_U64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +73,28 @@ def hash_ids(values: np.ndarray) -> np.ndarray:
     out = pd.util.hash_array(arr)
     out[missing] = 0
     return out
+
+
+def hash_id(value: object) -> int:
+    """:func:`hash_ids` of one identifier (one transaction's path): cached, and a new string is
+    hashed by the SipHash behind ``pd.util.hash_array`` and its final mix, without its set-up
+    (~2 µs instead of ~17; ``test_small_batch.py`` compares both on thousands of strings)."""
+    if type(value) is str:
+        cached = _HASHES.get(value)
+        if cached is not None:
+            return cached
+        if _siphash is not None:
+            h = int(_siphash(np.array([value], dtype=object), _PANDAS_HASH_KEY, "utf8")[0])
+            h ^= h >> 30
+            h = h * 0xBF58476D1CE4E5B9 & _U64
+            h ^= h >> 27
+            h = h * 0x94D049BB133111EB & _U64
+            h ^= h >> 31
+            if len(_HASHES) >= _HASH_CACHE_MAX:
+                _HASHES.clear()
+            _HASHES[value] = h
+            return h
+    return int(hash_ids(np.array([value], dtype=object))[0])
 
 
 def _hash_small(arr: np.ndarray) -> np.ndarray | None:

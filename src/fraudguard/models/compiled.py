@@ -240,9 +240,14 @@ class CompiledModels:
         except Exception as e:  # onnxruntime raises its own untyped errors
             raise ModelError(f"cannot load the compiled models: {e}") from e
         self.n_features = n_features
-        self._rf_trees = float(n_rf_trees)
-        self._if_denominator = float(if_denominator)
+        self.rf_trees = float(n_rf_trees)
+        self.if_denominator = float(if_denominator)
         self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def session(self) -> Any:
+        """The ONNX Runtime session (``models/single.py`` binds one row's buffers to it)."""
+        return self._session
 
     @classmethod
     def of(cls, models: Any, onnx_bytes: bytes | None = None) -> CompiledModels:
@@ -274,7 +279,7 @@ class CompiledModels:
         margin, rf_sum, if_sum = self.raw(x)
         out = np.empty((x.shape[0], 3), dtype=np.float64)
         out[:, 0] = 1.0 / (1.0 + np.exp(-margin))
-        out[:, 1] = rf_sum / self._rf_trees
-        anomaly = np.ones(x.shape[0]) if self._if_denominator == 0 else np.exp2(-if_sum / self._if_denominator)
+        out[:, 1] = rf_sum / self.rf_trees
+        anomaly = np.ones(x.shape[0]) if self.if_denominator == 0 else np.exp2(-if_sum / self.if_denominator)
         out[:, 2] = calibration(anomaly)
         return out

@@ -15,6 +15,7 @@ Both objects are plain numbers, stored as JSON.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,6 +89,15 @@ class Stacker:
         for j, w in enumerate(self.weights):  # fixed summation order: BLAS would round per batch size
             z += w * logits[:, j]
         return 1.0 / (1.0 + np.exp(-z))
+
+    def one(self, scores: Sequence[float]) -> float:
+        """:meth:`__call__` of one row of base scores: the same operations on Python floats
+        (NumPy's scalar ``log`` and ``exp``: its SIMD loops and ``math`` differ in the last bit)."""
+        z = self.bias
+        for w, s in zip(self.weights.tolist(), scores, strict=True):
+            p = min(max(s, _EPS), 1.0 - _EPS)
+            z += w * float(np.log(p / (1.0 - p)))
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON form."""

@@ -81,3 +81,34 @@ def test_adaptive_batching_no_wait_alone_batches_while_busy() -> None:
     asyncio.run(main())
     assert calls[:2] == [1, 1]
     assert calls[2:] == [30]  # everything that queued while the worker was busy, in one call
+
+
+def test_lone_submissions_the_predicate_accepts_run_on_the_loop() -> None:
+    """No thread hop for a lone submission ``inline`` accepts; batches and refused ones use the worker thread."""
+    import threading
+
+    seen: list[tuple[list[int], bool]] = []
+
+    def process(groups):  # type: ignore[no-untyped-def]
+        on_loop = threading.current_thread() is threading.main_thread()
+        seen.extend((list(items), on_loop) for items, _ in groups)
+        if -1 in groups[0][0]:
+            raise ValueError("bad lone call")
+        return [[x + 1 for x in items] for items, _ in groups]
+
+    async def main() -> tuple[list[int], list[int], list[list[int]]]:
+        b = MicroBatcher(process, inline=lambda items, record: len(items) == 1 and not record)
+        await b.start()
+        try:
+            lone = await b.submit([1], record=False)
+            refused = await b.submit([2], record=True)
+            with pytest.raises(ValueError, match="bad lone call"):
+                await b.submit([-1], record=False)
+            together = await asyncio.gather(b.submit([3], record=False), b.submit([4], record=False))
+            return lone, refused, together
+        finally:
+            await b.stop()
+
+    assert asyncio.run(main()) == ([2], [3], [[4], [5]])
+    assert seen[:3] == [([1], True), ([2], False), ([-1], True)]
+    assert seen[3:] == [([3], False), ([4], False)]  # two submissions: one call in the worker thread

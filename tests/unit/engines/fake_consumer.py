@@ -18,6 +18,7 @@ from fraudguard import schema
 from fraudguard.engines.local.engine import LocalEngine
 from fraudguard.errors import SinkError
 from fraudguard.generator import generate_frame
+from fraudguard.io.sinks.base import SinkSet
 from tests.fixtures.postgres import prediction_frame
 
 TOPIC = "tx"
@@ -167,8 +168,7 @@ def make_engine(n: int, *, pipeline: bool, sinks: list[RecordingSink] | None = N
     engine = LocalEngine(
         consumer,  # type: ignore[arg-type]
         LegitProcessor(),
-        sinks,  # type: ignore[arg-type]
-        NoDeadLetters(),  # type: ignore[arg-type]
+        SinkSet(sinks, NoDeadLetters()),  # type: ignore[arg-type]
         topic=TOPIC,
         batch_size=batch_size,
         max_wait_s=0.05,

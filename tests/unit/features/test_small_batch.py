@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard.features import stateless
-from fraudguard.features.stateless import SMALL_BATCH, _categories, hash_ids, prepare
+from fraudguard.features.stateless import SMALL_BATCH, _categories, hash_id, hash_ids, prepare
 from fraudguard.features.steps import _factorize
 from tests.unit.features.helpers import random_stream
 
@@ -20,6 +20,18 @@ def test_small_hashes_equal_pandas_hashes() -> None:
     assert first.dtype == np.uint64
     assert (first == expected).all() and (again == expected).all()
     assert hash_ids(np.array([None, "m1"], dtype=object)).tolist() == [0, int(expected[0])]
+
+
+def test_one_id_hash_equals_pandas_hash() -> None:
+    """``hash_id`` (the one-transaction path's hash, with its own SipHash call) == ``pd.util.hash_array``."""
+    rng = np.random.default_rng(4)
+    alphabet = [*"abcXYZ019-_:/ ", "é", "ü", "ß", "漢", "😀", "\x00"]
+    ids = ["", "m1", "x" * 500] + ["".join(rng.choice(alphabet, rng.integers(1, 40))) for _ in range(3000)]
+    stateless._HASHES.clear()
+    got = [hash_id(v) for v in ids] + [hash_id(v) for v in ids]  # new, then cached
+    want = pd.util.hash_array(np.array(ids, dtype=object)).tolist()
+    assert got == want + want
+    assert hash_id(None) == 0 and hash_id(12) == int(pd.util.hash_array(np.array([12], dtype=object))[0])
 
 
 def test_small_categories_and_factorize_equal_pandas() -> None:
