@@ -22,7 +22,6 @@ from sklearn.metrics import average_precision_score
 
 from fraudguard.bench.retrain import write_history
 from fraudguard.config import Settings
-from fraudguard.features import FeatureConfig
 from fraudguard.generator.columns import Columns
 from fraudguard.io.retrain_io import retrain_once
 from fraudguard.io.sinks.challenger import transactions_parquet_dir
@@ -68,7 +67,7 @@ def retrain_in_memory(settings: Settings, registry: Path) -> tuple[str, pd.DataF
     data = history[keep].sort_values("event_time", kind="stable").reset_index(drop=True).drop(columns=["label_source"])
     cut = data["event_time"].iloc[int(len(data) * (1.0 - PLAN.eval_fraction))]
     window = (data["event_time"] >= cut).to_numpy()
-    config = FeatureConfig(**Scorer.load(registry).feature_config_dict())
+    config = Scorer.load(registry).feature_config
     source = {"path": "retrain", "format": "history", "sha256": None, "rows": int((~window).sum())}
     version, _card = train_and_register(
         data.loc[~window], registry, source=source, feature_config=config, cfg=SMALL, make_current=False

@@ -47,7 +47,7 @@ def test_spark_challenger_recorded_but_never_deciding_and_retired_between_batche
 
     shadow, challenger_sinks = shadow_sinks(ss, url, make_producer(engine_env.bootstrap, log_level=2))
     base = kafka_writer(ss, [PostgresSink(url), *challenger_sinks])
-    writer = BatchWriter(base.sinks, base.dlq, query_name="fraudguard-shadow", shadow=shadow)
+    writer = BatchWriter(base.sinks, query_name="fraudguard-shadow", shadow=shadow)
     publish_values(engine_env.bootstrap, ss.topic_transactions, values[: N // 2], keys[: N // 2])
     query, _ = start_query(spark, make_plan(ss, 400), writer, checkpoint=tmp_path / "ckpt", trigger="500ms")
     try:

@@ -28,7 +28,7 @@ from fraudguard.models.estimators import TrainConfig
 from fraudguard.models.retrain import Census, RetrainPlan, Scope, compare, latest_labels, with_labels
 from fraudguard.models.retrain_sample import META_COLUMNS, HeldHistory, Sample, train_challenger
 from fraudguard.models.scorer import Scorer
-from fraudguard.records import FRAME_COLUMNS, arrays_to_frame, transaction_arrays
+from fraudguard.records import TRANSACTION_COLUMNS, arrays_to_frame, transaction_arrays
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ def retrain_once(
         f"{sample.fraud_rate:.4g} and legitimate ones at {sample.legit_rate:.4g}"
     )
     held = HeldHistory(sample, config, history.extras)
-    normalise = set(FRAME_COLUMNS) <= set(history.columns)
+    normalise = set(TRANSACTION_COLUMNS) <= set(history.columns)
     for part in history.slices(history.columns):
         part = arrays_to_frame(*transaction_arrays(part.reset_index(drop=True))) if normalise else part
         labelled = with_labels(part, labels)
