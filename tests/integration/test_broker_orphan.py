@@ -51,10 +51,12 @@ def test_kill_9_of_the_launcher_stops_tansu(tmp_path: Path) -> None:
         launcher.send_signal(signal.SIGKILL)
         launcher.wait(10)
         deadline = time.monotonic() + 15
-        while any(_alive(p) for p in tansu) and time.monotonic() < deadline:
+        # the thread-group leader turns zombie before its other threads have exited and closed
+        # the listening socket, so the port is checked in the same wait, not right after it
+        while (any(_alive(p) for p in tansu) or not port_is_free("127.0.0.1", port)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(_alive(p) for p in tansu), "Tansu outlived its launcher"
-        assert port_is_free("127.0.0.1", port)
+        assert port_is_free("127.0.0.1", port), "Tansu's port still taken after it died"
     finally:
         for pid in tansu:  # only the children of the launcher this test started
             with contextlib.suppress(ProcessLookupError):
