@@ -49,9 +49,14 @@ def refit_on_validation(
     """
     parts = time_split(frame["event_time"])
     y = (frame["is_fraud"].to_numpy(dtype=np.float64) >= 0.5).astype(np.int64)
-    x = np.ascontiguousarray(features.to_numpy(dtype=np.float32))
     fit_rows = np.concatenate([parts["train"], parts["validation"]])
-    xf, yf, xt, yt = x[fit_rows], y[fit_rows], x[parts["test"]], y[parts["test"]]
+
+    matrix = features.to_numpy(dtype=np.float32, copy=False)  # a view when the frame is one float32 block
+
+    def rows(idx: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(np.take(matrix, idx, axis=0))
+
+    xf, yf, xt, yt = rows(fit_rows), y[fit_rows], rows(parts["test"]), y[parts["test"]]
     chosen = result.selection["xgboost"]["chosen"]
     rounds = refit_rounds(int(chosen["rounds"]), parts["train"].size, fit_rows.size, cfg.xgb_trees)
     xcfg = replace(
