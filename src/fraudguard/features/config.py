@@ -147,6 +147,14 @@ class FeatureConfig:
         lag_days = -(-self.merchant_lag_s // 86400)
         return max(1, max(*self.merchant_windows_s, *self.fraud_share_windows_s, *risk) // 86400) + lag_days
 
+    @property
+    def history_s(self) -> int:
+        """How far back any feature looks: the longest card or merchant state, in seconds.
+
+        A stream that started from empty state has features like training's only after this
+        long (drift monitoring waits for it, see ``drift_reference.warmup_s``)."""
+        return max(self.card_state_ttl_s, self.merchant_days * 86400)
+
     def to_dict(self) -> dict[str, object]:
         """Plain values, for the model registry's metadata."""
         return asdict(self)

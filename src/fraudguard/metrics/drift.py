@@ -10,6 +10,10 @@ or how many workers counted: bucket counts simply add.
 A window alerts only when it is **full** (the stream has covered its whole length since
 the first bucket seen) and holds at least ``min_count`` transactions: the first hours
 after a start, with card and merchant windows still filling, are not a day of data.
+With the card's ``warmup_s`` (how much history the reference rows had, see
+:mod:`fraudguard.models.drift_reference`), a window is full only when it starts at least that
+long after the first bucket: before, a stream started from empty state differs from the
+reference by construction (emptier windows), not by drift.
 
 ``PSI = sum_i (a_i - e_i) * ln(a_i / e_i)`` over bins, with shares floored at ``EPS``
 so an empty bin gives a large but finite value. Common reading: < 0.1 stable, 0.1-0.2
@@ -80,6 +84,12 @@ class Reference:
         return cls(name, kind, edges, shares)
 
 
+def warmup_from_card(card: ModelCard | Mapping[str, Any] | None) -> float:
+    """The card's ``drift_reference.warmup_s`` (0 for a card written before it existed)."""
+    ref = card.drift() if isinstance(card, ModelCard) else (card or {}).get("drift_reference") or {}
+    return float(ref.get("warmup_s") or 0.0)
+
+
 def references_from_card(card: ModelCard | Mapping[str, Any] | None) -> tuple[list[Reference], list[str]]:
     """The card's references (features, then scores) and its top features; empty when absent."""
     ref = card.drift() if isinstance(card, ModelCard) else (card or {}).get("drift_reference") or {}
@@ -122,6 +132,8 @@ class DriftMonitor:
         Window name -> seconds, ending at the newest event time seen.
     min_count
         A window with fewer transactions reports PSI but never alerts (too few to judge).
+    warmup_s
+        A window that starts less than this long after the first bucket never alerts.
     """
 
     def __init__(
@@ -132,7 +144,9 @@ class DriftMonitor:
         windows: Mapping[str, int] | None = None,
         min_count: int = 500,
         alert_psi: float = ALERT_PSI,
+        warmup_s: float = 0.0,
     ) -> None:
+        self.warmup_s = float(warmup_s)
         self.refs = {r.name: r for r in references}
         self.top = [n for n in top_features if n in self.refs][:10]
         self.windows = dict(windows or WINDOWS)
@@ -173,6 +187,9 @@ class DriftMonitor:
         out: dict[str, Any] = {"windows": {}, "alert": False, "reasons": [], "top_features": self.top}
         if self.latest_bucket is None:
             return out
+        assert self.first_bucket is not None
+        out["warm_from"] = self.first_bucket + self.warmup_s
+        out["warming_up"] = self.latest_bucket + BUCKET_S < out["warm_from"] + min(self.windows.values())
         for wname, seconds in self.windows.items():
             counts = self._window_counts(seconds)
             rows: list[dict[str, Any]] = [
@@ -181,8 +198,7 @@ class DriftMonitor:
             ]
             rows.sort(key=lambda r: -1.0 if r["psi"] is None else r["psi"], reverse=True)
             n = max((int(c.sum()) for c in counts.values()), default=0)
-            assert self.first_bucket is not None
-            full = self.latest_bucket + BUCKET_S - self.first_bucket >= seconds
+            full = self.latest_bucket + BUCKET_S - seconds >= self.first_bucket + self.warmup_s
             out["windows"][wname] = {"transactions": n, "full": full, "psi": rows}
             if n < self.min_count or not full:
                 continue

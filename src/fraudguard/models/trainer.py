@@ -133,7 +133,14 @@ def train_and_register(
         "dtype": str(np.dtype(np.float32)),
     }
     seconds = time.perf_counter() - started
-    reference = build_reference(fs.features, fs.names, result.models, result.stacker)
+    reference = build_reference(
+        fs.features,
+        fs.names,
+        result.models,
+        result.stacker,
+        event_seconds=fs.frame["event_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9,
+        history_s=fs.config.history_s,
+    )
     card = build_card(result, features_meta=meta, source=source, cfg=cfg, seconds=seconds, drift_reference=reference)
     say("writing the registry version")
     version = save_version(
