@@ -66,6 +66,13 @@ class FeatureConfig:
         ``fraud_risk_delay_s`` ago, i.e. of transactions whose labels should be in.
     fraud_risk_delay_s
         How far back the risk windows end (whole days); normally the label delay.
+    merchant_streak
+        The merchant's latest known label history, day by day over the days whose labels
+        are in (before ``fraud_risk_delay_s``, back to the longest risk window): days since
+        its last day with a known legit transaction and since its last known fraud, the
+        known frauds after that legit day and how long ago that run started. A shop
+        breached since a day has only frauds from then on; one fraud among legit sales
+        does not (``merchant_streak.py``).
     """
 
     card_windows_s: tuple[int, ...] = (60, 3600, 86400)
@@ -83,6 +90,7 @@ class FeatureConfig:
     merchant_lag_s: int = 0
     fraud_risk_windows_s: tuple[int, ...] = (86400, 7 * 86400, 28 * 86400)
     fraud_risk_delay_s: int = 7 * 86400
+    merchant_streak: bool = True
 
     def __post_init__(self) -> None:
         """Refuse settings that would make features silently wrong."""

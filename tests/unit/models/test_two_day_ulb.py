@@ -67,7 +67,10 @@ def test_label_features_stay_zero_within_the_delay(trained: tuple[Path, Path, di
     fs = compute_features(frame, TRAINING_FEATURES)
     label_features = [n for n in fs.names if n.startswith("merchant_fraud_") or n == "card_known_frauds"]
     assert label_features  # the model has them; two days can never fill them
-    assert (fs.features[label_features].to_numpy() == 0).all()
+    values = fs.features[label_features].to_numpy()
+    assert ((values == 0) | np.isnan(values)).all()  # no label known: 0 frauds, no age since one
+    ages = [n for n in fs.names if n.endswith("_age_d") and n.startswith("merchant_")]
+    assert len(ages) == 3 and fs.features[ages].isna().all().all()  # no known day at all
     assert [f"x_V{i}" for i in range(1, 29)] == card["features"]["extras"]  # V1..V28 reach the models
 
 
