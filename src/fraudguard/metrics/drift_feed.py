@@ -40,6 +40,8 @@ def card_reference(models_dir: Path) -> ReferenceLoader:
 class _DriftMessage(msgspec.Struct):
     model_version: str
     counts: dict[str, dict[str, list[int]]]
+    cold_from: float | None = None
+    """The sending engine's first event time when its feature state started empty."""
 
 
 _decoder = msgspec.json.Decoder(_DriftMessage)
@@ -88,6 +90,8 @@ class DriftFeed:
                 self.version, self.monitor = msg.model_version, DriftMonitor(refs, top, warmup_s=warmup)
             assert self.monitor is not None
             self.monitor.add({int(k): v for k, v in msg.counts.items()})
+            if msg.cold_from is not None:
+                self.monitor.cold_start(msg.cold_from)
 
     def refresh(self) -> dict[str, Any]:
         """Recompute PSI; record an event when the alert state changes."""

@@ -105,14 +105,21 @@ def test_no_alert_while_warming_up_then_alerts_once_the_window_starts_after_the_
     rng = np.random.default_rng(5)
     _plain, refs = _monitor(rng)
     monitor = DriftMonitor(refs, ["amount"], min_count=500, warmup_s=2 * 3600)
+    warm = DriftMonitor(refs, ["amount"], min_count=500, warmup_s=2 * 3600)  # an engine on warm state (Redis)
     for hour in range(3):  # hours 0, 1, 2 of a shifted stream, from its first event
-        monitor.add(_stream(rng, refs, 2000, shift_amount=1.0, t0=960_000.0 + hour * 3600))
+        batch = _stream(rng, refs, 2000, shift_amount=1.0, t0=960_000.0 + hour * 3600)
+        monitor.add(batch)
+        monitor.cold_start(960_000.0)  # every message of the cold engine says when it started
+        warm.add(batch)
+        assert warm.compute()["alert"]  # no cold start reported: only the window's own length
         out = monitor.compute()
         assert out["warm_from"] == 960_000 + 2 * 3600
         if hour < 2:  # the last hour starts before first bucket + 2 h: emptier windows, not drift
             assert out["warming_up"] and not out["alert"] and not out["windows"]["last_1h"]["full"]
             assert out["windows"]["last_1h"]["psi"][0]["psi"] > 0.2  # PSI is still reported
     assert not out["warming_up"] and out["alert"] and "amount" in out["reasons"][0]
+    capped = DriftMonitor(refs, ["amount"], warmup_s=35 * 86400)  # a card trained on months of history
+    assert capped.warmup_s == 86400  # at most the longest window: never blind for weeks after a cold start
 
 
 def test_edges_lie_between_values_so_a_one_ulp_difference_never_changes_a_bin():
