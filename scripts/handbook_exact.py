@@ -73,12 +73,12 @@ def add_frauds(customers: pd.DataFrame, terminals: pd.DataFrame, tx: pd.DataFram
     tx.loc[tx.TX_AMOUNT > 220, ["TX_FRAUD", "TX_FRAUD_SCENARIO"]] = 1
     for day in range(tx.TX_TIME_DAYS.max()):
         hit = terminals.TERMINAL_ID.sample(n=2, random_state=day)
-        idx = tx[(tx.TX_TIME_DAYS >= day) & (tx.TX_TIME_DAYS < day + 28) & tx.TERMINAL_ID.isin(hit)].index
+        idx = tx[(day <= tx.TX_TIME_DAYS) & (day + 28 > tx.TX_TIME_DAYS) & tx.TERMINAL_ID.isin(hit)].index
         tx.loc[idx, "TX_FRAUD"] = 1
         tx.loc[idx, "TX_FRAUD_SCENARIO"] = 2
     for day in range(tx.TX_TIME_DAYS.max()):
         hit = customers.CUSTOMER_ID.sample(n=3, random_state=day).values
-        rows = tx[(tx.TX_TIME_DAYS >= day) & (tx.TX_TIME_DAYS < day + 14) & tx.CUSTOMER_ID.isin(hit)]
+        rows = tx[(day <= tx.TX_TIME_DAYS) & (day + 14 > tx.TX_TIME_DAYS) & tx.CUSTOMER_ID.isin(hit)]
         random.seed(day)
         idx = random.sample(list(rows.index.values), k=int(len(rows) / 3))
         tx.loc[idx, "TX_AMOUNT"] = tx.loc[idx, "TX_AMOUNT"] * 5

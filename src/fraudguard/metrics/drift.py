@@ -197,8 +197,8 @@ class DriftMonitor:
         if self.latest_bucket is None:
             return out
         assert self.first_bucket is not None
-        out["warm_from"] = self.first_bucket if self.cold_from is None else max(
-            self.first_bucket, self.cold_from + self.warmup_s
+        out["warm_from"] = (
+            self.first_bucket if self.cold_from is None else max(self.first_bucket, self.cold_from + self.warmup_s)
         )
         out["warming_up"] = self.latest_bucket + BUCKET_S < out["warm_from"] + min(self.windows.values())
         for wname, seconds in self.windows.items():

@@ -131,4 +131,10 @@ def test_edges_lie_between_values_so_a_one_ulp_difference_never_changes_a_bin():
     assert not np.isin(edges, scores).any()
     nudged = np.nextafter(scores, np.inf)  # the compiled graph's summation order, 1 ulp off
     assert (bin_counts(edges, scores) == bin_counts(edges, nudged)).all()
-    assert psi(variable_reference(scores)["shares"], bin_counts(np.asarray(variable_reference(scores)["edges"]), np.nextafter(scores, -np.inf))) < 1e-9
+    assert (
+        psi(
+            variable_reference(scores)["shares"],
+            bin_counts(np.asarray(variable_reference(scores)["edges"]), np.nextafter(scores, -np.inf)),
+        )
+        < 1e-9
+    )
