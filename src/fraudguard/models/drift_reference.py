@@ -11,7 +11,8 @@ out-of-sample, so the score reference is what the stream's scores should look li
 as any feature looks: the time from the first training event to the first reference row,
 capped at :attr:`FeatureConfig.history_s`. A stream that starts from empty state (a replay,
 a demo, a new deployment) has emptier card and merchant windows than that for this long,
-which PSI reads as drift; the monitor does not alert on a window that starts earlier.
+which PSI reads as drift; after an engine's cold start the monitor waits this long (at most
+a day) before a window may alert (:mod:`fraudguard.metrics.drift`).
 """
 
 from __future__ import annotations
