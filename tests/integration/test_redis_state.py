@@ -17,6 +17,9 @@ from fraudguard.io.redis_state import CARD_PREFIX, MERCHANT_PREFIX, RedisStateSt
 def test_store_round_trip_ttl_and_accounting(redis_url: str, redis_prefix: str) -> None:
     store = RedisStateStore(redis_url, prefix=redis_prefix + "card:", ttl_s=120)
     assert isinstance(store, StateStore)
+    other = RedisStateStore(redis_url, prefix=redis_prefix + "merchant:", ttl_s=120)
+    other.put_many({"m": b"1"})  # another prefix's key does not make this store non-empty
+    assert store.is_empty() and not other.is_empty()
     values = {"a": b"\x00\x01binary\xff", "b": b"x" * 1000, "c:with:colons": b"z"}
     store.put_many(values)
     assert store.get_many(["b", "missing", "a", "c:with:colons"]) == [
@@ -25,14 +28,16 @@ def test_store_round_trip_ttl_and_accounting(redis_url: str, redis_prefix: str) 
         values["a"],
         values["c:with:colons"],
     ]
-    assert len(store) == 3
+    assert len(store) == 3 and not store.is_empty()
     assert store.nbytes() == sum(map(len, values.values()))
     ttl = redis.Redis.from_url(redis_url).ttl(redis_prefix + "card:a")
     assert 0 < ttl <= 120
     store.delete(["a", "missing"])
     assert store.get_many(["a"]) == [None] and len(store) == 2
-    assert store.clear() == 2 and len(store) == 0
+    assert store.clear() == 2 and len(store) == 0 and store.is_empty()
+    other.clear()
     store.close()
+    other.close()
 
 
 def test_pipeline_on_redis_gives_the_in_memory_features(redis_url: str, redis_prefix: str) -> None:

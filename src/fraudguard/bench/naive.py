@@ -95,6 +95,9 @@ class RowStateStore:
         row = self.conn.execute(f"SELECT count(*) FROM {self.table}").fetchone()
         return int(row[0]) if row else 0
 
+    def is_empty(self) -> bool:
+        return self.conn.execute(f"SELECT 1 FROM {self.table} LIMIT 1").fetchone() is None
+
     def nbytes(self) -> int:
         row = self.conn.execute(f"SELECT coalesce(sum(length(v)), 0) FROM {self.table}").fetchone()
         return int(row[0]) if row else 0

@@ -66,6 +66,13 @@ class FeatureConfig:
         ``fraud_risk_delay_s`` ago, i.e. of transactions whose labels should be in.
     fraud_risk_delay_s
         How far back the risk windows end (whole days); normally the label delay.
+    merchant_streak
+        The merchant's latest known label history, day by day over the days whose labels
+        are in (before ``fraud_risk_delay_s``, back to the longest risk window): days since
+        its last day with a known legit transaction and since its last known fraud, the
+        known frauds after that legit day and how long ago that run started. A shop
+        breached since a day has only frauds from then on; one fraud among legit sales
+        does not (``merchant_streak.py``).
     """
 
     card_windows_s: tuple[int, ...] = (60, 3600, 86400)
@@ -83,6 +90,7 @@ class FeatureConfig:
     merchant_lag_s: int = 0
     fraud_risk_windows_s: tuple[int, ...] = (86400, 7 * 86400, 28 * 86400)
     fraud_risk_delay_s: int = 7 * 86400
+    merchant_streak: bool = True
 
     def __post_init__(self) -> None:
         """Refuse settings that would make features silently wrong."""
@@ -146,6 +154,14 @@ class FeatureConfig:
         risk = [w + self.fraud_risk_delay_s for w in self.fraud_risk_windows_s]
         lag_days = -(-self.merchant_lag_s // 86400)
         return max(1, max(*self.merchant_windows_s, *self.fraud_share_windows_s, *risk) // 86400) + lag_days
+
+    @property
+    def history_s(self) -> int:
+        """How far back any feature looks: the longest card or merchant state, in seconds.
+
+        A stream that started from empty state has features like training's only after this
+        long (drift monitoring waits for it, see ``drift_reference.warmup_s``)."""
+        return max(self.card_state_ttl_s, self.merchant_days * 86400)
 
     def to_dict(self) -> dict[str, object]:
         """Plain values, for the model registry's metadata."""

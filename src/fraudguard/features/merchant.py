@@ -30,6 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from fraudguard.features.config import FeatureConfig, window_label
+from fraudguard.features.merchant_streak import streak_block
 from fraudguard.features.state import BUCKET_DTYPE, LABEL_DTYPE, MerchantState
 from fraudguard.features.stateless import US_PER_S
 
@@ -112,6 +113,14 @@ class _RangeSum:
         i = np.searchsorted(self.keys, base + np.clip(a, self.lo, self.lo + self.width), "left")
         j = np.searchsorted(self.keys, base + np.clip(b, self.lo, self.lo + self.width), "left")
         return self.cum_n[j] - self.cum_n[i], self.cum_a[j] - self.cum_a[i]
+
+    def last(self, codes: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The last bucket in ``[a, b)`` of each merchant, ``a - 1`` when it has none there."""
+        base = codes * self.width - self.lo
+        i = np.searchsorted(self.keys, base + np.clip(a, self.lo, self.lo + self.width), "left")
+        j = np.searchsorted(self.keys, base + np.clip(b, self.lo, self.lo + self.width), "left") - 1
+        found = j >= i
+        return np.where(found, self.keys[np.maximum(j, 0)] - base if len(self.keys) else a - 1, a - 1)
 
 
 def _batch_buckets(codes: np.ndarray, h: np.ndarray, amount: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -228,6 +237,11 @@ def merchant_block(
             total > 0, np.minimum(frauds / np.maximum(total, 1), 1.0), 0.0
         )[qinv]
         feats[f"merchant_fraud_count_{window_label(w)}"] = frauds[qinv]
+    if cfg.merchant_streak:
+        streak = streak_block(
+            codes, day, prow[known], lab["eh"][known] // per_day, lab["n"][known], (ds, db), (ds.last, db.last), cfg
+        )
+        feats.update({name: v[qinv] for name, v in streak.items()})
 
     hourly, hcount = _combine_buckets(
         k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], per_day + 1 + cfg.lag_buckets

@@ -49,6 +49,15 @@ def card_names(config: FeatureConfig) -> list[str]:
     return names + history_names(config)
 
 
+STREAK_FEATURES = (
+    "merchant_legit_age_d",
+    "merchant_fraud_age_d",
+    "merchant_fraud_streak",
+    "merchant_fraud_streak_age_d",
+)
+"""``FeatureConfig.merchant_streak`` features, in this order (``merchant_streak.py``)."""
+
+
 def merchant_names(config: FeatureConfig) -> list[str]:
     """Per-merchant stateful feature names for ``config``."""
     names: list[str] = []
@@ -59,6 +68,8 @@ def merchant_names(config: FeatureConfig) -> list[str]:
         names += [f"merchant_fraud_share_{window_label(w)}", f"merchant_fraud_known_{window_label(w)}"]
     for w in config.fraud_risk_windows_s:
         names += [f"merchant_fraud_risk_{window_label(w)}", f"merchant_fraud_count_{window_label(w)}"]
+    if config.merchant_streak:
+        names += list(STREAK_FEATURES)
     return names
 
 

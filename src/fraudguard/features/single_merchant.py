@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from fraudguard.errors import StateStoreError
 from fraudguard.features.config import FeatureConfig
+from fraudguard.features.merchant_streak import streak_days
 from fraudguard.features.single_card import Row, npmax, npmin
 from fraudguard.features.state import BUCKET_DTYPE, LABEL_DTYPE
 from fraudguard.features.stateless import US_PER_S
@@ -169,6 +170,8 @@ def merchant_one(cfg: FeatureConfig, value: bytes | None, row: Row, inserted: bo
             if a * per_day <= eh < b * per_day:
                 frauds += n
         feats += [npmin(frauds / npmax(total, 1.0), 1.0) if total > 0 else 0.0, frauds]
+    if cfg.merchant_streak:
+        feats += streak_one(cfg, daily, known, dq)
 
     if inserted:
         h_blob, nh = hourly.add(hour, row.amount, p.keep_hours)
@@ -179,6 +182,39 @@ def merchant_one(cfg: FeatureConfig, value: bytes | None, row: Row, inserted: bo
     newest_hour = BUCKET.unpack_from(h_blob, (nh - 1) * BUCKET.size)[0] if nh else None
     l_blob, nl = _labels(p, label_blob, row, inserted, newest_hour)
     return feats, HEADER.pack(nh, nd, nl) + h_blob + d_blob + l_blob
+
+
+def streak_one(cfg: FeatureConfig, daily: _Buckets, known: list[tuple[int, float]], dq: int) -> list[float]:
+    """``merchant_streak.streak_block`` for one row: a walk over its known days."""
+    delay, span = streak_days(cfg)
+    end = dq - delay
+    first = end - span
+    per_day = cfg.buckets_per_day
+    frauds: dict[int, float] = {}
+    for eh, n in known:
+        d = eh // per_day
+        if first <= d < end and n > 0:
+            frauds[d] = frauds.get(d, 0.0) + n
+    last_legit = last_fraud = first - 1
+    for d in range(first, end):
+        f = frauds.get(d, 0.0)
+        if daily.range(d, d + 1)[0] + 0.0 > f:
+            last_legit = d
+        if f > 0:
+            last_fraud = d
+    streak, start = 0.0, -1
+    for d in range(last_legit + 1, end):
+        f = frauds.get(d, 0.0)
+        if f > 0:
+            streak += f
+            start = d if start < 0 else start
+    nan = float("nan")
+    return [
+        float(dq - last_legit) if last_legit >= first else nan,
+        float(dq - last_fraud) if last_fraud >= first else nan,
+        streak,
+        float(dq - start) if start >= 0 else nan,
+    ]
 
 
 def _labels(p: _Plan, blob: bytes, row: Row, inserted: bool, newest_hour: int | None) -> tuple[bytes, int]:

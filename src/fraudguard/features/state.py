@@ -102,6 +102,10 @@ class StateStore(Protocol):
 
     def __len__(self) -> int: ...
 
+    def is_empty(self) -> bool:
+        """Whether the store holds no key (cheap, unlike ``len`` on a remote store)."""
+        ...
+
     def nbytes(self) -> int:
         """Bytes held in values (keys and container overhead excluded)."""
         ...
@@ -150,6 +154,9 @@ class InMemoryStateStore:
 
     def __len__(self) -> int:
         return len(self._values)
+
+    def is_empty(self) -> bool:
+        return not self._values
 
     def nbytes(self) -> int:
         return sum(map(len, self._values.values()))

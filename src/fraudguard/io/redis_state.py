@@ -105,6 +105,10 @@ class RedisStateStore:
         """Keys under the prefix (a SCAN: for stats, not for hot paths)."""
         return sum(1 for _ in self._scan())
 
+    def is_empty(self) -> bool:
+        """No key under the prefix (stops at the first one found)."""
+        return next(iter(self._scan()), None) is None
+
     def nbytes(self) -> int:
         """Bytes in values under the prefix (SCAN + pipelined STRLEN: for stats only)."""
         total, batch = 0, []

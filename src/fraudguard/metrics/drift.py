@@ -10,6 +10,13 @@ or how many workers counted: bucket counts simply add.
 A window alerts only when it is **full** (the stream has covered its whole length since
 the first bucket seen) and holds at least ``min_count`` transactions: the first hours
 after a start, with card and merchant windows still filling, are not a day of data.
+An engine whose feature state started empty says so (``cold_from``: its first event time);
+then a window is full only when it also starts at least the card's ``warmup_s`` after that
+(how much history the reference rows had, see :mod:`fraudguard.models.drift_reference`), at
+most the longest drift window (a day): before, its card and merchant windows are emptier than
+training's by construction, not by drift. Windows longer than a day (7 and 30 days) may still
+read low after that day; waiting for them would blind the monitor for weeks after every cold
+start. An engine started on warm state (Redis) sends no ``cold_from`` and waits for nothing.
 
 ``PSI = sum_i (a_i - e_i) * ln(a_i / e_i)`` over bins, with shares floored at ``EPS``
 so an empty bin gives a large but finite value. Common reading: < 0.1 stable, 0.1-0.2
@@ -80,6 +87,12 @@ class Reference:
         return cls(name, kind, edges, shares)
 
 
+def warmup_from_card(card: ModelCard | Mapping[str, Any] | None) -> float:
+    """The card's ``drift_reference.warmup_s`` (0 for a card written before it existed)."""
+    ref = card.drift() if isinstance(card, ModelCard) else (card or {}).get("drift_reference") or {}
+    return float(ref.get("warmup_s") or 0.0)
+
+
 def references_from_card(card: ModelCard | Mapping[str, Any] | None) -> tuple[list[Reference], list[str]]:
     """The card's references (features, then scores) and its top features; empty when absent."""
     ref = card.drift() if isinstance(card, ModelCard) else (card or {}).get("drift_reference") or {}
@@ -122,6 +135,9 @@ class DriftMonitor:
         Window name -> seconds, ending at the newest event time seen.
     min_count
         A window with fewer transactions reports PSI but never alerts (too few to judge).
+    warmup_s
+        After :meth:`cold_start`, a window that starts less than this long (at most the
+        longest window) after the cold engine's first event never alerts.
     """
 
     def __init__(
@@ -132,10 +148,13 @@ class DriftMonitor:
         windows: Mapping[str, int] | None = None,
         min_count: int = 500,
         alert_psi: float = ALERT_PSI,
+        warmup_s: float = 0.0,
     ) -> None:
         self.refs = {r.name: r for r in references}
-        self.top = [n for n in top_features if n in self.refs][:10]
         self.windows = dict(windows or WINDOWS)
+        self.warmup_s = min(float(warmup_s), float(max(self.windows.values())))
+        self.cold_from: float | None = None
+        self.top = [n for n in top_features if n in self.refs][:10]
         self.min_count, self.alert_psi = min_count, alert_psi
         self.buckets: dict[int, dict[str, np.ndarray]] = {}
         self.latest_bucket: int | None = None
@@ -158,6 +177,10 @@ class DriftMonitor:
             for start in [s for s in self.buckets if s <= horizon]:
                 del self.buckets[start]
 
+    def cold_start(self, first_event_s: float) -> None:
+        """An engine started from empty state at this event time (the latest such start counts)."""
+        self.cold_from = first_event_s if self.cold_from is None else max(self.cold_from, first_event_s)
+
     def _window_counts(self, seconds: int) -> dict[str, np.ndarray]:
         assert self.latest_bucket is not None
         since = self.latest_bucket - seconds
@@ -173,6 +196,11 @@ class DriftMonitor:
         out: dict[str, Any] = {"windows": {}, "alert": False, "reasons": [], "top_features": self.top}
         if self.latest_bucket is None:
             return out
+        assert self.first_bucket is not None
+        out["warm_from"] = (
+            self.first_bucket if self.cold_from is None else max(self.first_bucket, self.cold_from + self.warmup_s)
+        )
+        out["warming_up"] = self.latest_bucket + BUCKET_S < out["warm_from"] + min(self.windows.values())
         for wname, seconds in self.windows.items():
             counts = self._window_counts(seconds)
             rows: list[dict[str, Any]] = [
@@ -181,8 +209,7 @@ class DriftMonitor:
             ]
             rows.sort(key=lambda r: -1.0 if r["psi"] is None else r["psi"], reverse=True)
             n = max((int(c.sum()) for c in counts.values()), default=0)
-            assert self.first_bucket is not None
-            full = self.latest_bucket + BUCKET_S - self.first_bucket >= seconds
+            full = self.latest_bucket + BUCKET_S - seconds >= out["warm_from"]
             out["windows"][wname] = {"transactions": n, "full": full, "psi": rows}
             if n < self.min_count or not full:
                 continue

@@ -18,19 +18,21 @@ from typing import Any
 
 import msgspec
 
-from fraudguard.metrics.drift import DriftMonitor, Reference, references_from_card
+from fraudguard.metrics.drift import DriftMonitor, Reference, references_from_card, warmup_from_card
 
 log = logging.getLogger(__name__)
 
-ReferenceLoader = Callable[[str], tuple[list[Reference], list[str]]]
+ReferenceLoader = Callable[[str], tuple[list[Reference], list[str], float]]
 
 
 def card_reference(models_dir: Path) -> ReferenceLoader:
-    """``version -> (drift references, top features)`` read from that version's model card."""
+    """``version -> (drift references, top features, warm-up seconds)`` from that version's model card."""
     from fraudguard.models.registry import read_card
 
-    def load(version: str) -> tuple[list[Reference], list[str]]:
-        return references_from_card(read_card(models_dir, version))
+    def load(version: str) -> tuple[list[Reference], list[str], float]:
+        card = read_card(models_dir, version)
+        refs, top = references_from_card(card)
+        return refs, top, warmup_from_card(card)
 
     return load
 
@@ -38,6 +40,8 @@ def card_reference(models_dir: Path) -> ReferenceLoader:
 class _DriftMessage(msgspec.Struct):
     model_version: str
     counts: dict[str, dict[str, list[int]]]
+    cold_from: float | None = None
+    """The sending engine's first event time when its feature state started empty."""
 
 
 _decoder = msgspec.json.Decoder(_DriftMessage)
@@ -49,7 +53,7 @@ class DriftFeed:
     Parameters
     ----------
     load_reference
-        ``version -> (references, top_features)`` (from the registry's model card).
+        ``version -> (references, top_features, warmup_s)`` (from the registry's model card).
     """
 
     def __init__(
@@ -79,13 +83,15 @@ class DriftFeed:
                 continue
             if msg.model_version != self.version:
                 try:
-                    refs, top = self._load(msg.model_version)
+                    refs, top, warmup = self._load(msg.model_version)
                 except Exception as e:  # a version missing here (another registry): skip its counts
                     log.warning("no drift reference for %s: %s", msg.model_version, e)
                     continue
-                self.version, self.monitor = msg.model_version, DriftMonitor(refs, top)
+                self.version, self.monitor = msg.model_version, DriftMonitor(refs, top, warmup_s=warmup)
             assert self.monitor is not None
             self.monitor.add({int(k): v for k, v in msg.counts.items()})
+            if msg.cold_from is not None:
+                self.monitor.cold_start(msg.cold_from)
 
     def refresh(self) -> dict[str, Any]:
         """Recompute PSI; record an event when the alert state changes."""

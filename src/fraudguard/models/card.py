@@ -125,10 +125,15 @@ class ModelCard(msgspec.Struct, frozen=True, kw_only=True):
         """The :class:`FeatureConfig` the models were trained with: serving must use exactly this.
 
         Windows of another length give features the model never saw. A card without the
-        long card windows predates them: its models were trained without them.
+        long card windows (or the merchant streak) predates them: its models were trained
+        without them.
         """
         raw = {} if isinstance(self.features.config, UnsetType) else self.features.config
-        old = {"card_history_days": (), "fraud_risk_windows_s": ()} if "card_history_days" not in raw else {}
+        old: dict[str, Any] = (
+            {"card_history_days": (), "fraud_risk_windows_s": ()} if "card_history_days" not in raw else {}
+        )
+        if "merchant_streak" not in raw:  # a card from before the streak features
+            old["merchant_streak"] = False
         return FeatureConfig(**(old | {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}))
 
     def drift(self) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from fraudguard.features import FeatureConfig, FeaturePipeline, InMemoryStateSto
 from fraudguard.models.card import ModelCard, build_card
 from fraudguard.models.drift_reference import build_reference
 from fraudguard.models.estimators import TrainConfig
+from fraudguard.models.final_fit import refit_on_validation
 from fraudguard.models.registry import save_version
 from fraudguard.models.training import train_models
 
@@ -121,6 +122,9 @@ def train_and_register(
     if fs.config.label_delay_s is not None:
         say(f"labels count in features {fs.config.label_delay_s / 86400:g} days after their transaction")
     result = train_models(fs.frame, fs.features, fs.stateful, cfg, say)
+    if cfg.refit:
+        say("refitting XGBoost and the Random Forest on train + validation with the chosen settings")
+        result = refit_on_validation(result, fs.frame, fs.features, cfg)
     meta = {
         "names": fs.names,
         "stateful": fs.stateful,
@@ -129,7 +133,14 @@ def train_and_register(
         "dtype": str(np.dtype(np.float32)),
     }
     seconds = time.perf_counter() - started
-    reference = build_reference(fs.features, fs.names, result.models, result.stacker)
+    reference = build_reference(
+        fs.features,
+        fs.names,
+        result.models,
+        result.stacker,
+        event_seconds=fs.frame["event_time"].to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9,
+        history_s=fs.config.history_s,
+    )
     card = build_card(result, features_meta=meta, source=source, cfg=cfg, seconds=seconds, drift_reference=reference)
     say("writing the registry version")
     version = save_version(

@@ -99,3 +99,42 @@ def test_a_window_not_yet_covered_by_the_stream_does_not_alert():
     out = monitor.compute()
     assert out["windows"]["last_1d"]["full"] is False and out["windows"]["last_1h"]["full"] is True
     assert out["alert"] and all("last_1h" in r for r in out["reasons"])
+
+
+def test_no_alert_while_warming_up_then_alerts_once_the_window_starts_after_the_warm_up():
+    rng = np.random.default_rng(5)
+    _plain, refs = _monitor(rng)
+    monitor = DriftMonitor(refs, ["amount"], min_count=500, warmup_s=2 * 3600)
+    warm = DriftMonitor(refs, ["amount"], min_count=500, warmup_s=2 * 3600)  # an engine on warm state (Redis)
+    for hour in range(3):  # hours 0, 1, 2 of a shifted stream, from its first event
+        batch = _stream(rng, refs, 2000, shift_amount=1.0, t0=960_000.0 + hour * 3600)
+        monitor.add(batch)
+        monitor.cold_start(960_000.0)  # every message of the cold engine says when it started
+        warm.add(batch)
+        assert warm.compute()["alert"]  # no cold start reported: only the window's own length
+        out = monitor.compute()
+        assert out["warm_from"] == 960_000 + 2 * 3600
+        if hour < 2:  # the last hour starts before first bucket + 2 h: emptier windows, not drift
+            assert out["warming_up"] and not out["alert"] and not out["windows"]["last_1h"]["full"]
+            assert out["windows"]["last_1h"]["psi"][0]["psi"] > 0.2  # PSI is still reported
+    assert not out["warming_up"] and out["alert"] and "amount" in out["reasons"][0]
+    capped = DriftMonitor(refs, ["amount"], warmup_s=35 * 86400)  # a card trained on months of history
+    assert capped.warmup_s == 86400  # at most the longest window: never blind for weeks after a cold start
+
+
+def test_edges_lie_between_values_so_a_one_ulp_difference_never_changes_a_bin():
+    # Random Forest scores: few distinct values (tree votes), many rows on each
+    rng = np.random.default_rng(8)
+    scores = rng.integers(0, 11, 50_000) / 10.0
+    scores = np.concatenate([scores, rng.uniform(0, 1, 40)])  # more distinct values than bins
+    edges = quantile_edges(scores)
+    assert not np.isin(edges, scores).any()
+    nudged = np.nextafter(scores, np.inf)  # the compiled graph's summation order, 1 ulp off
+    assert (bin_counts(edges, scores) == bin_counts(edges, nudged)).all()
+    assert (
+        psi(
+            variable_reference(scores)["shares"],
+            bin_counts(np.asarray(variable_reference(scores)["edges"]), np.nextafter(scores, -np.inf)),
+        )
+        < 1e-9
+    )

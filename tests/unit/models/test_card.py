@@ -46,7 +46,8 @@ def test_a_card_written_by_the_dict_code_loads_and_writes_back_byte_for_byte() -
     assert card.feature_names == tuple(raw["features"]["names"]) and len(card.feature_names) > 40
     assert card.decision.policy == raw["decision"]["policy"] and card.decision.threshold == raw["decision"]["threshold"]
     assert card.feature_config() == FeatureConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in raw["features"]["config"].items()}
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in raw["features"]["config"].items()},
+        merchant_streak=False,  # written before the streak features: its models never saw them
     )
     assert card.drift() == raw["drift_reference"] and card.drift()["features"]
 
@@ -96,7 +97,11 @@ def test_a_card_without_long_windows_or_config_keeps_its_own_feature_set() -> No
     bare = {k: v for k, v in raw.items() if k not in ("selection", "warnings", "drift_reference")}
     minimal = ModelCard.from_json(json.dumps({**bare, "features": {"names": ["a", "b"]}}))
     assert minimal.extras == () and minimal.selection == {} and minimal.warnings == [] and minimal.drift() == {}
-    assert minimal.feature_config() == FeatureConfig(card_history_days=(), fraud_risk_windows_s=())
+    assert minimal.feature_config() == FeatureConfig(
+        card_history_days=(), fraud_risk_windows_s=(), merchant_streak=False
+    )
+    assert not older.feature_config().merchant_streak  # a card from before the merchant streak features
+    assert FeatureConfig().merchant_streak
     assert list(minimal.to_dict()["features"]) == ["names"]
 
 

@@ -118,7 +118,7 @@ def build_engine(
     )
     if options.exactly_once:
         transactions = KafkaTransactions(producer, renew=producer.renew)  # type: ignore[attr-defined]
-    processor.shadow = shadow_stage(settings, options.model_check_s)
+    processor.shadow = shadow_stage(settings, options.model_check_s, cold=stores is None or stores.card.is_empty())
     sinks = build_sinks(settings, producer, database_url=database_url, shadow=processor.shadow.buffer)
     sinks.setup()
 

@@ -23,8 +23,12 @@ from fraudguard.schema import MODEL_NAMES
 class ShadowStage:
     """Challenger scoring for :class:`~fraudguard.engines.local.scoring.PipelineProcessor`."""
 
-    def __init__(self, registry: Path, buffer: ShadowBuffer, *, check_every_s: float = 3.0) -> None:
+    def __init__(self, registry: Path, buffer: ShadowBuffer, *, check_every_s: float = 3.0, cold: bool = True) -> None:
         self.scorers = ShadowScorers(registry)
+        self.cold = cold
+        """Whether this engine's feature state started empty: its drift counts then carry
+        ``cold_from`` (its first event time), from which the tracker waits out the card's warm-up."""
+        self.cold_from: float | None = None
         self.buffer = buffer
         self.check_every_s = check_every_s
         self._checked = float("-inf")
@@ -60,9 +64,14 @@ class ShadowStage:
             columns[c] = predictions[c].to_numpy()
         seconds = predictions["event_time"].to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
         counts = batch_counts(self._refs, columns, seconds)
-        return {"model_version": version, "counts": {str(k): v for k, v in counts.items()}}
+        if self.cold and self.cold_from is None and len(seconds):
+            self.cold_from = float(seconds.min())
+        return {"model_version": version, "counts": {str(k): v for k, v in counts.items()}, "cold_from": self.cold_from}
 
 
-def shadow_stage(settings: Any, check_every_s: float) -> ShadowStage:
-    """The engine's shadow stage; its ``buffer`` feeds the challenger sinks (``build_sinks(shadow=...)``)."""
-    return ShadowStage(settings.models_dir, ShadowBuffer(), check_every_s=check_every_s)
+def shadow_stage(settings: Any, check_every_s: float, *, cold: bool = True) -> ShadowStage:
+    """The engine's shadow stage; its ``buffer`` feeds the challenger sinks (``build_sinks(shadow=...)``).
+
+    ``cold``: the engine's feature state starts empty (in-process state, or an empty Redis).
+    """
+    return ShadowStage(settings.models_dir, ShadowBuffer(), check_every_s=check_every_s, cold=cold)

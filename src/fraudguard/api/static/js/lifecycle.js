@@ -127,7 +127,8 @@ export class Lifecycle {
     if (!rows.length) rows.push(el("tr", {}, el("td", { colSpan: 4, className: "muted" }, "no drift counts yet")));
     this.driftBody.replaceChildren(...rows);
     const n = windows.last_1h?.transactions;
-    this.driftStatus.textContent = n === undefined ? "waiting for the stream" : `${fmtCount(n)} tx in the last hour`;
+    const warming = drift.warming_up ? ` (warming up: no alert before ${new Date((drift.warm_from + 3600) * 1000).toISOString().slice(0, 16)} event time)` : "";
+    this.driftStatus.textContent = n === undefined ? "waiting for the stream" : `${fmtCount(n)} tx in the last hour${warming}`;
     this.banner.hidden = !drift.alert;
     if (drift.alert) this.banner.textContent = `Drift alert: ${(drift.reasons || []).slice(0, 3).join("; ")}`;
   }
