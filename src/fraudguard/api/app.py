@@ -22,10 +22,15 @@ from fraudguard.api.routes.dashboard import install_dashboard
 from fraudguard.api.schemas import record_components
 from fraudguard.api.services import Services, build_services
 from fraudguard.config import Settings
+from fraudguard.heap import freeze_startup
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> FastAPI:
-    """The API with its routes, error handlers and body limit; services built lazily if not given."""
+def create_app(settings: Settings, *, services: Services | None = None, freeze_heap: bool = False) -> FastAPI:
+    """The API with its routes, error handlers and body limit; services built lazily if not given.
+
+    ``freeze_heap``: once the services have started, keep every object alive then out of the
+    garbage collector's full passes (``fraudguard.heap``; the server process only).
+    """
     own = services is None
 
     @asynccontextmanager
@@ -35,6 +40,8 @@ def create_app(settings: Settings, *, services: Services | None = None) -> FastA
         svc = services if services is not None else await asyncio.to_thread(build_services, settings)
         app.state.services = svc
         await svc.start()
+        if freeze_heap:
+            freeze_startup()
         try:
             yield
         finally:

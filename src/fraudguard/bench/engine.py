@@ -40,6 +40,7 @@ def count_outputs(settings: Settings) -> dict[str, int]:
 def run_engine_once(env: BenchEnv, payloads: Payloads, *, batch: int, assign: bool) -> dict[str, Any]:
     """Pre-fill a topic with ``payloads`` and let one engine consume all of it; rows/s and counts."""
     from fraudguard.engines.local.runner import EngineOptions, build_engine
+    from fraudguard.heap import freeze_startup
 
     settings = env.settings(env.fresh_schema("engine"))
     env.fill(settings.topic_transactions, payloads)
@@ -51,6 +52,7 @@ def run_engine_once(env: BenchEnv, payloads: Payloads, *, batch: int, assign: bo
     )
     if assign:
         engine.assign = [TopicPartition(settings.topic_transactions, p, 0) for p in range(settings.topic_partitions)]
+    freeze_startup()  # as ``fraudguard stream`` does before its loop
     clock = instrument(engine)
     t0, loop0, cpu0 = time.perf_counter(), time.thread_time(), time.process_time()
     stats = engine.run(max_messages=len(payloads))

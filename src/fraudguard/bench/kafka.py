@@ -21,7 +21,7 @@ import time
 from typing import Any
 
 from fraudguard.bench.env import BenchEnv, Payloads
-from fraudguard.bench.latency import run_latency_once
+from fraudguard.bench.latency import WARMUP_S, run_latency_once
 from fraudguard.errors import FraudGuardError
 
 
@@ -118,7 +118,12 @@ def run_kafka(
         ]
         latency = [
             run_latency_once(
-                kenv, payloads.head(int(tps * latency_seconds)), tps, batch=2_000, max_wait_ms=50, group=True
+                kenv,
+                payloads.head(int(tps * (latency_seconds + WARMUP_S))),
+                tps,
+                batch=2_000,
+                max_wait_ms=50,
+                group=True,
             )
             for tps in rates
         ]

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fraudguard.bench.env import BenchEnv, make_payloads
+from fraudguard.bench.latency import WARMUP_S
 from fraudguard.bench.machine import machine_info
 from fraudguard.bench.targets import evaluate_all
 from fraudguard.errors import FraudGuardError
@@ -151,14 +152,16 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
     if name == "latency":
         from fraudguard.bench.latency import run_latency
 
-        most = int(max(sizes.latency_rates) * sizes.latency_seconds)
+        most = int(max(sizes.latency_rates) * (sizes.latency_seconds + WARMUP_S))
         return run_latency(env, make_payloads(most, seed=5), list(sizes.latency_rates), sizes.latency_seconds)
     if name == "kafka":
         from fraudguard.bench.kafka import run_kafka
 
         return run_kafka(
             env,
-            make_payloads(max(sizes.kafka_rows, int(max(sizes.latency_rates) * sizes.kafka_latency_seconds)), seed=6),
+            make_payloads(
+                max(sizes.kafka_rows, int(max(sizes.latency_rates) * (sizes.kafka_latency_seconds + WARMUP_S))), seed=6
+            ),
             rates=list(sizes.latency_rates),
             latency_seconds=sizes.kafka_latency_seconds,
             batch=sizes.engine_batch,

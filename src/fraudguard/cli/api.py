@@ -34,7 +34,7 @@ def api(
     install(url_password(settings.database_dsn or ""), *settings.api_key_list)
     console.print(f"FraudGuard API on http://{settings.api_host}:{settings.api_port} (docs at /docs)")
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, freeze_heap=True),
         host=settings.api_host,
         port=settings.api_port,
         log_level=log_level,

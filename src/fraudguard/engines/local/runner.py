@@ -158,6 +158,7 @@ def run_worker(
     printer: Callable[[str], None] | None = None,
 ) -> EngineStats:
     """Run one engine in this process until stopped (signal, ``stop`` or ``max_seconds``)."""
+    from fraudguard.heap import freeze_startup
     from fraudguard.io.embedded_postgres import resolve_database_url
 
     stop = stop or threading.Event()
@@ -166,6 +167,7 @@ def run_worker(
     try:
         with stop_after(stop, options.max_seconds):
             engine = build_engine(settings, options, database_url=url, stop=stop, printer=printer)
+            freeze_startup()  # the model and libraries are loaded: keep them out of full collections
             return engine.run()
     finally:
         if embedded is not None:
