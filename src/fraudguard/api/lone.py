@@ -7,7 +7,7 @@ to write (a what-if, or a recorded call when no sink or producer is configured) 
 rule in force is scored without frames, with the same values (``tests/unit/api/
 test_scoring_alone.py``); and when the state is in process and no database or broker is
 configured, the batcher scores it on the event loop itself (:func:`inline_ok`). A
-micro-batch of up to :data:`FEW` lone what-ifs is scored the same way, one after the other:
+micro-batch of lone what-ifs is scored the same way, one after the other:
 what-ifs change no state and each is scored as if alone (``scoring.what_if_rounds``), so
 the answers are those of lone calls.
 """
@@ -36,21 +36,23 @@ def inline_ok(service: Any, txs: Sequence[records.Transaction], record: bool) ->
     return len(txs) == 1 and quiet and all(isinstance(s, InMemoryStateStore) for s in stores)
 
 
-FEW = 8
-"""Most lone what-ifs of one micro-batch scored one by one. Thread CPU per what-if (2026-11-29,
-load ~8): 85-110 µs one by one at any size; the frame path 1,550 µs at 2, 440 at 8, 130 at 32.
-Not more: the loop is pure Python and holds the GIL throughout, while the frame path's NumPy
-and ONNX Runtime calls let the event loop read requests in between; at 200 connections (wrk,
-alternated, load 5-8) p99 was 353 / 806 / 496 ms with 32 against 223 / 329 / 212 ms with 8."""
+# Every lone what-if of a micro-batch is scored one by one, however many (the batcher's
+# ``max_items`` bounds a batch). Thread CPU per what-if: 85-110 µs one by one at any size;
+# the frame path 1,550 µs at 2, 440 at 8, 130 at 32. A cap of 8 had been kept because at load
+# 5-8 longer pure-Python loops (which hold the GIL) raised wrk's p99 at 200 connections. On a
+# quiet machine, once the server froze its start-up heap (``fraudguard.heap``), the cap cost
+# more than it saved (2026-11-29, wrk 200 connections, what-ifs): cap 8 4,331 req/s, p99
+# 67.5 ms, 229 µs CPU per request; cap 64 4,484 req/s, p99 65.6 ms; no cap 5,496 req/s, p99
+# 49.3 ms, 175 µs.
 
 
 def score_alone(
     service: Any, groups: Sequence[tuple[Sequence[records.Transaction], bool]]
 ) -> list[list[records.Prediction]] | None:
-    """Predictions of a lone transaction, or of up to :data:`FEW` lone what-ifs, without frames;
+    """Predictions of a lone transaction, or of several lone what-ifs, without frames;
     ``None`` when the frame path is needed (several transactions, something to write, rules in
     force). The caller holds the service's scoring lock."""
-    if not groups or len(groups) > FEW or any(len(txs) != 1 for txs, _ in groups):
+    if not groups or any(len(txs) != 1 for txs, _ in groups):
         return None
     if len(groups) > 1 and any(record for _, record in groups):
         return None

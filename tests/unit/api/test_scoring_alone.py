@@ -78,7 +78,7 @@ def test_lone_calls_equal_the_frame_path_and_leave_the_same_state(scorer: Scorer
     assert service.pipeline.stats()["rows"] == ref.stats()["rows"]
 
 
-def test_a_few_lone_what_ifs_are_scored_as_lone_calls(scorer: Scorer) -> None:
+def test_lone_what_ifs_are_scored_as_lone_calls_however_many(scorer: Scorer) -> None:
     pipe = FramelessPipeline(scorer.feature_config)
     service = ScoringService(scorer, pipe)
     ref = scorer.make_pipeline()
@@ -88,8 +88,9 @@ def test_a_few_lone_what_ifs_are_scored_as_lone_calls(scorer: Scorer) -> None:
         service.process([([tx], True)])
         scorer.score_batch([tx], ref)
     rest = txs[40:]
-    for start in range(0, len(rest), 7):
-        part = rest[start : start + 7] + rest[start : start + 1]  # the same card twice in one batch
+    parts = [rest[s : s + 7] + rest[s : s + 1] for s in range(0, len(rest), 7)]  # the same card twice
+    parts.append(rest + rest[:30])  # one batch of 110, as at 200 connections
+    for part in parts:
         got = service.process([([t], False) for t in part])
         want = [scorer.score_batch([t], ref, update=False) for t in part]
         assert [[_plain(p) for p in g] for g in got] == [[_plain(p) for p in w] for w in want]
