@@ -90,3 +90,27 @@ def test_arrow_timestamp_json_equals_msgspec_of_numpy_iso_text():
         values = series.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
         text = [None if np.isnat(v) else f"{np.datetime_as_string(v, unit='us')}Z" for v in values]
         assert _iso_json(series).to_pylist() == [msgspec.json.encode(t) for t in text]
+
+
+def _column_path(record: type, f: pd.DataFrame) -> list[bytes]:
+    from fraudguard.records import convert_json
+
+    return convert_json._join_object([(k, convert_json._FIELD_ENCODERS[k](f)) for k in record.__struct_fields__])
+
+
+def test_small_frames_take_the_row_wise_twin_with_the_same_bytes():
+    """Under SMALL_ROWS rows the encoders run row by row; every byte equals the column path's."""
+    from fraudguard.records.convert_json import SMALL_ROWS
+
+    hostile = frame()
+    hostile["transaction_id"] = ['q"uote', "back\\slash", "new\nline\x00", "émoji 😀", "t4"]
+    hostile["reasons"] = [['a"b'], [], ["c\\d", "e"], [], ["x"]]
+    hostile["score_xgboost"] = [np.nan, 0.1, 1e-300, 1e20, 0.5]
+    hostile["fraud_scenario"] = [None, "card_testing", None, "geo", None]
+    hostile["event_time"] = hostile["event_time"].dt.tz_convert("Asia/Kolkata")  # any zone: UTC text
+    hostile["scored_at"] = pd.Series([pd.NaT, *hostile["scored_at"].iloc[1:]], dtype="datetime64[ns, UTC]")
+    for n in (1, 2, 5, SMALL_ROWS - 1, SMALL_ROWS, SMALL_ROWS + 7):
+        f = pd.concat([hostile] * (n // 5 + 1), ignore_index=True).iloc[:n]
+        assert encode_predictions(f) == _column_path(Prediction, f)
+        fraud = f[f["decision"] == "fraud"]
+        assert encode_alerts(fraud) == _column_path(Alert, fraud)
