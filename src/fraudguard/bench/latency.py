@@ -6,9 +6,8 @@ then publishes at a fixed rate with the project's scheduled publisher. Latency i
 transaction message (set when it was produced) to the moment its batch was scored, so
 the producer's linger, the broker, the batch wait and scoring are all inside it.
 
-The publisher runs in a process of its own, as a payment gateway would: in the engine's
-process its pacing loop (one ``produce`` per message at these rates) would hold the GIL the
-engine's threads need. The first second of rows is reported apart (``warmup_max_ms``) and
+The publisher runs in a process of its own (``bench/publisher.py``), as a payment gateway
+would. The first second of rows is reported apart (``warmup_max_ms``) and
 left out of the percentiles: an idempotent librdkafka producer holds its first messages
 for about 500 ms until the broker has given it a producer id, which says nothing about the
 engine.
@@ -20,16 +19,15 @@ not the engine. ``group=True`` measures the production path instead.
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
 from confluent_kafka import TopicPartition
 
 from fraudguard.bench.env import BenchEnv, Payloads
+from fraudguard.bench.publisher import publish_elsewhere
 from fraudguard.heap import freeze_startup
 
 WARMUP_S = 1.0
@@ -48,20 +46,6 @@ def _latencies_ms(database_url: str) -> tuple[np.ndarray, np.ndarray]:
         ).fetchall()
     arr = np.array(rows, dtype=np.float64).reshape(-1, 2)
     return arr[:, 0], arr[:, 1]
-
-
-def _publish(bootstrap: str, topic: str, values: list[bytes], keys: list[bytes], rate: float) -> float:
-    from fraudguard.io.publish import Batch, publish, rate_offsets
-
-    offsets = rate_offsets(0, len(values), rate)
-    batch = Batch(keys=keys, values=values, offsets=offsets)
-    return publish(bootstrap, topic, [batch], total=len(values), target_rate=rate, progress=False).rate
-
-
-def publish_elsewhere(bootstrap: str, topic: str, payloads: Payloads, rate: float) -> float:
-    """Publish ``payloads`` at ``rate`` from a fresh process; the achieved rate."""
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return pool.submit(_publish, bootstrap, topic, payloads.values, payloads.keys, rate).result()
 
 
 def run_latency_once(
@@ -94,7 +78,7 @@ def run_latency_once(
         time.sleep(8)  # Tansu answers JoinGroup after about half the session timeout
     else:
         time.sleep(0.5)
-    achieved = publish_elsewhere(env.bootstrap, settings.topic_transactions, payloads, tps)
+    achieved = publish_elsewhere(env.bootstrap, settings.topic_transactions, payloads.values, payloads.keys, tps)
     runner.join(n / tps + 60)
     stop.set()
     runner.join(30)
