@@ -1,5 +1,6 @@
 """``fraudguard bench --only kafka`` in quick mode: the engine through a consumer group on
-Apache Kafka (1 and 2 worker processes, every sink) and produce->decision latency."""
+Apache Kafka (1 and 2 worker processes, every sink) and produce->decision latency (one
+engine in process, and two worker processes)."""
 
 from __future__ import annotations
 
@@ -25,5 +26,9 @@ def test_kafka_benchmark_runs_in_quick_mode() -> None:
     assert [r["tps"] for r in section["latency"]] == [1_000.0, 5_000.0]
     for r in section["latency"]:
         assert r["rows"] == r["sent"] > 0 and r["read_path"] == "consumer group"
+    assert [r["tps"] for r in section["latency_2_workers"]] == [1_000.0, 5_000.0]
+    for r in section["latency_2_workers"]:  # every row scored once, by one of two joined workers
+        assert r["rows"] == r["sent"] > 0 and r["workers"] == 2
+        assert r["p50_ms"] <= r["p95_ms"] <= r["p99_ms"] <= r["max_ms"]
     lines = [line for line in report["lines"] if line["bench"] == "kafka"]
-    assert len(lines) == 6 and all(isinstance(line["measured"], float) for line in lines), lines
+    assert len(lines) == 8 and all(isinstance(line["measured"], float) for line in lines), lines

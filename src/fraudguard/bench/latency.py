@@ -84,17 +84,22 @@ def run_latency_once(
     runner.join(30)
     if errors:
         raise errors[0]
-    every, since = _latencies_ms(url)
+    return summarize(url, tps, achieved, n, "consumer group" if group else "assign()")
+
+
+def summarize(database_url: str, tps: float, achieved: float, sent: int, read_path: str) -> dict[str, Any]:
+    """Percentiles of every row's latency in PostgreSQL after the warm-up second, and the warm-up's max."""
+    every, since = _latencies_ms(database_url)
     ms, warm = every[since >= WARMUP_S], every[since < WARMUP_S]
     p50, p95, p99 = (float(v) for v in np.percentile(ms, [50, 95, 99])) if ms.size else (float("nan"),) * 3
     return {
         "tps": tps,
         "achieved_tps": round(achieved, 1),
-        "read_path": "consumer group" if group else "assign()",
+        "read_path": read_path,
         "rows": int(every.size),
         "warmup_rows": int(warm.size),
         "warmup_max_ms": round(float(warm.max()), 1) if warm.size else None,
-        "sent": n,
+        "sent": sent,
         "p50_ms": round(p50, 1),
         "p95_ms": round(p95, 1),
         "p99_ms": round(p99, 1),

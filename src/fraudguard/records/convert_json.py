@@ -11,9 +11,11 @@ per row; the bytes equal msgspec's encoding of the record, so
   dict per row, itself ~3.5x faster than orjson per record).
 * Small frames (under :data:`SMALL_ROWS` rows: a quiet stream's micro-batches, the alerts
   of a batch) take a row-wise twin of the same encoders: the same JSON text per value,
-  joined in Python. The ~20 Arrow and pandas calls per column have a fixed cost that made
-  a batch's 1-2 alerts cost 2.7 ms of CPU and 40 predictions 4-5 ms (2026-11-29); the bytes
-  are equal (``tests/unit/records/test_convert_json.py``).
+  joined in Python. The Arrow and pandas calls per column have a fixed cost: encoding 1
+  prediction took 1.3 ms of CPU column-wise and 0.7 row-wise, 40 took 1.3 and 0.9, 150
+  about 1.45 either way; in the engine at 1,000 tx/s the predictions sink fell from 5.6 to
+  2.0 ms per batch and the alerts sink from 0.9 to 0.5 (2026-11-29). The bytes are equal
+  (``tests/unit/records/test_convert_json.py``).
 * Transaction column arrays (generator, dataset replay): times are formatted once per
   chunk by NumPy and rows encoded from positional structs built from column lists, about
   twice as fast as a dict per row.
