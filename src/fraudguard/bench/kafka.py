@@ -79,10 +79,12 @@ def run_group_workers(
 
 
 def _start_workers(
-    settings: Settings, workers: int, batch: int, tag: str
+    settings: Settings, workers: int, batch: int, tag: str, max_wait_ms: int | None = None
 ) -> tuple[list[subprocess.Popen[bytes]], list[Path]]:
     """``workers`` ``fraudguard stream`` processes in the settings' consumer group, logging to files."""
     argv = [sys.executable, "-m", "fraudguard", "stream", "--batch-size", str(batch), "--status-every", "60"]
+    if max_wait_ms is not None:
+        argv += ["--max-wait-ms", str(max_wait_ms)]
     log_dir = settings.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     logs = [log_dir / f"{tag}-{i}.log" for i in range(workers)]
@@ -143,13 +145,21 @@ def _wait_for_group(bootstrap: str, group: str, workers: int, timeout_s: float) 
 
 
 def run_latency_workers(
-    env: BenchEnv, payloads: Payloads, tps: float, *, workers: int, batch: int = 2_000, timeout_s: float = 120.0
+    env: BenchEnv,
+    payloads: Payloads,
+    tps: float,
+    *,
+    workers: int,
+    batch: int = 2_000,
+    max_wait_ms: int = 50,
+    timeout_s: float = 120.0,
 ) -> dict[str, Any]:
-    """Produce->decision latency with ``workers`` engine processes in one group (every sink)."""
+    """Produce->decision latency with ``workers`` engine processes in one group (every sink),
+    batch bounds as the in-process run's."""
     settings = env.settings(env.fresh_schema(f"latency{workers}w"))
     url = settings.database_dsn or ""
     n = len(payloads)
-    procs, logs = _start_workers(settings, workers, batch, f"bench-latency-{workers}w-{int(tps)}")
+    procs, logs = _start_workers(settings, workers, batch, f"bench-latency-{workers}w-{int(tps)}", max_wait_ms)
     try:
         try:
             _wait_for_group(env.bootstrap, settings.consumer_group, workers, timeout_s)
