@@ -71,13 +71,6 @@ def _floats(series: pd.Series) -> list[float]:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64).tolist()  # type: ignore[no-any-return]
 
 
-def _scores_object(frame: pd.DataFrame) -> pa.Array:
-    """``{"xgboost":..,"random_forest":..,...}`` per row."""
-    return pa.array(
-        _join_object([(m, _json_values(_floats(frame[f"score_{m}"]))) for m in MODEL_NAMES]), type=pa.binary()
-    )
-
-
 def _iso_json(series: pd.Series) -> pa.Array:
     """JSON of UTC timestamps, ``"2026-01-01T12:00:00.123456Z"`` (``null`` for NaT), built by Arrow.
 
@@ -105,29 +98,6 @@ def _texts(series: pd.Series) -> list[str | None]:
 
 def _lists(series: pd.Series) -> list[list[str]]:
     return [list(r) if r is not None and not isinstance(r, float) else [] for r in series.tolist()]
-
-
-def _column_encoder(field: pa.Field) -> Callable[[pd.DataFrame], pa.Array]:
-    """The JSON encoder of one prediction column, chosen by its Arrow type."""
-    name, kind = field.name, field.type
-    if pa.types.is_timestamp(kind):
-        return lambda f: _iso_json(f[name])
-    if pa.types.is_list(kind):
-        return lambda f: _json_values(_lists(f[name]))
-    if pa.types.is_boolean(kind):  # the label: float64 1.0 / 0.0 / NaN in a frame
-        return lambda f: _json_values(_labels(f[name]))
-    if pa.types.is_floating(kind):
-        return lambda f: _json_values(_floats(f[name]))
-    if field.nullable:
-        return lambda f: _json_values(_texts(f[name]))
-    return lambda f: _json_values(f[name].tolist())
-
-
-_FIELD_ENCODERS: dict[str, Callable[[pd.DataFrame], pa.Array]] = {
-    **{f.name: _column_encoder(f) for f in PREDICTION_SCHEMA},
-    "scores": _scores_object,
-}
-"""One column encoder per record field; a record's JSON follows its struct's field order."""
 
 
 SMALL_ROWS = 64
@@ -158,26 +128,41 @@ def _object_rows(fields: list[tuple[str, list[bytes]]]) -> list[bytes]:
     return [b"".join([p for pair in zip(heads, row, strict=True) for p in pair]) + b"}" for row in rows]
 
 
-def _row_encoder(field: pa.Field) -> Callable[[pd.DataFrame], list[bytes]]:
-    """Row-wise twin of :func:`_column_encoder`."""
+def _field_encoder(
+    field: pa.Field, values: Callable[[list[Any]], Any], times: Callable[[pd.Series], Any]
+) -> Callable[[pd.DataFrame], Any]:
+    """The JSON encoder of one prediction column, chosen by its Arrow type, for either
+    primitive pair: column-wise (:func:`_json_values`, :func:`_iso_json`) or row-wise
+    (:func:`_values_rows`, :func:`_iso_rows`)."""
     name, kind = field.name, field.type
     if pa.types.is_timestamp(kind):
-        return lambda f: _iso_rows(f[name])
+        return lambda f: times(f[name])
     if pa.types.is_list(kind):
-        return lambda f: _values_rows(_lists(f[name]))
-    if pa.types.is_boolean(kind):
-        return lambda f: _values_rows(_labels(f[name]))
+        return lambda f: values(_lists(f[name]))
+    if pa.types.is_boolean(kind):  # the label: float64 1.0 / 0.0 / NaN in a frame
+        return lambda f: values(_labels(f[name]))
     if pa.types.is_floating(kind):
-        return lambda f: _values_rows(_floats(f[name]))
+        return lambda f: values(_floats(f[name]))
     if field.nullable:
-        return lambda f: _values_rows(_texts(f[name]))
-    return lambda f: _values_rows(f[name].tolist())
+        return lambda f: values(_texts(f[name]))
+    return lambda f: values(f[name].tolist())
 
 
-_ROW_ENCODERS: dict[str, Callable[[pd.DataFrame], list[bytes]]] = {
-    **{f.name: _row_encoder(f) for f in PREDICTION_SCHEMA},
-    "scores": lambda f: _object_rows([(m, _values_rows(_floats(f[f"score_{m}"]))) for m in MODEL_NAMES]),
-}
+def _encoders(
+    values: Callable[[list[Any]], Any],
+    times: Callable[[pd.Series], Any],
+    join: Callable[[list[tuple[str, Any]]], Any],
+) -> dict[str, Callable[[pd.DataFrame], Any]]:
+    """One encoder per record field (a record's JSON follows its struct's field order);
+    ``scores`` is the nested ``{"xgboost":..,"random_forest":..,...}`` object per row."""
+    return {
+        **{f.name: _field_encoder(f, values, times) for f in PREDICTION_SCHEMA},
+        "scores": lambda f: join([(m, values(_floats(f[f"score_{m}"]))) for m in MODEL_NAMES]),
+    }
+
+
+_FIELD_ENCODERS = _encoders(_json_values, _iso_json, lambda fields: pa.array(_join_object(fields), type=pa.binary()))
+_ROW_ENCODERS = _encoders(_values_rows, _iso_rows, _object_rows)
 
 
 def _encode_as(record: type[msgspec.Struct], frame: pd.DataFrame) -> list[bytes]:
