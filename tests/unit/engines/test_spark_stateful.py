@@ -14,7 +14,7 @@ import pytest
 
 pytest.importorskip("pyspark")
 
-from fraudguard.engines.spark.stateful import MERCHANT_KEY, MerchantFeatures, card_key_step
+from fraudguard.engines.spark.stateful import MERCHANT_KEY, MerchantFeatures, card_key_step, ordered
 from fraudguard.features import INSERTED_COLUMN, FeatureConfig, FeaturePipeline, card_names, merchant_names
 from fraudguard.generator import generate_frame
 
@@ -108,3 +108,34 @@ def test_per_key_card_and_merchant_operators_equal_the_pipeline() -> None:
         assert (with_cards[INSERTED_COLUMN] == 1).all()
     assert {k: s.value for k, s in card_states.items()} == local.card_store.snapshot()
     assert {k: s.value[0] for k, s in merchant_states.items() if s.value} == local.merchant_store.snapshot()
+
+
+def _partitioned(seed: int, n: int = 3000) -> pd.DataFrame:
+    """Rows of four partitions of a pre-filled topic: event times rise within each
+    partition, broker timestamps come a hundred rows to a millisecond."""
+    rng = np.random.default_rng(seed)
+    parts = rng.integers(0, 4, n).astype(np.int32)
+    event = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.sort(rng.integers(0, 7 * 86400, n)), unit="s")
+    stamps = pd.Timestamp("2026-11-29") + pd.to_timedelta(np.arange(n) // 100, unit="ms")
+    offsets = pd.Series(np.ones(n, np.int64)).groupby(parts).cumsum().to_numpy() - 1
+    frame = pd.DataFrame(
+        {"event_time": event.values, "src_partition": parts, "src_offset": offsets, "src_timestamp": stamps.values}
+    )
+    frame.loc[rng.integers(0, n, 5), "src_timestamp"] = pd.NaT  # a record without a broker time
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)  # Spark hands groups in any order
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_arrival_order_keeps_each_partitions_offsets_and_merges_ties_by_event_time(seed: int) -> None:
+    rows = _partitioned(seed)
+    out = ordered(iter([rows.iloc[:1000], rows.iloc[1000:]]))
+    assert sorted(map(tuple, out.to_numpy().tolist())) == sorted(map(tuple, rows.to_numpy().tolist()))
+    for _, part in out.groupby("src_partition", sort=False):
+        assert part["src_offset"].is_monotonic_increasing  # a consumer sees a partition in offset order
+    stamps = out["src_timestamp"].fillna(pd.Timestamp(0))
+    merged = stamps.groupby(out["src_partition"]).cummax()
+    assert merged.is_monotonic_increasing  # partitions are merged by broker time
+    # Within a millisecond, rows of different partitions follow event time (which rises
+    # within each partition here), so time never goes back inside one.
+    back = (out["event_time"].diff() < pd.Timedelta(0)) & (merged.diff() == pd.Timedelta(0))
+    assert not back.any()
