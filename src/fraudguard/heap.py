@@ -17,9 +17,25 @@ heap would keep every later cycle among those objects alive.
 from __future__ import annotations
 
 import gc
+import sys
 
 
 def freeze_startup() -> None:
     """Collect, then freeze everything alive now (call once start-up is over)."""
     gc.collect()
     gc.freeze()
+
+
+_worker_frozen = False
+
+
+def freeze_spark_worker() -> None:
+    """:func:`freeze_startup` once per PySpark Python worker, from the Spark engine's
+    functions once their model or processor is loaded; a no-op in any other process
+    (a test calling those functions directly). A reused worker serves every micro-batch,
+    so its start-up objects (pyspark, pandas, the model) would otherwise be walked by each
+    full collection of each batch's many small objects."""
+    global _worker_frozen
+    if not _worker_frozen and "pyspark.worker" in sys.modules:
+        _worker_frozen = True
+        freeze_startup()

@@ -38,3 +38,26 @@ def test_freeze_collects_first_freezes_the_living_and_keeps_collecting_later_gar
     out = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+WORKER_CHILD = """
+import gc, sys, types
+from fraudguard.heap import freeze_spark_worker
+
+freeze_spark_worker()
+assert gc.get_freeze_count() == 0, "outside a PySpark worker nothing is frozen"
+sys.modules["pyspark.worker"] = types.ModuleType("pyspark.worker")  # what a Python worker has imported
+freeze_spark_worker()
+frozen = gc.get_freeze_count()
+assert frozen > 0
+gc.unfreeze()
+freeze_spark_worker()
+assert gc.get_freeze_count() == 0, "once per worker process"
+print("ok")
+"""
+
+
+def test_spark_worker_freeze_happens_once_and_only_in_a_pyspark_worker() -> None:
+    out = subprocess.run([sys.executable, "-c", WORKER_CHILD], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -87,6 +87,7 @@ def run_spark(
             duration=timeout_s,
             sinks=sinks,
             stop=stop,
+            freeze_heap=True,
         )
     finally:
         for sig, handler in handlers.items():

@@ -30,7 +30,7 @@ def _spark(settings: object, **options: object) -> None:
             f"the Spark engine is not available ({e}); install the extra with `pip install fraudguard[spark]` "
             "or use --engine local"
         ) from e
-    run_spark_engine(settings, **options)
+    run_spark_engine(settings, freeze_heap=True, **options)
 
 
 @app.command()

@@ -33,6 +33,7 @@ from pyspark.sql.types import BinaryType, StructField, StructType
 
 from fraudguard.engines.spark.stateful import GroupFn, ordered, passthrough, transaction_view
 from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, group_features, merchant_names
+from fraudguard.heap import freeze_spark_worker
 
 if TYPE_CHECKING:
     from pyspark.sql import Column
@@ -92,6 +93,7 @@ def card_bucket_step(config: FeatureConfig) -> GroupFn:
         if state.hasTimedOut:
             state.remove()
             return
+        freeze_spark_worker()
         events = ordered(frames).drop(columns=[CARD_BUCKET])
         if key[0] == NO_KEY or len(events) == 0:
             yield passthrough(events, names)
@@ -131,6 +133,7 @@ class MerchantBucketFeatures(StatefulProcessor):
 
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.state = handle.getValueState("merchants", StructType([StructField("state", BinaryType())]))
+        freeze_spark_worker()
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: Any) -> Iterator[pd.DataFrame]:
         events = ordered(rows).drop(columns=[MERCHANT_BUCKET])

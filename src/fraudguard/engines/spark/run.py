@@ -76,6 +76,7 @@ def run_spark_engine(
     sinks: SinkSet | None = None,
     stop: threading.Event | None = None,
     printer: Printer | None = None,
+    freeze_heap: bool = False,
     **ignored: Any,
 ) -> SparkRunStats:
     """Run the Spark Structured Streaming engine until stopped.
@@ -91,6 +92,9 @@ def run_spark_engine(
         Set-up sinks and dead-letter writer; ``None`` builds the local engine's
         (PostgreSQL, Parquet, Kafka predictions + alerts, DLQ topic) and its challenger
         sinks (shadow scores: table, Parquet, topic; see :mod:`.shadow`).
+    freeze_heap
+        Freeze the driver's start-up objects once the query runs (:mod:`fraudguard.heap`):
+        for serving processes (``fraudguard stream``, the benchmarks), not tests.
     """
     from fraudguard.engines.common.lifecycle import install_stop_handlers
     from fraudguard.engines.common.models import load_current
@@ -98,6 +102,7 @@ def run_spark_engine(
     from fraudguard.engines.spark.query import StreamPlan, start_query
     from fraudguard.engines.spark.session import build_session
     from fraudguard.engines.spark.writer import BatchWriter
+    from fraudguard.heap import freeze_startup
     from fraudguard.io.kafka import check_reachable, ensure_topics, require_bootstrap
 
     say = printer or (lambda line: print(line, flush=True))
@@ -163,6 +168,8 @@ def run_spark_engine(
     )
     query, kind = start_query(spark, plan, writer, checkpoint=ckpt, trigger=trigger or settings.spark_trigger)
     startup_s = time.perf_counter() - started
+    if freeze_heap:
+        freeze_startup()
     say(
         f"spark query on {plan.topic!r} via {kind} source, model {plan.model_version}, checkpoint {ckpt} ({startup_s:.1f}s to start)"
     )

@@ -20,6 +20,7 @@ from fraudguard import schema
 from fraudguard.engines.spark.parse import SOURCE_DDL, null_frame, spark_ddl
 from fraudguard.engines.spark.shadow import SHADOW_COLUMNS, SHADOW_DDL, shadow_columns, worker_shadow
 from fraudguard.features import prepare, stateless_features
+from fraudguard.heap import freeze_spark_worker
 from fraudguard.models.scorer import Scorer
 from fraudguard.models.shadow import ShadowScorers
 from fraudguard.records import PREDICTION_FRAME_SCHEMA
@@ -45,7 +46,9 @@ def cached_scorer(models_dir: str, version: str) -> Scorer:
 
 
 def _utc(series: pd.Series) -> pd.Series:
-    s = pd.to_datetime(series)
+    """UTC-aware times (Spark hands naive UTC; ``pd.to_datetime`` only for other dtypes:
+    its cache check builds a Timestamp per row)."""
+    s = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else pd.to_datetime(series)
     return s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
 
 
@@ -96,6 +99,7 @@ def score_step(models_dir: str, version: str) -> Callable[[Iterator[pd.DataFrame
     def step(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         scorer = cached_scorer(models_dir, version)
         shadow = worker_shadow(models_dir, scorer)
+        freeze_spark_worker()
         for rows in batches:
             if len(rows):
                 yield score_rows(scorer, rows, shadow)

@@ -50,7 +50,7 @@ def shadow_columns(shadow: ShadowScorers | None, features: pd.DataFrame) -> dict
     n = len(features)
     versions = list(shadow.scorers) if shadow is not None else []
     if not versions:
-        return {c: [[] for _ in range(n)] for c in SHADOW_COLUMNS}
+        return {c: [[]] * n for c in SHADOW_COLUMNS}  # one shared empty list: read by Arrow, never changed
     scorers = list(shadow.scorers.values()) if shadow is not None else []
     scores = np.column_stack([s.raw_scores(features)[1] for s in scorers]).astype(np.float64)
     thresholds = [float(s.thresholds.value) for s in scorers]
