@@ -1,13 +1,16 @@
-"""Finding Spark's Kafka connector jars, choosing the Kafka source, cluster argument checks."""
+"""Finding Spark's Kafka connector jars, choosing the Kafka source, cluster argument checks,
+the default shuffle partitions."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from fraudguard.engines.spark.cluster import SparkCluster
 from fraudguard.engines.spark.connector import REQUIRED, choose_source, connector_jars
+from fraudguard.engines.spark.session import default_shuffle_partitions
 from fraudguard.errors import ConfigError
 
 JARS = (
@@ -68,3 +71,15 @@ def test_cluster_refuses_an_empty_shape(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="at least 1 worker"):
         SparkCluster(tmp_path, cores_per_worker=0)
     assert SparkCluster(tmp_path, master_port=7077).master_url == "spark://127.0.0.1:7077"
+
+
+@pytest.mark.parametrize(
+    ("master", "partitions"),
+    [("local[2]", 2), ("local[3]", 3), ("local[4,2]", 4), ("local", 1), ("spark://127.0.0.1:7077", 4), ("yarn", 4)],
+)
+def test_shuffle_partitions_default_to_the_local_cores(master: str, partitions: int) -> None:
+    assert default_shuffle_partitions(master) == partitions
+
+
+def test_local_star_takes_every_core() -> None:
+    assert default_shuffle_partitions("local[*]") == max(1, os.cpu_count() or 1)

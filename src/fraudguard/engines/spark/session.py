@@ -6,12 +6,21 @@ file with ``rootLogger.level = error`` (the same file ships as deploy/log4j2.pro
 
 The number of shuffle partitions is also the number of state-store partitions of the
 per-card feature operator, fixed in the checkpoint at the first run: Spark's default of
-200 would run 200 tiny Python tasks per micro-batch on a two-core machine.
+200 would run 200 tiny Python tasks per micro-batch on a two-core machine. By default it
+is the number of local cores (``local[2]``: 2; every task of a stage then runs at once,
+and each stateful stage commits two state stores per batch instead of four: 4 -> 2 raised
+the benchmark from 6.7k to 7.6k tx/s), 4 on a cluster.
+
+The RocksDB state store writes a changelog per batch and a snapshot only every few
+batches (``changelogCheckpointing``) instead of uploading a snapshot of every store at each
+commit: commit time per stateful operator fell from 550-790 to 315-440 ms per 10,000-row
+batch. Spark reads checkpoints written either way, so the setting can change on restart.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,12 +71,28 @@ def prepare_environment(master: str) -> None:
     os.environ.setdefault("PYTHONWARNINGS", "ignore::FutureWarning:pyspark.worker")
 
 
+CLUSTER_SHUFFLE_PARTITIONS = 4
+_LOCAL = re.compile(r"^local(?:\[(\d+|\*)(?:,\s*\d+)?\])?$")
+
+
+def default_shuffle_partitions(master: str) -> int:
+    """Shuffle partitions when none are configured: the cores of ``local[N]`` / ``local[*]``
+    (``local``: 1), :data:`CLUSTER_SHUFFLE_PARTITIONS` for any cluster master."""
+    m = _LOCAL.match(master.strip())
+    if m is None:
+        return CLUSTER_SHUFFLE_PARTITIONS
+    cores = m.group(1)
+    if cores is None:
+        return 1
+    return max(1, os.cpu_count() or 1) if cores == "*" else max(1, int(cores))
+
+
 def build_session(
     master: str,
     *,
     app_name: str = "fraudguard-stream",
     work_dir: Path,
-    shuffle_partitions: int = 4,
+    shuffle_partitions: int | None = None,
     jars: list[Path] | None = None,
     extra_conf: dict[str, str] | None = None,
 ) -> SparkSession:
@@ -80,7 +105,8 @@ def build_session(
     work_dir
         Where the log4j2 file goes (under the state directory).
     shuffle_partitions
-        Shuffle and state-store partitions (see the module docstring).
+        Shuffle and state-store partitions (see the module docstring); ``None``:
+        :func:`default_shuffle_partitions` of ``master``.
     jars
         Jar files for ``spark.jars`` (Spark's Kafka connector, see :mod:`.connector`):
         shipped to the driver and every executor, never resolved at run time.
@@ -92,6 +118,8 @@ def build_session(
         or master.startswith("k8s://")
     ):
         raise ConfigError(f"spark master {master!r} is not local[...], spark://host:port, yarn or k8s://...")
+    if shuffle_partitions is None:
+        shuffle_partitions = default_shuffle_partitions(master)
     if shuffle_partitions < 1:
         raise ConfigError(f"shuffle partitions must be >= 1, got {shuffle_partitions}")
     prepare_environment(master)
@@ -113,6 +141,7 @@ def build_session(
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.python.worker.reuse", "true")
         .config("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
+        .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         # The merchant operator runs without event time, so it never drops rows as late;
         # Spark's check cannot know that and refuses a stateful operator after another.
         .config("spark.sql.streaming.statefulOperator.checkCorrectness.enabled", "false")
