@@ -40,6 +40,8 @@ def tiny() -> BenchSizes:
         api_concurrency=50,
         spark_rows=1_000,
         spark_max_offsets=500,
+        spark_cluster_rows=1_000,
+        spark_cluster_max_offsets=500,
     )
 
 

@@ -67,8 +67,11 @@ class BenchSizes:
     models_seconds: float = 2.0
     wrk_seconds: float = 15.0
     memory_cards: int = 1_000_000
-    spark_rows: int = 40_000
-    spark_max_offsets: int = 10_000
+    spark_rows: int = 400_000
+    spark_max_offsets: int = 100_000
+    """Four catch-up batches of the default cap (``spark_max_offsets_per_trigger``)."""
+    spark_cluster_rows: int = 40_000
+    spark_cluster_max_offsets: int = 10_000
     spark_timeout_s: float = 420.0
     spark_cluster_latency_rows: int = 20_500
     """500 warm-up rows, then 20 s at 1,000 tx/s."""
@@ -99,6 +102,8 @@ class BenchSizes:
             memory_cards=20_000,
             spark_rows=2_000,
             spark_max_offsets=1_000,
+            spark_cluster_rows=2_000,
+            spark_cluster_max_offsets=1_000,
             spark_timeout_s=300.0,
             spark_cluster_latency_rows=1_500,
         )
@@ -191,9 +196,9 @@ def _run_one(name: str, env: BenchEnv, sizes: BenchSizes) -> dict[str, Any]:
 
         return run_spark_cluster(
             env,
-            make_payloads(sizes.spark_rows, seed=4),
+            make_payloads(sizes.spark_cluster_rows, seed=4),
             make_payloads(sizes.spark_cluster_latency_rows, seed=6),
-            max_offsets_per_trigger=sizes.spark_max_offsets,
+            max_offsets_per_trigger=sizes.spark_cluster_max_offsets,
             timeout_s=sizes.spark_timeout_s,
         )
     raise FraudGuardError(f"unknown benchmark {name!r} (choose from {', '.join(BENCHMARKS)})")

@@ -199,7 +199,7 @@ LINES: tuple[Line, ...] = (
     Line("memory", "state payload per card, 1M cards", "B", lambda s: s["state_bytes_per_card"]),
     Line("memory", "RSS growth per card, in process", "B", lambda s: s["rss_growth_bytes_per_card"], 300, False),
     Line("memory", "RSS with 1M cards", "MiB", lambda s: s["rss_mib"], higher_is_better=False),
-    Line("spark", "local[2], steady (after first batch)", "tx/s", lambda s: s["rows_s"]),
+    Line("spark", "local[2], steady (after first batch)", "tx/s", lambda s: s["rows_s"], 10_000),
     Line("spark", "local[2], overall incl. start", "tx/s", lambda s: s["overall_rows_s"]),
     Line(
         "spark_cluster",
