@@ -66,10 +66,10 @@ def ordered(frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
     merged by each partition's running maximum of event time, then by partition: a
     pre-filled or busy topic stamps thousands of rows per millisecond, and taking each
     partition's share of a millisecond whole sends merchant event times back and forth
-    across hour boundaries, which splits the merchant step into small blocks (each with
-    a fixed cost: 8 blocks per merchant bucket and 50,000-row batch instead of 150, see
-    the README's Spark benchmark). Both merge keys never decrease within a partition,
-    so each partition keeps its offset order.
+    across hour boundaries, which splits the merchant step into small blocks with a fixed
+    cost each (~150 per merchant bucket of a 50,000-row batch were profiled; the step's
+    time per bucket then halved, see the README's *Spark on local[2]*). Both merge keys
+    never decrease within a partition, so each partition keeps its offset order.
     """
     events = pd.concat(list(frames), ignore_index=True)
     if len(events) < 2:
