@@ -59,7 +59,9 @@ class ShadowStage:
             self._ref_version = version
         if not self._refs:
             return None
-        columns: dict[str, Any] = {c: features[c].to_numpy() for c in features.columns}
+        # one array for the frame, then a view per column: ``features[c]`` per column cost
+        # ~1 ms per batch for the ~110 columns, whatever the batch size
+        columns: dict[str, Any] = dict(zip(features.columns, features.to_numpy().T, strict=True))
         for c in ("ensemble_score", *(f"score_{m}" for m in MODEL_NAMES)):
             columns[c] = predictions[c].to_numpy()
         seconds = predictions["event_time"].to_numpy(dtype="datetime64[ns]").astype("int64") / 1e9
