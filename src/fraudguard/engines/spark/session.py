@@ -140,6 +140,11 @@ def build_session(
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "20000")
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.python.worker.reuse", "true")
+        # Python workers (and the transformWithState state server) talk to their JVM over
+        # Unix-domain sockets, not loopback TCP: a TCP server socket's ephemeral port can be
+        # one that another client still dials (a Kafka client retrying a stopped broker), whose
+        # bytes then fail the worker's authentication ("Python worker failed to connect back").
+        .config("spark.python.unix.domain.socket.enabled", "true")
         .config("spark.sql.streaming.stateStore.providerClass", ROCKSDB_PROVIDER)
         .config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
         # The merchant operator runs without event time, so it never drops rows as late;
