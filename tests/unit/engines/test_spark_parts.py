@@ -171,3 +171,23 @@ def test_parse_applies_the_engines_admission_policy() -> None:
     assert list(good["transaction_id"]) == ["t9"] and good["extras"].iloc[0] == {"n0": 0.0, "n1": 1.0, "n2": 2.0}
     bad = out[out["error_field"].notna()]
     assert list(bad["error_field"]) == ["event_time"] and "ahead of the wall clock" in bad["error_reason"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t: pd.Series(t.tz_localize(None)),  # naive UTC, as Spark hands it
+        lambda t: pd.Series(t),  # already aware
+        lambda t: pd.Series(t.tz_convert("Europe/Paris")),  # aware, another zone
+        lambda t: pd.Series(list(t.tz_localize(None).to_pydatetime()), dtype=object),  # Python datetimes
+    ],
+    ids=["naive", "aware-utc", "aware-paris", "object"],
+)
+def test_spark_times_become_the_same_utc_instants(make) -> None:
+    from fraudguard.engines.spark.times import utc
+
+    t = pd.DatetimeIndex(["2026-01-01T00:00:00.123456Z", "2026-06-30T23:59:59Z", None], tz="UTC")
+    out = utc(make(t))
+    assert isinstance(out.dtype, pd.DatetimeTZDtype)
+    assert out.isna().tolist() == [False, False, True]
+    assert (out[:2].dt.tz_convert("UTC").to_numpy() == t[:2].to_numpy()).all()

@@ -133,9 +133,9 @@ class MerchantBucketFeatures(StatefulProcessor):
 
     def init(self, handle: StatefulProcessorHandle) -> None:
         self.state = handle.getValueState("merchants", StructType([StructField("state", BinaryType())]))
-        freeze_spark_worker()
 
     def handleInputRows(self, key: Any, rows: Iterator[pd.DataFrame], timerValues: Any) -> Iterator[pd.DataFrame]:
+        freeze_spark_worker()  # not in init: Spark also runs init in a short-lived driver-side worker
         events = ordered(rows).drop(columns=[MERCHANT_BUCKET])
         if key[0] == NO_KEY or len(events) == 0:
             yield passthrough(events, self.names)

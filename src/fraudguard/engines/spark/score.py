@@ -19,6 +19,7 @@ import pandas as pd
 from fraudguard import schema
 from fraudguard.engines.spark.parse import SOURCE_DDL, null_frame, spark_ddl
 from fraudguard.engines.spark.shadow import SHADOW_COLUMNS, SHADOW_DDL, shadow_columns, worker_shadow
+from fraudguard.engines.spark.times import utc
 from fraudguard.features import prepare, stateless_features
 from fraudguard.heap import freeze_spark_worker
 from fraudguard.models.scorer import Scorer
@@ -45,13 +46,6 @@ def cached_scorer(models_dir: str, version: str) -> Scorer:
     return scorer
 
 
-def _utc(series: pd.Series) -> pd.Series:
-    """UTC-aware times (Spark hands naive UTC; ``pd.to_datetime`` only for other dtypes:
-    its cache check builds a Timestamp per row)."""
-    s = series if pd.api.types.is_datetime64_any_dtype(series.dtype) else pd.to_datetime(series)
-    return s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
-
-
 def _extras_frame(extras: pd.Series, names: list[str]) -> pd.DataFrame:
     """``x_<name>`` columns from the ``extras`` map column (dicts or key/value pairs)."""
     rows = [dict(e) if e is not None and not isinstance(e, float) else {} for e in extras.tolist()]
@@ -73,8 +67,8 @@ def score_rows(scorer: Scorer, rows: pd.DataFrame, shadow: ShadowScorers | None 
     parts: list[pd.DataFrame] = []
     if len(v):
         frame = v[list(schema.FRAME_COLUMNS)].copy()
-        frame["event_time"] = _utc(frame["event_time"])
-        frame["produced_at"] = _utc(v["produced_at"])
+        frame["event_time"] = utc(frame["event_time"])
+        frame["produced_at"] = utc(v["produced_at"])
         extras = [n for n in scorer.feature_names if n.startswith(schema.EXTRA_PREFIX)]
         feats: dict[str, Any] = stateless_features(prepare(frame))
         if extras:

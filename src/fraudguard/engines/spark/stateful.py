@@ -29,6 +29,7 @@ import pandas as pd
 from pyspark.sql.streaming.stateful_processor import StatefulProcessor, StatefulProcessorHandle
 from pyspark.sql.types import BinaryType, StructField, StructType
 
+from fraudguard.engines.spark.times import utc
 from fraudguard.features import INSERTED_COLUMN, FeatureConfig, card_names, group_features, merchant_names
 
 STATE_DDL = "state binary"
@@ -45,9 +46,7 @@ def float_ddl(names: list[str]) -> str:
 def transaction_view(events: pd.DataFrame) -> pd.DataFrame:
     """Spark hands timestamps as naive UTC; the feature code requires time-zone aware ones."""
     view = events.copy(deep=False)
-    et = view["event_time"]
-    if not isinstance(et.dtype, pd.DatetimeTZDtype):
-        view["event_time"] = pd.to_datetime(et).dt.tz_localize("UTC")
+    view["event_time"] = utc(view["event_time"])
     return view
 
 

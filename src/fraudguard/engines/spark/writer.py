@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from fraudguard import schema
+from fraudguard.engines.spark.times import utc
 from fraudguard.io.sinks.base import PredictionBatch, SinkSet
 from fraudguard.io.sinks.dlq import DeadLetter
 from fraudguard.records import LIST_COLUMNS, TIME_COLUMNS
@@ -44,8 +45,7 @@ def prediction_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """The sinks' prediction frame from collected rows: UTC timestamps, list reasons."""
     out = rows[list(schema.PREDICTION_COLUMNS)].reset_index(drop=True)
     for col in TIME_COLUMNS:
-        s = pd.to_datetime(out[col])
-        out[col] = s if isinstance(s.dtype, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+        out[col] = utc(out[col])
     for col in LIST_COLUMNS:
         out[col] = [list(r) if r is not None and not isinstance(r, float) else [] for r in out[col].tolist()]
     out["is_fraud"] = out["is_fraud"].astype(np.float64)
