@@ -21,6 +21,10 @@ export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"
 fi
+# Static checks first (seconds, as `make lint`): lint, format, types.
+.venv/bin/ruff check src tests
+.venv/bin/ruff format --check src tests
+.venv/bin/mypy
 # The whole suite: once on the embedded Tansu broker (the Apache Kafka-only tests, such as
 # exactly-once and failover, start their own cluster), then the broker-dependent
 # integration tests again with the session broker being Apache Kafka.

@@ -57,7 +57,7 @@ class CountingSink:
         return (r1 - r0) / (t1 - t0) if t1 > t0 else None
 
 
-def source_overrides(env: BenchEnv) -> dict[str, str]:
+def source_overrides(env: BenchEnv) -> dict[str, Any]:
     """Spark's Kafka source lags a batch behind on Tansu (its ListOffsets answer): there the
     benchmark reads with the Python source; on Apache Kafka the setting decides (``auto``)."""
     return {"spark_source": "python"} if env.broker_note.startswith("embedded Tansu") else {}

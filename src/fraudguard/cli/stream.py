@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from fraudguard.cli.app import app
 from fraudguard.cli.common import clean_errors, console, settings_from_flags
+
+if TYPE_CHECKING:
+    from fraudguard.config import Settings
 
 
 class EngineKind(StrEnum):
@@ -19,7 +22,7 @@ class EngineKind(StrEnum):
     spark = "spark"
 
 
-def _spark(settings: object, **options: object) -> None:
+def _spark(settings: Settings, **options: Any) -> None:
     """Dispatch to the Spark engine, imported only when asked for (pyspark is an extra)."""
     from fraudguard.errors import ConfigError
 

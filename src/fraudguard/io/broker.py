@@ -14,15 +14,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from fraudguard.errors import BrokerError
 
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> object | None:
+def _die_with_parent() -> Callable[[], None] | None:
     """A ``preexec_fn`` making the child receive SIGKILL when this process dies (Linux).
 
     Before, ``kill -9`` of ``fraudguard broker`` left Tansu running and holding the port
@@ -106,7 +108,7 @@ class EmbeddedBroker:
         self.port = port
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log_file: object | None = None
+        self._log_file: IO[bytes] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -136,18 +138,18 @@ class EmbeddedBroker:
         ]
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            out: int | object = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-            self._log_file = out
+            self._log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+            out: int | IO[bytes] = self._log_file
         else:
             out = subprocess.DEVNULL
         try:
             self._proc = subprocess.Popen(
                 cmd,
-                stdout=out,  # type: ignore[arg-type]
+                stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
-                preexec_fn=_die_with_parent(),  # type: ignore[arg-type]
+                preexec_fn=_die_with_parent(),
             )
         except OSError as e:
             raise BrokerError(f"cannot start the broker binary {binary}: {e}") from e
@@ -171,7 +173,7 @@ class EmbeddedBroker:
                     proc.kill()
                 proc.wait(grace)
         if self._log_file is not None:
-            self._log_file.close()  # type: ignore[attr-defined]
+            self._log_file.close()
             self._log_file = None
 
     def is_running(self) -> bool:

@@ -99,11 +99,15 @@ def make_consumer(bootstrap: str, group_id: str | None, **overrides: Any) -> Con
     return Consumer(conf)
 
 
+def make_admin(bootstrap: str, **overrides: Any) -> AdminClient:
+    """An admin client whose librdkafka log lines go to :data:`CLIENT_LOG`."""
+    conf: dict[str, Any] = {"bootstrap.servers": bootstrap, "logger": CLIENT_LOG, **overrides}
+    return AdminClient(conf)
+
+
 def check_reachable(bootstrap: str, timeout: float = 10.0) -> None:
     """Raise :class:`BrokerError` naming ``bootstrap`` unless a broker answers metadata."""
-    admin = AdminClient(
-        {"bootstrap.servers": bootstrap, "socket.timeout.ms": int(timeout * 1000), "logger": CLIENT_LOG}
-    )
+    admin = make_admin(bootstrap, **{"socket.timeout.ms": int(timeout * 1000)})
     try:
         admin.list_topics(timeout=timeout)
     except KafkaException as e:
@@ -122,7 +126,7 @@ def ensure_topics(
     Existing topics are left as they are (their partition count is not changed): a real
     cluster's topics belong to its operators.
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG})
+    admin = make_admin(bootstrap)
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as e:
@@ -159,7 +163,7 @@ def _wait_for_metadata(admin: AdminClient, topics: list[str], timeout: float) ->
 
 def partition_count(bootstrap: str, topic: str, timeout: float = 10.0) -> int:
     """Number of partitions of ``topic`` (0 when it does not exist)."""
-    admin = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG})
+    admin = make_admin(bootstrap)
     try:
         md = admin.list_topics(topic=topic, timeout=timeout).topics.get(topic)
     except KafkaException as e:

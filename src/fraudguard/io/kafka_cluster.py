@@ -223,16 +223,15 @@ class KafkaCluster:
     def wait_ready(self, timeout: float = 90.0) -> None:
         """Block until every node listens and the metadata lists all brokers (else :class:`BrokerError`)."""
         from confluent_kafka import KafkaException
-        from confluent_kafka.admin import AdminClient
 
-        from fraudguard.io.kafka import CLIENT_LOG
+        from fraudguard.io.kafka import make_admin
 
         deadline = time.monotonic() + timeout
         for i, p in enumerate(self.ports):
             proc = self._procs[i]
             if proc is not None:
                 wait_for_port("127.0.0.1", p, max(1.0, deadline - time.monotonic()), proc)
-        admin = AdminClient({"bootstrap.servers": self.bootstrap_servers, "logger": CLIENT_LOG})
+        admin = make_admin(self.bootstrap_servers)
         while time.monotonic() < deadline:
             for i, proc in enumerate(self._procs):
                 if proc is not None and proc.poll() is not None:
@@ -289,11 +288,9 @@ class KafkaCluster:
 
 def leader_node(bootstrap: str, topic: str, partition: int = 0, timeout: float = 10.0) -> int:
     """Node id (= index in :class:`KafkaCluster`) leading ``topic``/``partition`` right now."""
-    from confluent_kafka.admin import AdminClient
+    from fraudguard.io.kafka import make_admin
 
-    from fraudguard.io.kafka import CLIENT_LOG
-
-    md = AdminClient({"bootstrap.servers": bootstrap, "logger": CLIENT_LOG}).list_topics(topic=topic, timeout=timeout)
+    md = make_admin(bootstrap).list_topics(topic=topic, timeout=timeout)
     t = md.topics.get(topic)
     if t is None or t.error is not None or partition not in t.partitions:
         raise BrokerError(f"topic {topic!r} partition {partition} not found on {bootstrap}")

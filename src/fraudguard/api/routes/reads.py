@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -33,7 +34,7 @@ def get_transaction(transaction_id: Id, conn: ConnDep) -> Any:
     return row
 
 
-def risk_level(history: dict[str, Any], velocity: Velocity) -> Literal["low", "medium", "high"]:
+def risk_level(history: Mapping[str, Any], velocity: Velocity) -> Literal["low", "medium", "high"]:
     """High: an alert in the last day or a score over its threshold; medium: any alert, or a busy hour."""
     recent = history["recent_transactions"]
     over = any(r["ensemble_score"] >= r["threshold"] for r in recent[:5])
@@ -53,7 +54,7 @@ def card_risk(card_id: Id, conn: ConnDep) -> Any:
     last = history["last_seen"]
     txs = history["recent_transactions"]
 
-    def within(rows: list[dict[str, Any]], hours: int) -> list[dict[str, Any]]:
+    def within(rows: Sequence[Mapping[str, Any]], hours: int) -> list[Mapping[str, Any]]:
         return [r for r in rows if r["event_time"] > last - timedelta(hours=hours)]
 
     h1, d1 = within(txs, 1), within(txs, 24)

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -180,9 +181,9 @@ def decode_messages(
     """
     offsets: dict[tuple[str, int], int] = {}
     first: dict[tuple[str, int], int] = {}
-    for m in messages:
-        key = (m.topic(), m.partition())
-        off = m.offset()
+    for m in messages:  # records (not error events): topic, partition and offset are set
+        key = (cast(str, m.topic()), cast(int, m.partition()))
+        off = cast(int, m.offset())
         if key not in first:
             first[key] = off
         offsets[key] = max(offsets.get(key, -1), off + 1)

@@ -49,7 +49,7 @@ def commit_offsets(consumer: Consumer, offsets: Mapping[tuple[str, int], int]) -
         raise BrokerError(f"offset commit failed: {e}") from e
     failed = [tp for tp in result or [] if tp.error is not None]
     if failed:
-        codes = {tp.error.code() for tp in failed}
+        codes = {tp.error.code() for tp in failed if tp.error is not None}
         if codes <= _REBALANCED:
             log.warning("offset commit refused for %d partition(s) after a rebalance", len(failed))
             return False

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -70,7 +71,7 @@ class PartitionState:
         self.cards: dict[tuple[str, int], set[str]] = {}
         self.rebuilt_messages = 0
 
-    def observe(self, topic: str, frame: pd.DataFrame, partitions: Sequence[int]) -> None:
+    def observe(self, topic: str, frame: pd.DataFrame, partitions: Sequence[int] | np.ndarray) -> None:
         """Remember which cards each partition carried (to forget them on revoke)."""
         if self.shared or frame.empty:
             return
@@ -137,9 +138,10 @@ class PartitionState:
             for m in msgs:
                 if m.error() is not None:
                     continue
-                pos = m.offset() + 1
-                if m.offset() < end.offset and m.value() is not None and m.timestamp()[1] >= cutoff_ms:
-                    rows.append(m.value())
+                off, value = cast(int, m.offset()), m.value()  # a record: its offset is set
+                pos = off + 1
+                if off < end.offset and value is not None and m.timestamp()[1] >= cutoff_ms:
+                    rows.append(value)
         good, _bad = schema.decode_batch(rows)
         if not good:
             return 0

@@ -59,7 +59,8 @@ def default_sinks(settings: Settings, bootstrap: str, database_url: str) -> Sink
     from fraudguard.io.sinks.build import build_sinks
     from fraudguard.io.sinks.dlq import PRODUCER_MAX_MESSAGE_BYTES
 
-    producer = make_producer(bootstrap, **{"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES})
+    overrides: dict[str, Any] = {"message.max.bytes": PRODUCER_MAX_MESSAGE_BYTES}
+    producer = make_producer(bootstrap, **overrides)
     return build_sinks(settings, producer, database_url=database_url)
 
 
