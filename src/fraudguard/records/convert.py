@@ -206,9 +206,13 @@ def transaction_arrays(frame: pd.DataFrame) -> ColumnArrays:
     for field in TRANSACTION_SCHEMA:
         name, kind, col = field.name, field.type, frame[field.name]
         if pa.types.is_timestamp(kind):
-            data[name] = pd.to_datetime(col, utc=True).dt.as_unit("us").array.asi8  # type: ignore[union-attr]
+            # datetime64 columns (naive taken as UTC) skip pd.to_datetime: the int64 epoch is the same
+            times = col if pd.api.types.is_datetime64_any_dtype(col.dtype) else pd.to_datetime(col, utc=True)
+            data[name] = pd.DatetimeIndex(times).as_unit("us").asi8
         elif pa.types.is_string(kind):
-            data[name] = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+            values = col.to_numpy(dtype=object, copy=True)  # never the frame's own array
+            values[pd.isna(values)] = None  # NaN / NaT / pd.NA
+            data[name] = values
         elif pa.types.is_boolean(kind):
             data[name] = col.to_numpy(dtype=bool)
         else:

@@ -163,3 +163,45 @@ def test_prediction_records_tolerate_missing_optional_columns_and_empty_frames()
     nan_cells = predictions().assign(fraud_scenario=np.nan, rule_action=np.nan, rule_ids=np.nan)
     assert {(r.fraud_scenario, r.rule_action) for r in prediction_records(nan_cells)} == {(None, None)}
     assert {tuple(r.rule_ids) for r in prediction_records(nan_cells)} == {()}
+
+
+def _reference_arrays(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The former column conversion, pandas all the way (``to_datetime``, ``astype``, ``where``)."""
+    out: dict[str, np.ndarray] = {}
+    for field in TRANSACTION_SCHEMA:
+        col = frame[field.name]
+        if pa.types.is_timestamp(field.type):
+            out[field.name] = pd.to_datetime(col, utc=True).dt.as_unit("us").array.asi8
+        elif pa.types.is_string(field.type):
+            out[field.name] = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+    return out
+
+
+@pytest.mark.parametrize(
+    "times",
+    [
+        lambda t: t,  # datetime64[ns, UTC], as to_frame makes it
+        lambda t: t.dt.tz_convert("America/Sao_Paulo"),  # aware, another zone
+        lambda t: t.dt.tz_localize(None),  # naive, taken as UTC
+        lambda t: t.dt.tz_localize(None).astype("datetime64[us]"),  # another unit
+        lambda t: t.astype(object),  # Timestamp objects, parsed by pd.to_datetime
+    ],
+    ids=["utc", "other-zone", "naive", "microseconds", "objects"],
+)
+def test_column_arrays_equal_the_former_pandas_conversion(times) -> None:
+    """Times (nanoseconds truncated to microseconds, NaT) and strings (None, NaN, pd.NA, a pandas
+    string column) come out as the former conversion gave them, and never as the frame's own array."""
+    frame = to_frame(transactions() * 3)
+    frame["event_time"] = times(frame["event_time"] + pd.to_timedelta([0, 1, 999, 1_500, 0, 7, 0, 0, 3], unit="ns"))
+    frame.loc[4, "event_time"] = pd.NaT
+    frame.loc[0, "device_id"] = float("nan")
+    frame.loc[5, "merchant_category"] = None
+    frame["channel"] = frame["channel"].astype("string")
+    frame.loc[2, "channel"] = pd.NA
+    data, _extras = transaction_arrays(frame)
+    for name, want in _reference_arrays(frame).items():
+        assert data[name].dtype == want.dtype, name
+        assert data[name].tolist() == want.tolist(), name
+    assert data["device_id"][0] is None and data["merchant_category"][5] is None and data["channel"][2] is None
+    data["card_id"][0] = "changed"
+    assert frame.loc[0, "card_id"] == "c1"
