@@ -8,7 +8,7 @@ action is refused with a :class:`~fraudguard.errors.ValidationError` naming the 
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -50,8 +50,16 @@ def time_array(series: pd.Series, column: str) -> pa.Array:
     return pa.array(values, from_pandas=True).cast(UTC_US, safe=False)
 
 
+def _floats(series: pd.Series, errors: Literal["raise", "coerce"]) -> np.ndarray:
+    """float64 values, NaN for missing: NumPy numeric columns directly (``pd.to_numeric``
+    costs ~50 µs per column whatever the length), anything else through ``pd.to_numeric``."""
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "fiub":
+        return series.to_numpy(dtype=np.float64)
+    return pd.to_numeric(series, errors=errors).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _label_array(series: pd.Series) -> pa.Array:
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    values = _floats(series, "coerce")
     missing = np.isnan(values)
     bad = ~missing & (values != 0.0) & (values != 1.0)
     if bad.any():
@@ -62,7 +70,7 @@ def _label_array(series: pd.Series) -> pa.Array:
 def _float_array(series: pd.Series, column: str, *, nullable: bool) -> pa.Array:
     """NaN becomes NULL in optional columns (a missing model score) and is refused elsewhere,
     so SQL aggregates never average a NaN."""
-    values = pd.to_numeric(series, errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
+    values = _floats(series, "raise")
     missing = np.isnan(values)
     if nullable:
         return pa.array(values, type=pa.float64(), mask=missing)

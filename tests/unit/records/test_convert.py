@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from fraudguard.errors import ValidationError
 from fraudguard.records import (
     MODEL_NAMES,
     PREDICTION_COLUMNS,
@@ -205,3 +206,27 @@ def test_column_arrays_equal_the_former_pandas_conversion(times) -> None:
     assert data["device_id"][0] is None and data["merchant_category"][5] is None and data["channel"][2] is None
     data["card_id"][0] = "changed"
     assert frame.loc[0, "card_id"] == "c1"
+
+
+def test_numeric_columns_convert_the_same_whatever_their_dtype() -> None:
+    """NumPy float, int and bool columns take the direct path; object and nullable (pd.NA)
+    columns take ``pd.to_numeric``: the same table either way, and the same refusals."""
+    frame = predictions()
+    fast = predictions_to_arrow(frame)
+    numeric = ["amount", "score_random_forest", "ensemble_score", "threshold", "is_fraud"]
+    for dtype in (object, "Float64"):
+        assert predictions_to_arrow(frame.astype(dict.fromkeys(numeric, dtype))).equals(fast), dtype
+    floats = frame.assign(amount=[1.0, 2.0, 3.0], is_fraud=[1.0, 0.0, 1.0])
+    for amount, label in (([1, 2, 3], [True, False, True]), ([1, 2, 3], [1, 0, 1]), (["1", "2", "3"], [1.0, 0.0, 1.0])):
+        assert predictions_to_arrow(frame.assign(amount=amount, is_fraud=label)).equals(predictions_to_arrow(floats))
+    with pytest.raises(ValidationError, match=r"^amount: must be a finite number"):
+        predictions_to_arrow(frame.assign(amount=[1.0, np.inf, 2.0]))
+    with pytest.raises(ValidationError, match=r"^amount"):
+        predictions_to_arrow(frame.assign(amount=["1.0", "lots", "2.0"]))
+    with pytest.raises(ValidationError, match=r"^is_fraud"):
+        predictions_to_arrow(frame.assign(is_fraud=[0.5, 0.0, 1.0]))
+    assert predictions_to_arrow(frame.assign(is_fraud=["yes", None, 1])).column("is_fraud").to_pylist() == [
+        None,
+        None,
+        True,
+    ]
