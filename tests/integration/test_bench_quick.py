@@ -96,6 +96,11 @@ def test_every_benchmark_but_spark_runs_in_quick_mode(tmp_path: Path) -> None:
     for run in runs:
         assert run["rows"] == run["sent"] > 0
         assert run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] <= run["max_ms"]
+    floor = r["latency"]["broker_floor"]  # the baseline: the broker alone, same rates and publisher
+    assert [run["tps"] for run in floor] == [1_000.0, 5_000.0]
+    for run in floor:
+        assert run["received"] == run["sent"] > 0
+        assert 0 <= run["p50_ms"] <= run["p95_ms"] <= run["p99_ms"] <= run["max_ms"]
 
     api = r["api"]
     for kind in ("fraudguard", "fraudguard_record", "naive"):

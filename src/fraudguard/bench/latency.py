@@ -91,7 +91,6 @@ def summarize(database_url: str, tps: float, achieved: float, sent: int, read_pa
     """Percentiles of every row's latency in PostgreSQL after the warm-up second, and the warm-up's max."""
     every, since = _latencies_ms(database_url)
     ms, warm = every[since >= WARMUP_S], every[since < WARMUP_S]
-    p50, p95, p99 = (float(v) for v in np.percentile(ms, [50, 95, 99])) if ms.size else (float("nan"),) * 3
     return {
         "tps": tps,
         "achieved_tps": round(achieved, 1),
@@ -100,20 +99,34 @@ def summarize(database_url: str, tps: float, achieved: float, sent: int, read_pa
         "warmup_rows": int(warm.size),
         "warmup_max_ms": round(float(warm.max()), 1) if warm.size else None,
         "sent": sent,
-        "p50_ms": round(p50, 1),
-        "p95_ms": round(p95, 1),
-        "p99_ms": round(p99, 1),
-        "max_ms": round(float(ms.max()), 1) if ms.size else None,
+        **percentiles_ms(ms),
         "warmup_s": WARMUP_S,
     }
+
+
+def percentiles_ms(ms: np.ndarray) -> dict[str, float | None]:
+    """``p50_ms`` / ``p95_ms`` / ``p99_ms`` / ``max_ms`` of latencies in ms (NaN and None when empty)."""
+    p50, p95, p99 = (float(v) for v in np.percentile(ms, [50, 95, 99])) if ms.size else (float("nan"),) * 3
+    top = round(float(ms.max()), 1) if ms.size else None
+    return {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "p99_ms": round(p99, 1), "max_ms": top}
 
 
 def run_latency(
     env: BenchEnv, payloads: Payloads, rates: list[float], seconds: float, *, batch: int = 2_000, max_wait_ms: int = 50
 ) -> dict[str, Any]:
-    """One steady run per rate, ``seconds`` long after the warm-up (fewer if ``payloads`` runs out)."""
-    runs = [
-        run_latency_once(env, payloads.head(int(tps * (seconds + WARMUP_S))), tps, batch=batch, max_wait_ms=max_wait_ms)
-        for tps in rates
-    ]
-    return {"runs": runs, "seconds_per_rate": seconds, "batch": batch, "max_wait_ms": max_wait_ms}
+    """One steady run per rate, ``seconds`` long after the warm-up (fewer if ``payloads`` runs out),
+    each followed by its baseline: the broker's own latency at that rate (``bench/floor.py``)."""
+    from fraudguard.bench.floor import run_floor_once
+
+    runs, floor = [], []
+    for tps in rates:
+        head = payloads.head(int(tps * (seconds + WARMUP_S)))
+        runs.append(run_latency_once(env, head, tps, batch=batch, max_wait_ms=max_wait_ms))
+        floor.append(run_floor_once(env, head, tps, warmup_s=WARMUP_S))  # after: the engine's runs as before
+    return {
+        "runs": runs,
+        "broker_floor": floor,
+        "seconds_per_rate": seconds,
+        "batch": batch,
+        "max_wait_ms": max_wait_ms,
+    }

@@ -76,6 +76,13 @@ def _latency_p99(tps: float) -> Getter:
     return get
 
 
+def _floor_p99(tps: float) -> Getter:
+    def get(section: dict[str, Any]) -> float | None:
+        return next((r["p99_ms"] for r in section.get("broker_floor", []) if r["tps"] == tps), None)
+
+    return get
+
+
 def _kafka_workers(workers: int, key: str) -> Getter:
     def get(section: dict[str, Any]) -> float | None:
         return next((g[key] for g in section["group"] if g["workers"] == workers), None)
@@ -148,6 +155,8 @@ LINES: tuple[Line, ...] = (
     *(Line("engine", f"CPU per tx: {st}", "us", _engine_cpu(st), None, False) for st in ENGINE_STAGES),
     Line("latency", "p99 produce->decision at 1,000 tx/s", "ms", _latency_p99(1_000.0), 50, higher_is_better=False),
     Line("latency", "p99 produce->decision at 5,000 tx/s", "ms", _latency_p99(5_000.0), 100, higher_is_better=False),
+    Line("latency", "baseline: broker alone, p99 at 1,000 tx/s", "ms", _floor_p99(1_000.0), None, False),
+    Line("latency", "baseline: broker alone, p99 at 5,000 tx/s", "ms", _floor_p99(5_000.0), None, False),
     Line("api", "POST /v1/score, 200 concurrent", "req/s", lambda s: s["rps"], 5_000),
     Line("api", "p99 at 200 concurrent", "ms", lambda s: s["p99_ms"], 50, higher_is_better=False),
     Line("api", "record=true (state updated)", "req/s", lambda s: s["fraudguard_record"]["throughput_rps"]),
