@@ -73,7 +73,11 @@ def check_depth(payload: bytes | bytearray | memoryview | str, max_depth: int = 
         raise ValidationError("$", f"JSON nested {depth} levels deep; at most {max_depth} are accepted")
 
 
-def decode_guarded(decode: Callable[[bytes | str], T], payload: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> T:
+def decode_guarded(
+    decode: Callable[[bytes | bytearray | memoryview | str], T],
+    payload: bytes | bytearray | memoryview | str,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> T:
     """``decode(payload)`` after the depth check, with every non-validation failure made a rejection.
 
     ``decode`` is expected to raise msgspec's own errors for bad input (the caller maps those

@@ -51,11 +51,9 @@ def run_floor_once(env: BenchEnv, payloads: Payloads, tps: float, *, warmup_s: f
     try:
         time.sleep(0.5)
         achieved = publish_elsewhere(env.bootstrap, settings.topic_transactions, payloads.values, payloads.keys, tps)
-        published.set()
-        reader.join(40)
     finally:
         published.set()
-        reader.join(40)
+        reader.join(40)  # the reader gives up 30 s after publishing ended
         consumer.close()
     got = np.array(arrivals, dtype=np.float64).reshape(-1, 2)
     since = (got[:, 1] - got[:, 1].min()) / 1000.0 if len(got) else np.zeros(0)

@@ -76,7 +76,7 @@ def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transac
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValidationError("$", f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
-        tx = decode_guarded(_decoder.decode, payload if isinstance(payload, bytes | str) else bytes(payload))
+        tx = decode_guarded(_decoder.decode, payload)
     except msgspec.ValidationError as e:
         msg = str(e)
         raise ValidationError(_field_of(msg), msg.split(" - at ")[0]) from e

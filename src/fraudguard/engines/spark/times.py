@@ -1,8 +1,8 @@
 """Spark's timestamps as the feature code and the sinks take them.
 
 Spark hands pandas naive UTC ``datetime64`` columns; the features, the scorer and the
-sinks require time-zone aware ones. :func:`utc` is the one conversion for the whole Spark
-engine (parse, the stateful steps, scoring, the driver's sinks). It skips
+sinks require time-zone aware ones. :func:`utc` is that conversion wherever the Spark engine
+needs it (the stateful steps, scoring, the driver's prediction frame). It skips
 ``pd.to_datetime`` when the values already are datetimes: that function's cache check
 builds a ``Timestamp`` per sampled row before it looks at the dtype.
 """
