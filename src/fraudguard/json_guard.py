@@ -34,7 +34,11 @@ _OPEN = (ord("{"), ord("["))
 _CLOSE = (ord("}"), ord("]"))
 
 
-def json_depth(payload: bytes | bytearray | memoryview | str) -> int:
+JsonPayload = bytes | bytearray | memoryview | str
+"""What a decoder is handed: Kafka values (bytes), request bodies, buffers and text."""
+
+
+def json_depth(payload: JsonPayload) -> int:
     """Largest nesting depth of objects and arrays in ``payload`` (brackets in strings excluded).
 
     Works on malformed input too (the parser reports that afterwards); it never raises.
@@ -51,7 +55,7 @@ def json_depth(payload: bytes | bytearray | memoryview | str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def _brackets(payload: bytes | bytearray | memoryview | str) -> int:
+def _brackets(payload: JsonPayload) -> int:
     """Opening brackets anywhere in ``payload`` (inside strings too): an upper bound of the depth."""
     if isinstance(payload, str):
         return payload.count("{") + payload.count("[")
@@ -59,7 +63,7 @@ def _brackets(payload: bytes | bytearray | memoryview | str) -> int:
     return data.count(b"{") + data.count(b"[")
 
 
-def check_depth(payload: bytes | bytearray | memoryview | str, max_depth: int = MAX_JSON_DEPTH) -> None:
+def check_depth(payload: JsonPayload, max_depth: int = MAX_JSON_DEPTH) -> None:
     """Raise :class:`ValidationError` when ``payload`` nests deeper than ``max_depth``.
 
     The depth can never exceed the number of ``{`` and ``[`` bytes, so a payload with at most
@@ -74,8 +78,8 @@ def check_depth(payload: bytes | bytearray | memoryview | str, max_depth: int = 
 
 
 def decode_guarded(
-    decode: Callable[[bytes | bytearray | memoryview | str], T],
-    payload: bytes | bytearray | memoryview | str,
+    decode: Callable[[JsonPayload], T],
+    payload: JsonPayload,
     max_depth: int = MAX_JSON_DEPTH,
 ) -> T:
     """``decode(payload)`` after the depth check, with every non-validation failure made a rejection.

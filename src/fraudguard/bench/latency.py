@@ -15,6 +15,14 @@ engine.
 The engine reads with ``assign()`` by default: Tansu's group reads cap near 8.5k msg/s
 (2k when the machine is loaded), which at 5,000 tx/s would measure the broker's queue,
 not the engine. ``group=True`` measures the production path instead.
+
+Each rate's run is followed by its baseline, the broker alone (:func:`run_floor_once`): a
+bare consumer (``assign()`` on every partition, the engine's consumer settings and poll
+slice, no decoding, scoring or sinks) stamps each message's arrival against its broker
+timestamp while the same publisher sends the same payloads at the same rate. The engine
+cannot be faster than this, and the floor depends on the broker: Tansu answers a fetch that
+finds nothing new only when ``fetch.wait.max.ms`` ends, so a caught-up consumer sees a
+message on average half that wait late; Apache Kafka wakes the fetch when data arrives.
 """
 
 from __future__ import annotations
@@ -29,9 +37,14 @@ from confluent_kafka import TopicPartition
 from fraudguard.bench.env import BenchEnv, Payloads
 from fraudguard.bench.publisher import publish_elsewhere
 from fraudguard.heap import freeze_startup
+from fraudguard.io.kafka import make_consumer
 
 WARMUP_S = 1.0
 """Rows produced in the run's first second are reported apart (see the module docstring)."""
+
+POLL_SLICE_S = 0.005
+"""The baseline consumer's ``consume`` returns after this long even with fewer messages than
+asked: the engine's poll slice (``poll_while_busy``), so both see arrivals at the same granularity."""
 
 
 def _latencies_ms(database_url: str) -> tuple[np.ndarray, np.ndarray]:
@@ -111,18 +124,55 @@ def percentiles_ms(ms: np.ndarray) -> dict[str, float | None]:
     return {"p50_ms": round(p50, 1), "p95_ms": round(p95, 1), "p99_ms": round(p99, 1), "max_ms": top}
 
 
+def run_floor_once(env: BenchEnv, payloads: Payloads, tps: float) -> dict[str, Any]:
+    """Arrival latency percentiles (ms) of ``payloads`` published at ``tps``, after the warm-up second."""
+    settings = env.settings("")
+    consumer = make_consumer(env.bootstrap, None)
+    consumer.assign([TopicPartition(settings.topic_transactions, p, 0) for p in range(settings.topic_partitions)])
+    arrivals: list[tuple[float, int]] = []
+    published = threading.Event()
+
+    def receive() -> None:
+        give_up = float("inf")  # 30 s after publishing ended, stop waiting for the rest
+        while len(arrivals) < len(payloads) and time.monotonic() < give_up:
+            if published.is_set() and give_up == float("inf"):
+                give_up = time.monotonic() + 30
+            for m in consumer.consume(1_000, timeout=POLL_SLICE_S):
+                kind, stamp = m.timestamp()
+                if m.error() is None and kind:
+                    arrivals.append((time.time() * 1000.0, stamp))
+
+    reader = threading.Thread(target=receive, name="bench-floor-consumer", daemon=True)
+    reader.start()
+    try:
+        time.sleep(0.5)
+        achieved = publish_elsewhere(env.bootstrap, settings.topic_transactions, payloads.values, payloads.keys, tps)
+    finally:
+        published.set()
+        reader.join(40)  # the reader gives up 30 s after publishing ended
+        consumer.close()
+    got = np.array(arrivals, dtype=np.float64).reshape(-1, 2)
+    since = (got[:, 1] - got[:, 1].min()) / 1000.0 if len(got) else np.zeros(0)
+    ms = (got[:, 0] - got[:, 1])[since >= WARMUP_S]
+    return {
+        "tps": tps,
+        "achieved_tps": round(achieved, 1),
+        "sent": len(payloads),
+        "received": len(got),
+        **percentiles_ms(ms),
+    }
+
+
 def run_latency(
     env: BenchEnv, payloads: Payloads, rates: list[float], seconds: float, *, batch: int = 2_000, max_wait_ms: int = 50
 ) -> dict[str, Any]:
     """One steady run per rate, ``seconds`` long after the warm-up (fewer if ``payloads`` runs out),
-    each followed by its baseline: the broker's own latency at that rate (``bench/floor.py``)."""
-    from fraudguard.bench.floor import run_floor_once
-
+    each followed by its baseline: the broker's own latency at that rate (:func:`run_floor_once`)."""
     runs, floor = [], []
     for tps in rates:
         head = payloads.head(int(tps * (seconds + WARMUP_S)))
         runs.append(run_latency_once(env, head, tps, batch=batch, max_wait_ms=max_wait_ms))
-        floor.append(run_floor_once(env, head, tps, warmup_s=WARMUP_S))  # after: the engine's runs as before
+        floor.append(run_floor_once(env, head, tps))  # after: the engine's runs as before
     return {
         "runs": runs,
         "broker_floor": floor,

@@ -17,7 +17,7 @@ import msgspec
 
 from fraudguard.admission import DEFAULT_MAX_EVENT_SKEW_S, check_event_skew
 from fraudguard.errors import ValidationError
-from fraudguard.json_guard import decode_guarded
+from fraudguard.json_guard import JsonPayload, decode_guarded
 from fraudguard.records.transaction import (
     MAX_EVENT_TIME,
     MAX_EXTRAS,
@@ -71,7 +71,7 @@ def _field_of(message: str) -> str:
     return prefix or "$"
 
 
-def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transaction:
+def decode_transaction(payload: JsonPayload) -> Transaction:
     """Decode and validate one JSON transaction; raises :class:`ValidationError`."""
     if len(payload) > MAX_MESSAGE_BYTES:
         raise ValidationError("$", f"message of {len(payload)} bytes exceeds {MAX_MESSAGE_BYTES}")
@@ -87,7 +87,7 @@ def decode_transaction(payload: bytes | bytearray | memoryview | str) -> Transac
 
 
 def decode_batch(
-    payloads: Iterable[bytes | bytearray | memoryview | str],
+    payloads: Iterable[JsonPayload],
     *,
     max_skew_s: float | None = DEFAULT_MAX_EVENT_SKEW_S,
     now: datetime | None = None,
