@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fraudguard.errors import BrokerError
-from fraudguard.io.broker import EmbeddedBroker, free_port
+from fraudguard.io.broker import TANSU_CLUSTER_ID, EmbeddedBroker, free_port
 from fraudguard.io.kafka import (
     check_reachable,
     ensure_topics,
@@ -63,3 +63,14 @@ def test_port_already_taken_is_refused(kafka_bootstrap):
         pytest.skip("needs the embedded broker's port")
     with pytest.raises(BrokerError, match="already in use"):
         EmbeddedBroker(port=int(port)).start()
+
+
+def test_cluster_id_tells_tansu_from_apache_kafka(kafka_bootstrap, broker_kind):
+    """The Spark engine's ``--spark-source auto`` relies on Tansu's cluster id."""
+    cluster_id = check_reachable(kafka_bootstrap)
+    if broker_kind == "tansu":
+        assert cluster_id == TANSU_CLUSTER_ID
+    elif broker_kind == "kafka":
+        assert cluster_id and cluster_id != TANSU_CLUSTER_ID
+    else:
+        pytest.skip("an external broker may be either")

@@ -57,19 +57,13 @@ class CountingSink:
         return (r1 - r0) / (t1 - t0) if t1 > t0 else None
 
 
-def source_overrides(env: BenchEnv) -> dict[str, Any]:
-    """Spark's Kafka source lags a batch behind on Tansu (its ListOffsets answer): there the
-    benchmark reads with the Python source; on Apache Kafka the setting decides (``auto``)."""
-    return {"spark_source": "python"} if env.broker_note.startswith("embedded Tansu") else {}
-
-
 def run_spark(
     env: BenchEnv, payloads: Payloads, *, max_offsets_per_trigger: int, timeout_s: float, master: str = "local[2]"
 ) -> dict[str, Any]:
     """Run the Spark engine over a pre-filled topic until every row is written (or ``timeout_s``)."""
     from fraudguard.engines.spark.run import default_sinks, run_spark_engine
 
-    settings = env.settings(env.fresh_schema("spark"), **source_overrides(env))
+    settings = env.settings(env.fresh_schema("spark"))
     env.fill(settings.topic_transactions, payloads)
     engine_sinks = default_sinks(settings, env.bootstrap, settings.database_dsn or "")
     engine_sinks.setup()

@@ -46,10 +46,9 @@ def run_cluster_latency(
     env: BenchEnv, payloads: Payloads, master: str, *, tps: float, warmup: int, timeout_s: float
 ) -> dict[str, Any]:
     """Run the engine on ``master``, warm it, publish at ``tps`` and return latency percentiles."""
-    from fraudguard.bench.spark import source_overrides
     from fraudguard.engines.spark.run import run_spark_engine
 
-    settings = env.settings(env.fresh_schema("sparkclat"), **source_overrides(env))
+    settings = env.settings(env.fresh_schema("sparkclat"))
     url = settings.database_dsn or ""
     stop = threading.Event()
     errors: list[BaseException] = []

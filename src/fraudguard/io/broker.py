@@ -22,6 +22,9 @@ from typing import IO
 from fraudguard.errors import BrokerError
 
 PR_SET_PDEATHSIG = 1
+TANSU_CLUSTER_ID = "tansu_cluster"
+"""Tansu's default cluster id, set explicitly here (Tansu would otherwise take ``CLUSTER_ID``
+from the environment): the Spark engine knows Tansu by it (:func:`~fraudguard.engines.spark.connector.choose_source`)."""
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -135,6 +138,8 @@ class EmbeddedBroker:
             url,
             "--storage-engine",
             "memory://tansu/",
+            "--cluster-id",
+            TANSU_CLUSTER_ID,
         ]
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)

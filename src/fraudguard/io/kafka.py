@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -105,13 +105,15 @@ def make_admin(bootstrap: str, **overrides: Any) -> AdminClient:
     return AdminClient(conf)
 
 
-def check_reachable(bootstrap: str, timeout: float = 10.0) -> None:
-    """Raise :class:`BrokerError` naming ``bootstrap`` unless a broker answers metadata."""
+def check_reachable(bootstrap: str, timeout: float = 10.0) -> str | None:
+    """Raise :class:`BrokerError` naming ``bootstrap`` unless a broker answers metadata;
+    return the cluster id it answered (``None`` when the broker sends none)."""
     admin = make_admin(bootstrap, **{"socket.timeout.ms": int(timeout * 1000)})
     try:
-        admin.list_topics(timeout=timeout)
+        metadata = admin.list_topics(timeout=timeout)
     except KafkaException as e:
         raise BrokerError(f"no Kafka broker answers at {bootstrap}") from e
+    return cast("str | None", metadata.cluster_id)
 
 
 def ensure_topics(

@@ -12,6 +12,7 @@ from fraudguard.engines.spark.cluster import SparkCluster
 from fraudguard.engines.spark.connector import REQUIRED, choose_source, connector_jars
 from fraudguard.engines.spark.session import default_shuffle_partitions
 from fraudguard.errors import ConfigError
+from fraudguard.io.broker import TANSU_CLUSTER_ID
 
 JARS = (
     "spark-sql-kafka-0-10_2.13-4.2.0.jar",
@@ -59,6 +60,10 @@ def test_source_choice(tmp_path: Path) -> None:
     assert choose_source("auto", None) == "python"
     assert choose_source("python", jars) == "python"
     assert choose_source("kafka", jars) == "kafka"
+    # Tansu's ListOffsets lags a batch: auto reads there with the Python source, kafka stays kafka
+    assert choose_source("auto", jars, TANSU_CLUSTER_ID) == "python"
+    assert choose_source("auto", jars, "MkU3OEVBNTcwNTJENDM2Qk") == "kafka"
+    assert choose_source("kafka", jars, TANSU_CLUSTER_ID) == "kafka"
     with pytest.raises(ConfigError, match="needs Spark's Kafka connector jars"):
         choose_source("kafka", None)
     with pytest.raises(ConfigError, match="not auto, kafka or python"):

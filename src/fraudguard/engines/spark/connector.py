@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from fraudguard.errors import ConfigError
+from fraudguard.io.broker import TANSU_CLUSTER_ID
 
 CONNECTOR = "spark-sql-kafka-0-10_2.13"
 REQUIRED = (CONNECTOR, "spark-token-provider-kafka-0-10_2.13", "kafka-clients", "commons-pool2")
@@ -65,8 +66,14 @@ def connector_jars(directory: Path | None, spark_version: str) -> list[Path] | N
     return [found[a][1] for a in REQUIRED]
 
 
-def choose_source(choice: str, jars: list[Path] | None) -> Literal["kafka", "python"]:
-    """Resolve ``auto`` / ``kafka`` / ``python`` against what is installed."""
+def choose_source(choice: str, jars: list[Path] | None, cluster_id: str | None = None) -> Literal["kafka", "python"]:
+    """Resolve ``auto`` / ``kafka`` / ``python`` against what is installed and the broker.
+
+    ``auto`` takes the connector when its jars are there, except on Tansu (``cluster_id``
+    :data:`~fraudguard.io.broker.TANSU_CLUSTER_ID`): Spark's Kafka source trusts ListOffsets,
+    whose answer on Tansu lags by the last record batch, so the tail of a topic would wait.
+    An explicit ``kafka`` is kept even there.
+    """
     if choice not in ("auto", "kafka", "python"):
         raise ConfigError(f"spark source {choice!r} is not auto, kafka or python")
     if choice == "kafka" and jars is None:
@@ -74,6 +81,6 @@ def choose_source(choice: str, jars: list[Path] | None) -> Literal["kafka", "pyt
             "spark source 'kafka' needs Spark's Kafka connector jars: run scripts/spark_kafka_setup.sh "
             "or set FRAUDGUARD_SPARK_KAFKA_JARS_DIR"
         )
-    if choice == "python" or jars is None:
+    if choice == "python" or jars is None or (choice == "auto" and cluster_id == TANSU_CLUSTER_ID):
         return "python"
     return "kafka"

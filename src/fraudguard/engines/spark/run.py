@@ -120,13 +120,15 @@ def run_spark_engine(
     started = time.perf_counter()
 
     bootstrap = require_bootstrap(settings)
-    check_reachable(bootstrap)
+    cluster_id = check_reachable(bootstrap)
     ensure_topics(bootstrap, settings.topics, settings.topic_partitions)
     scorer = load_current(settings.models_dir)
     import pyspark
 
     jars = connector_jars(settings.spark_kafka_jars_dir, pyspark.__version__)
-    source = choose_source(settings.spark_source, jars)
+    source = choose_source(settings.spark_source, jars, cluster_id)
+    if settings.spark_source == "auto" and jars is not None and source == "python":
+        say(f"reading with the Python source: the broker at {bootstrap} is Tansu, whose ListOffsets lags a batch")
     plan = StreamPlan(
         bootstrap=bootstrap,
         topic=settings.topic_transactions,
