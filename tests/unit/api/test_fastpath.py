@@ -70,3 +70,21 @@ def test_refusals_keep_the_route_details(client: TestClient, bodies: list[bytes]
     broken = bodies[0].replace(f'"{body.card_id}"'.encode(), b"12", 1)
     r = client.post("/v1/score?record=false", content=broken, headers={"X-API-Key": KEY})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "card_id"]
+
+
+def test_bodies_over_the_limit_get_the_limits_413(client: TestClient, bodies: list[bytes]) -> None:
+    """A declared or streamed oversized body on a fast-path spelling gets the body limit's 413."""
+    h = {"X-API-Key": KEY}
+    limit = Settings().api_max_body_bytes
+    declared = client.post("/v1/score?record=false", content=b" " * (limit + 1), headers=h)
+    assert declared.status_code == 413 and "too large" in declared.json()["detail"].lower()
+
+    def chunks() -> Iterator[bytes]:  # no content-length: the limit is found while reading
+        yield bodies[0]
+        yield b" " * limit
+
+    streamed = client.post("/v1/score?record=false", content=chunks(), headers=h)
+    assert streamed.status_code == 413 and streamed.json() == declared.json()
+    # the same path still answers a body at the limit's side
+    ok = client.post("/v1/score?record=false", content=bodies[0] + b" " * (limit - len(bodies[0])), headers=h)
+    assert ok.status_code == 200
