@@ -126,3 +126,30 @@ def test_an_ordinary_delivery_failure_keeps_the_producer() -> None:
     Recorder.made[0].callbacks[0](KafkaError(KafkaError._MSG_TIMED_OUT, "timed out"), "msg")
     p.produce("t", value=b"2", on_delivery=lambda err, msg: None)
     assert p.renewals == 0 and len(Recorder.made) == 1
+
+
+def test_each_report_reaches_the_callback_it_was_produced_with() -> None:
+    """The wrapper is reused for the same callback (bound methods are equal, not identical)
+    and never hands one sink's reports to another's."""
+
+    class Sink:
+        def __init__(self) -> None:
+            self.reports: list[bytes] = []
+
+        def delivered(self, err: Any, msg: Any) -> None:
+            self.reports.append(msg)
+
+    a, b = Sink(), Sink()
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    for value, sink in ((b"a1", a), (b"a2", a), (b"b1", b), (b"a3", a), (b"b2", b)):
+        p.produce("t", value=value, on_delivery=sink.delivered)
+    callbacks = Recorder.made[0].callbacks
+    assert callbacks[0] is callbacks[1] and callbacks[2] is not callbacks[1]
+    for cb, (_, value) in zip(callbacks, Recorder.made[0].produced, strict=True):
+        cb(None, value)
+    assert (a.reports, b.reports) == ([b"a1", b"a2", b"a3"], [b"b1", b"b2"])
+    lost = KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "unknown producer id")
+    callbacks[2](lost, b"b1-again")  # a report of a lost identity still marks the producer for renewal
+    assert b.reports[-1] == b"b1-again"
+    p.produce("t", value=b"after")
+    assert p.renewals == 1
