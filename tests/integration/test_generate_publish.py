@@ -59,3 +59,37 @@ def test_generate_publishes_exactly_n_valid_transactions_keyed_by_card(kafka_boo
         last_time[t.card_id] = t.event_time
     assert all(len(p) == 1 for p in partitions_of_card.values())
     assert len({m.partition() for m, _ in txs}) == 4
+
+
+def test_the_schedule_starts_after_the_first_message_is_acknowledged(kafka_bootstrap, topic_factory, monkeypatch):
+    """A new producer's start-up (connection, idempotent producer id) is not taken out of
+    the schedule: the first message is flushed before the second is sent, and all arrive."""
+    import fraudguard.io.publish as publish_module
+
+    topic = topic_factory("paced", partitions=2)
+    calls: list[str] = []
+    real_make = publish_module.make_producer
+
+    class Recording:
+        def __init__(self, producer):
+            self.producer = producer
+
+        def produce(self, *args, **kwargs):
+            calls.append("produce")
+            return self.producer.produce(*args, **kwargs)
+
+        def flush(self, *args):
+            calls.append(f"flush:{len(self.producer)}")
+            return self.producer.flush(*args)
+
+        def poll(self, *args):
+            return self.producer.poll(*args)
+
+    monkeypatch.setattr(publish_module, "make_producer", lambda *a, **k: Recording(real_make(*a, **k)))
+    values = [f"m{i}".encode() for i in range(50)]
+    keys = [f"k{i % 7}".encode() for i in range(50)]
+    batch = publish_module.Batch(keys=keys, values=values, offsets=publish_module.rate_offsets(0, 50, 2000.0))
+    report = publish_module.publish(kafka_bootstrap, topic, [batch], total=50, target_rate=2000.0, progress=False)
+    assert calls[:3] == ["produce", "flush:1", "produce"]
+    assert calls.count("produce") == 50 and report.sent == 50 and report.failed == 0
+    assert sorted(m.value() for m in read_all(kafka_bootstrap, topic, 50)) == sorted(values)
