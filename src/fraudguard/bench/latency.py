@@ -36,15 +36,12 @@ from confluent_kafka import TopicPartition
 
 from fraudguard.bench.env import BenchEnv, Payloads
 from fraudguard.bench.publisher import publish_elsewhere
+from fraudguard.engines.local.batching import POLL_SLICE_S
 from fraudguard.heap import freeze_startup
 from fraudguard.io.kafka import make_consumer
 
 WARMUP_S = 1.0
 """Rows produced in the run's first second are reported apart (see the module docstring)."""
-
-POLL_SLICE_S = 0.005
-"""The baseline consumer's ``consume`` returns after this long even with fewer messages than
-asked: the engine's poll slice (``poll_while_busy``), so both see arrivals at the same granularity."""
 
 
 def _latencies_ms(database_url: str) -> tuple[np.ndarray, np.ndarray]:
@@ -137,6 +134,7 @@ def run_floor_once(env: BenchEnv, payloads: Payloads, tps: float) -> dict[str, A
         while len(arrivals) < len(payloads) and time.monotonic() < give_up:
             if published.is_set() and give_up == float("inf"):
                 give_up = time.monotonic() + 30
+            # the engine's poll slice, so both see arrivals at the same granularity
             for m in consumer.consume(1_000, timeout=POLL_SLICE_S):
                 kind, stamp = m.timestamp()
                 if m.error() is None and kind:

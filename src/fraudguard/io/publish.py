@@ -147,10 +147,7 @@ def publish(
                 if now - last_update > 0.1:
                     last_update = now
                     bar.update(task, completed=report.sent, rate=report.sent / max(now, 1e-9))
-        try:
-            flush_or_raise(producer, timeout=60.0)
-        except BrokerError as e:
-            raise BrokerError(f"{e} to {bootstrap} (topic {topic!r})") from e
+        _flush(producer, bootstrap, topic)
         report.seconds = time.monotonic() - t_start
         bar.update(task, completed=report.sent, rate=report.rate)
     if report.failed:
@@ -172,6 +169,11 @@ def _nap(poll: Any, wait_s: float) -> None:
 def _send_first(producer: Any, topic: str, batch: Batch, bootstrap: str) -> None:
     """Send ``batch``'s first message and wait for the broker's acknowledgement."""
     producer.produce(topic, batch.values[0], batch.keys[0])
+    _flush(producer, bootstrap, topic)
+
+
+def _flush(producer: Any, bootstrap: str, topic: str) -> None:
+    """:func:`flush_or_raise`, its error naming the broker and the topic."""
     try:
         flush_or_raise(producer, timeout=60.0)
     except BrokerError as e:

@@ -124,12 +124,17 @@ def poll_batch(
     return out
 
 
+POLL_SLICE_S = 0.005
+"""How long one ``consume`` in :func:`poll_while_busy` may wait: how often it looks whether
+the sinks are free (the latency benchmark's broker-alone baseline polls with it too)."""
+
+
 def poll_while_busy(
     consumer: Consumer,
     max_messages: int,
     max_wait_s: float,
     busy: Callable[[], bool],
-    slice_s: float = 0.005,
+    slice_s: float = POLL_SLICE_S,
     on_error: Callable[[KafkaError], None] | None = None,
 ) -> list[Message]:
     """Like :func:`poll_batch`, but sized by the sinks instead of by the clock.
