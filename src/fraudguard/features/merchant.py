@@ -40,6 +40,15 @@ def hour_of(t_us: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     return np.floor_divide(t_us, int(cfg.merchant_bucket_s * US_PER_S))
 
 
+def hourly_keep(cfg: FeatureConfig) -> int:
+    """Hourly buckets kept per merchant, counted back from its newest.
+
+    The shortest of the state's horizons: daily buckets and labels go back further, so a
+    row less than this many buckets behind its merchant's newest loses nothing on insertion.
+    """
+    return cfg.buckets_per_day + 1 + cfg.lag_buckets
+
+
 def _codes(counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(counts)), counts)
 
@@ -244,7 +253,7 @@ def merchant_block(
         feats.update({name: v[qinv] for name, v in streak.items()})
 
     hourly, hcount = _combine_buckets(
-        k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], per_day + 1 + cfg.lag_buckets
+        k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], hourly_keep(cfg)
     )
     daily, dcount = _combine_buckets(
         k, state.daily, state.daily_count, bd[0], bd[1], bd[2], bd[3], cfg.merchant_days + 1

@@ -50,3 +50,55 @@ def cut_points(codes: np.ndarray, times: np.ndarray, initial_max: np.ndarray) ->
             start = i
             cuts.append(i)
     return cuts
+
+
+def _exclusive_block_max(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Per row, the latest time of an earlier row with the same code (``times.min() - 1`` if none)."""
+    order = np.argsort(codes, kind="stable")
+    c, t = codes[order], times[order]
+    first = np.ones(len(c), bool)
+    first[1:] = c[1:] != c[:-1]
+    group = np.cumsum(first) - 1
+    lo = int(t.min()) - 1
+    span = int(t.max()) - lo + 1
+    if span * (int(group[-1]) + 1) < np.iinfo(np.int64).max // 2:
+        # Offsetting each group above the previous one lets one running max serve them all.
+        offset = group * span
+        running = np.maximum.accumulate(t - lo + offset) - offset + lo
+    else:  # a span too wide to offset (times years apart): group by group
+        running = pd.Series(t).groupby(c).cummax().to_numpy()
+    before = np.full(len(c), lo, np.int64)
+    before[1:] = np.where(first[1:], lo, running[:-1])
+    out = np.empty(len(c), np.int64)
+    out[order] = before
+    return out
+
+
+def order_cuts(codes: np.ndarray, times: np.ndarray, horizon: int) -> list[int]:
+    """Block starts for keys whose state is sums over time buckets (merchants).
+
+    A row only sees its key's events at *earlier* times, so a block is exact as long as
+    no row goes back in time after an earlier row of the same key in the same block. One
+    thing more: state keeps only buckets less than ``horizon`` before the key's newest, so
+    one-by-one processing forgets at once the bucket of a row ``horizon`` or more behind
+    the rows before it, while inside a block later rows would still see it; a row of the
+    same key after such a row starts a new block too. Unlike :func:`cut_points` (which cuts
+    before any row that is behind an earlier one, in whatever block), a batch read from
+    several time-ordered partitions one after the other is cut only where a partition
+    starts over in time. Each cut costs one pass over the rows after it.
+    """
+    if len(codes) == 0:
+        return []
+    if (times[1:] >= times[:-1]).all():
+        return [0]
+    far = (times <= _exclusive_block_max(codes, times) - horizon).astype(np.int64)
+    start, cuts = 0, [0]
+    while len(codes) - start > 1:
+        c, t = codes[start:], times[start:]
+        back = (t < _exclusive_block_max(c, t)) | (_exclusive_block_max(c, far[start:]) == 1)
+        first = int(np.argmax(back))
+        if not back[first]:
+            break
+        start += first
+        cuts.append(start)
+    return cuts
