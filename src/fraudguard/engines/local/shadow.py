@@ -12,12 +12,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pandas as pd
 
 from fraudguard.io.sinks.challenger import ShadowBuffer
 from fraudguard.metrics.drift import Reference, batch_counts, references_from_card
 from fraudguard.models.shadow import ShadowScorers
 from fraudguard.schema import MODEL_NAMES
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def drift_message(version: str | None, counts: dict[int, dict[str, list[int]]], cold_from: float | None) -> dict[str, Any]:
+    """The batch's drift message, its counts already JSON (``msgspec.Raw``).
+
+    A batch spread over many event-time buckets has thousands of count lists (one per
+    bucket and variable); held as lists in the buffer for the last few batches, they were
+    most of the objects the collector's full passes walked in the engine (2-3 µs per
+    transaction of the engine's ~35). Encoded at once, they are freed at once; the sink
+    embeds the bytes as they are, so the message is byte for byte what it was.
+    """
+    raw = msgspec.Raw(_ENCODER.encode({str(k): v for k, v in counts.items()}))
+    return {"model_version": version, "counts": raw, "cold_from": cold_from}
 
 
 class ShadowStage:
@@ -68,7 +84,7 @@ class ShadowStage:
         counts = batch_counts(self._refs, columns, seconds)
         if self.cold and self.cold_from is None and len(seconds):
             self.cold_from = float(seconds.min())
-        return {"model_version": version, "counts": {str(k): v for k, v in counts.items()}, "cold_from": self.cold_from}
+        return drift_message(version, counts, self.cold_from)
 
 
 def shadow_stage(settings: Any, check_every_s: float, *, cold: bool = True) -> ShadowStage:
