@@ -31,6 +31,7 @@ import numpy as np
 
 from fraudguard.features.config import FeatureConfig, window_label
 from fraudguard.features.merchant_streak import streak_block
+from fraudguard.features.segments import earlier_max
 from fraudguard.features.state import BUCKET_DTYPE, LABEL_DTYPE, MerchantState
 from fraudguard.features.stateless import US_PER_S
 
@@ -41,12 +42,36 @@ def hour_of(t_us: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
 
 def hourly_keep(cfg: FeatureConfig) -> int:
-    """Hourly buckets kept per merchant, counted back from its newest.
-
-    The shortest of the state's horizons: daily buckets and labels go back further, so a
-    row less than this many buckets behind its merchant's newest loses nothing on insertion.
-    """
+    """Hourly buckets kept per merchant, counted back from its newest."""
     return cfg.buckets_per_day + 1 + cfg.lag_buckets
+
+
+def daily_horizon(cfg: FeatureConfig) -> int:
+    """Buckets behind its merchant's newest from which a row's daily bucket or label may be
+    dropped as soon as it is added (a row less far behind keeps both)."""
+    return cfg.merchant_days * cfg.buckets_per_day + 1
+
+
+def _dropped_hourly(
+    codes: np.ndarray, hour: np.ndarray, inserted: np.ndarray, state: MerchantState, cfg: FeatureConfig
+) -> np.ndarray:
+    """Inserted rows whose hourly bucket state drops as soon as it is added: ``hourly_keep``
+    or more behind their merchant's newest hour (in state, or of an inserted row before them).
+
+    One-by-one, no later row sees such a bucket; leaving it out of the block's buckets does
+    the same without cutting the batch at every row of a partition read a day behind another.
+    """
+    dropped = np.zeros(len(codes), bool)
+    rows = np.flatnonzero(inserted)
+    if len(rows) == 0:
+        return dropped
+    c, h = codes[rows], hour[rows]
+    newest = np.full(len(state.hourly_count), int(h.min()) - 1, np.int64)
+    has = state.hourly_count > 0
+    newest[has] = state.hourly["h"][(np.cumsum(state.hourly_count) - 1)[has]]
+    before = np.maximum(newest[c], earlier_max(c, h))
+    dropped[rows] = h <= before - hourly_keep(cfg)
+    return dropped
 
 
 def _codes(counts: np.ndarray) -> np.ndarray:
@@ -161,14 +186,16 @@ def merchant_block(
     ``new_labels`` (label records aligned with rows, ``n`` = 0 where none) are labels the
     rows bring themselves (``label_delay_s``). Only ``inserted`` rows enter state. In a
     block no merchant goes back to an earlier hour after a later one, so rows arriving
-    after row i sit in hours >= H(i) and never reach its windows.
+    after row i sit in hours >= H(i) and never reach its windows, and none is
+    ``daily_horizon`` behind an earlier row of its merchant (``segments.order_cuts``).
     """
     k = len(state.hourly_count)
     per_day = cfg.buckets_per_day
     hour = hour_of(t_us, cfg)
     day = hour // per_day
+    hourly_rows = inserted & ~_dropped_hourly(codes, hour, inserted, state, cfg)
+    bh = _batch_buckets(codes[hourly_rows], hour[hourly_rows], amount[hourly_rows])
     ins_c, ins_h, ins_a = codes[inserted], hour[inserted], amount[inserted]
-    bh = _batch_buckets(ins_c, ins_h, ins_a)
     bd = _batch_buckets(ins_c, ins_h // per_day, ins_a)
 
     lo_h = (
@@ -252,9 +279,7 @@ def merchant_block(
         )
         feats.update({name: v[qinv] for name, v in streak.items()})
 
-    hourly, hcount = _combine_buckets(
-        k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], hourly_keep(cfg)
-    )
+    hourly, hcount = _combine_buckets(k, state.hourly, state.hourly_count, bh[0], bh[1], bh[2], bh[3], hourly_keep(cfg))
     daily, dcount = _combine_buckets(
         k, state.daily, state.daily_count, bd[0], bd[1], bd[2], bd[3], cfg.merchant_days + 1
     )

@@ -52,7 +52,7 @@ def cut_points(codes: np.ndarray, times: np.ndarray, initial_max: np.ndarray) ->
     return cuts
 
 
-def _exclusive_block_max(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
+def earlier_max(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Per row, the latest time of an earlier row with the same code (``times.min() - 1`` if none)."""
     order = np.argsort(codes, kind="stable")
     c, t = codes[order], times[order]
@@ -91,11 +91,11 @@ def order_cuts(codes: np.ndarray, times: np.ndarray, horizon: int) -> list[int]:
         return []
     if (times[1:] >= times[:-1]).all():
         return [0]
-    far = (times <= _exclusive_block_max(codes, times) - horizon).astype(np.int64)
+    far = (times <= earlier_max(codes, times) - horizon).astype(np.int64)
     start, cuts = 0, [0]
     while len(codes) - start > 1:
         c, t = codes[start:], times[start:]
-        back = (t < _exclusive_block_max(c, t)) | (_exclusive_block_max(c, far[start:]) == 1)
+        back = (t < earlier_max(c, t)) | (earlier_max(c, far[start:]) == 1)
         first = int(np.argmax(back))
         if not back[first]:
             break

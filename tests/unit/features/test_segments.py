@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from fraudguard.features import FeatureConfig, FeaturePipeline
-from fraudguard.features.segments import _exclusive_block_max, cut_points, order_cuts
-from tests.unit.features.helpers import random_stream
+from fraudguard.features.segments import cut_points, earlier_max, order_cuts
+from tests.unit.features.helpers import frame, random_stream, tx
 
 CFG = FeatureConfig(allowed_lateness_s=600, label_delay_s=3 * 3600, max_card_entries=6)
 
@@ -32,7 +34,11 @@ def _needs_cut(codes: np.ndarray, times: np.ndarray, start: int, i: int) -> bool
     same = np.flatnonzero(codes[start:i] == codes[i]) + start
     if len(same) == 0:
         return False
-    far = [k for k in same.tolist() if k and (codes[:k] == codes[k]).any() and times[k] <= times[:k][codes[:k] == codes[k]].max() - HORIZON]
+    far = [
+        k
+        for k in same.tolist()
+        if k and (codes[:k] == codes[k]).any() and times[k] <= times[:k][codes[:k] == codes[k]].max() - HORIZON
+    ]
     return bool(times[same].max() > times[i] or far)
 
 
@@ -41,7 +47,7 @@ def test_running_max_of_earlier_rows_per_key_matches_a_loop(scale) -> None:
     rng = np.random.default_rng(scale % 97)
     codes = rng.integers(0, 400, 3000)
     times = rng.integers(0, 50, 3000).astype(np.int64) * scale
-    np.testing.assert_array_equal(_exclusive_block_max(codes, times), _naive_block_max(codes, times))
+    np.testing.assert_array_equal(earlier_max(codes, times), _naive_block_max(codes, times))
 
 
 @pytest.mark.parametrize("seed", range(8))
@@ -54,7 +60,7 @@ def test_blocks_have_no_inversion_and_every_cut_is_needed(seed) -> None:
     assert cuts[0] == 0 and cuts == sorted(set(cuts))
     for a, b in zip(cuts, [*cuts[1:], n], strict=True):
         assert not any(_needs_cut(codes, times, a, i) for i in range(a, b))
-    for prev, cut in zip(cuts, cuts[1:], strict=False):
+    for prev, cut in itertools.pairwise(cuts):
         assert _needs_cut(codes, times, prev, cut)  # the block could not have gone on
 
 
@@ -95,3 +101,18 @@ def test_merchant_features_of_interleaved_partition_runs_equal_one_by_one(seed) 
     np.testing.assert_allclose(
         whole[merchant].to_numpy(), single[merchant].to_numpy(), rtol=1e-6, atol=1e-6, equal_nan=True
     )
+
+
+def test_rows_a_day_behind_stored_state_do_not_see_each_others_forgotten_hours() -> None:
+    """A merchant's state reaches hour 100; then two new cards pay it at hours 50 and 51.
+    One-by-one, state drops hour 50's bucket as soon as it is added, so the hour-51 row
+    counts nothing in its last hour; in one block it must not count it either."""
+    first = frame([tx(100 * 3600.0, card="a", merchant="m")])
+    late = frame([tx(50 * 3600.0, card="b", merchant="m"), tx(51 * 3600.0 + 60, card="c", merchant="m")])
+    block, single = FeaturePipeline(CFG), FeaturePipeline(CFG)
+    block.transform(first)
+    single.transform(first)
+    got = block.transform(late)
+    want = pd.concat([single.transform(late.iloc[i : i + 1]) for i in range(2)])
+    assert want["merchant_count_1h"].tolist() == [0.0, 0.0]
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-6, atol=1e-6, equal_nan=True)

@@ -23,7 +23,9 @@ from fraudguard.schema import MODEL_NAMES
 _ENCODER = msgspec.json.Encoder()
 
 
-def drift_message(version: str | None, counts: dict[int, dict[str, list[int]]], cold_from: float | None) -> dict[str, Any]:
+def drift_message(
+    version: str | None, counts: dict[int, dict[str, list[int]]], cold_from: float | None
+) -> dict[str, Any]:
     """The batch's drift message, its counts already JSON (``msgspec.Raw``).
 
     A batch spread over many event-time buckets has thousands of count lists (one per
