@@ -90,6 +90,10 @@ def test_every_benchmark_but_spark_runs_in_quick_mode(tmp_path: Path) -> None:
         assert engine[path]["rows_in_postgres"] == rows and engine[path]["rows_in_parquet"] == rows
         assert {"PostgresSink", "ParquetSink", "KafkaPredictionSink", "KafkaAlertSink"} <= set(engine[path]["sinks"])
     assert engine["naive"]["rows"] == engine["naive"]["rows_in_postgres"] == 10
+    both = engine["processes"]  # two engine processes, each assign()ed half the partitions
+    assert both["rows"] == both["rows_in_postgres"] == both["rows_in_parquet"] == 2_000
+    assert len(both["rows_per_process"]) == 2 and min(both["rows_per_process"]) > 0
+    assert sorted(p for share in both["partitions"] for p in share) == list(range(sum(map(len, both["partitions"]))))
 
     runs = r["latency"]["runs"]
     assert [run["tps"] for run in runs] == [1_000.0, 5_000.0]

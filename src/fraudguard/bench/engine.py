@@ -72,10 +72,21 @@ def run_engine_once(env: BenchEnv, payloads: Payloads, *, batch: int, assign: bo
 
 
 def run_engine(
-    env: BenchEnv, scorer: Scorer, payloads: Payloads, *, group_rows: int, naive_rows: int, batch: int
+    env: BenchEnv,
+    scorer: Scorer,
+    payloads: Payloads,
+    *,
+    group_rows: int,
+    naive_rows: int,
+    batch: int,
+    processes: int = 2,
 ) -> dict[str, Any]:
-    """The assign and group paths of the engine, the naive consumer, and the ratio (assign / naive)."""
+    """The assign and group paths of the engine, ``processes`` engines side by side (``engine_procs.py``),
+    the naive consumer, and the ratio (assign / naive)."""
+    from fraudguard.bench.engine_procs import run_engine_processes
+
     assigned = run_engine_once(env, payloads, batch=batch, assign=True)
+    side_by_side = run_engine_processes(env, payloads, processes=processes, batch=batch)
     group = run_engine_once(env, payloads.head(group_rows), batch=batch, assign=False)
     settings = env.settings(env.fresh_schema("naive"))
     env.fill(settings.topic_transactions, payloads.head(naive_rows))
@@ -89,6 +100,7 @@ def run_engine(
     )
     return {
         "assign": assigned,
+        "processes": side_by_side,
         "group": group,
         "naive": naive,
         "rows_s": assigned["rows_s"],

@@ -149,6 +149,7 @@ LINES: tuple[Line, ...] = (
     Line("core", "naive per-row", "tx/s", lambda s: s["naive"]["rows_s"]),
     Line("core", "batch 10,000 / naive", "x", lambda s: s["ratio_vs_naive"]),
     Line("engine", "every sink, assign() read", "tx/s", lambda s: s["assign"]["rows_s"], 40_000),
+    Line("engine", "every sink, 2 processes, assign() halves", "tx/s", lambda s: s["processes"]["rows_s"], 40_000),
     Line("engine", "every sink, consumer-group read", "tx/s", lambda s: s["group"]["rows_s"]),
     Line("engine", "naive per-message consumer", "tx/s", lambda s: s["naive"]["rows_s"]),
     Line("engine", "engine / naive consumer", "x", lambda s: s["ratio_vs_naive"], 20),
