@@ -79,13 +79,14 @@ def order_cuts(codes: np.ndarray, times: np.ndarray, horizon: int) -> list[int]:
 
     A row only sees its key's events at *earlier* times, so a block is exact as long as
     no row goes back in time after an earlier row of the same key in the same block. One
-    thing more: state keeps only buckets less than ``horizon`` before the key's newest, so
-    one-by-one processing forgets at once the bucket of a row ``horizon`` or more behind
-    the rows before it, while inside a block later rows would still see it; a row of the
-    same key after such a row starts a new block too. Unlike :func:`cut_points` (which cuts
-    before any row that is behind an earlier one, in whatever block), a batch read from
-    several time-ordered partitions one after the other is cut only where a partition
-    starts over in time. Each cut costs one pass over the rows after it.
+    thing more: state forgets, as soon as they are added, the buckets of a row far enough
+    behind its key's newest. The block code leaves out the hourly buckets of such rows
+    itself (``merchant._dropped_hourly``); for a row ``horizon`` or more behind the rows
+    before it in the batch (its daily bucket and label may go too), the next row of its
+    key starts a new block. Unlike :func:`cut_points` (which cuts before any row that is
+    behind an earlier one, in whatever block), a batch read from several time-ordered
+    partitions one after the other is cut only where a partition starts over in time.
+    Each cut costs one pass over the rows after it.
     """
     if len(codes) == 0:
         return []
