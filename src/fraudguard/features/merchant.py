@@ -69,7 +69,8 @@ def _dropped_hourly(
     newest = np.full(len(state.hourly_count), int(h.min()) - 1, np.int64)
     has = state.hourly_count > 0
     newest[has] = state.hourly["h"][(np.cumsum(state.hourly_count) - 1)[has]]
-    before = np.maximum(newest[c], earlier_max(c, h))
+    # In time order (the usual block) no earlier row is ahead of a row: only state can be.
+    before = newest[c] if (h[1:] >= h[:-1]).all() else np.maximum(newest[c], earlier_max(c, h))
     dropped[rows] = h <= before - hourly_keep(cfg)
     return dropped
 
