@@ -23,13 +23,6 @@ def _previous_same_key(codes: np.ndarray) -> np.ndarray:
     return prev
 
 
-def _exclusive_running_max(codes: np.ndarray, values: np.ndarray, initial: np.ndarray, prev: np.ndarray) -> np.ndarray:
-    """Per row, max of ``initial[code]`` and the values of earlier rows with the same code."""
-    running = pd.Series(values).groupby(codes).cummax().to_numpy()
-    earlier = np.where(prev >= 0, running[np.maximum(prev, 0)], np.iinfo(np.int64).min)
-    return np.maximum(earlier, initial[codes])
-
-
 def cut_points(codes: np.ndarray, times: np.ndarray, initial_max: np.ndarray) -> list[int]:
     """Row positions where a new block starts (always including 0 when non-empty).
 
@@ -43,7 +36,7 @@ def cut_points(codes: np.ndarray, times: np.ndarray, initial_max: np.ndarray) ->
     # Ordered batch (the usual case): only stored state can make a row late.
     if (times[1:] >= times[:-1]).all() and not ((times < initial_max[codes]) & (prev >= 0)).any():
         return [0]
-    seen_max = _exclusive_running_max(codes, times, initial_max, prev)
+    seen_max = np.maximum(earlier_max(codes, times), initial_max[codes])
     start, cuts = 0, [0]
     for i in np.flatnonzero((times < seen_max) & (prev >= 0)).tolist():
         if prev[i] >= start:
