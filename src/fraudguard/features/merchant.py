@@ -27,11 +27,12 @@ than ``L`` apart in event time) give the same values.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from fraudguard.features.config import FeatureConfig, window_label
 from fraudguard.features.merchant_streak import streak_block
-from fraudguard.features.segments import earlier_max
 from fraudguard.features.state import BUCKET_DTYPE, LABEL_DTYPE, MerchantState
 from fraudguard.features.stateless import US_PER_S
 
@@ -46,33 +47,51 @@ def hourly_keep(cfg: FeatureConfig) -> int:
     return cfg.buckets_per_day + 1 + cfg.lag_buckets
 
 
-def daily_horizon(cfg: FeatureConfig) -> int:
-    """Buckets behind its merchant's newest from which a row's daily bucket or label may be
-    dropped as soon as it is added (a row less far behind keeps both)."""
-    return cfg.merchant_days * cfg.buckets_per_day + 1
+def _newest(h: np.ndarray, count: np.ndarray, empty: int) -> np.ndarray:
+    """Each merchant's newest bucket of sorted per-merchant buckets (``empty``: it has none)."""
+    newest = np.full(len(count), empty, np.int64)
+    has = count > 0
+    newest[has] = h[(np.cumsum(count) - 1)[has]]
+    return newest
 
 
-def _dropped_hourly(
+class Dropped(NamedTuple):
+    """Per row, what state drops as soon as the row adds it (see :func:`dropped_at_once`)."""
+
+    hourly: np.ndarray
+    daily: np.ndarray
+    label: np.ndarray
+
+
+def dropped_at_once(
     codes: np.ndarray, hour: np.ndarray, inserted: np.ndarray, state: MerchantState, cfg: FeatureConfig
-) -> np.ndarray:
-    """Inserted rows whose hourly bucket state drops as soon as it is added: ``hourly_keep``
-    or more behind their merchant's newest hour (in state, or of an inserted row before them).
+) -> Dropped:
+    """Inserted rows whose hourly bucket, daily bucket or label state drops as soon as it is added.
 
-    One-by-one, no later row sees such a bucket; leaving it out of the block's buckets does
-    the same without cutting the batch at every row of a partition read a day behind another.
+    An hourly bucket ``hourly_keep`` or more behind its merchant's newest hour in state; a
+    daily bucket or label of a day ``merchant_days + 1`` or more behind the newest day of
+    state (of its daily buckets; of its hours and labels for a label: a label from
+    ``observe_labels`` may be ahead of every row). Only state counts: in a block no row of a
+    merchant is behind an earlier one (``segments.order_cuts``).
+
+    One-by-one, no later row sees such a bucket or label; leaving it out of the block's
+    buckets and labels does the same without cutting the batch at every row of a partition
+    read a day (or a month) behind another.
     """
-    dropped = np.zeros(len(codes), bool)
+    none = np.zeros(len(codes), bool)
     rows = np.flatnonzero(inserted)
     if len(rows) == 0:
-        return dropped
+        return Dropped(none, none, none)
     c, h = codes[rows], hour[rows]
-    newest = np.full(len(state.hourly_count), int(h.min()) - 1, np.int64)
-    has = state.hourly_count > 0
-    newest[has] = state.hourly["h"][(np.cumsum(state.hourly_count) - 1)[has]]
-    # In time order (the usual block) no earlier row is ahead of a row: only state can be.
-    before = newest[c] if (h[1:] >= h[:-1]).all() else np.maximum(newest[c], earlier_max(c, h))
-    dropped[rows] = h <= before - hourly_keep(cfg)
-    return dropped
+    per_day, floor = cfg.buckets_per_day, int(h.min()) - 1
+    newest = _newest(state.hourly["h"], state.hourly_count, floor)[c]
+    newest_day = _newest(state.daily["h"], state.daily_count, floor // per_day)[c]
+    label_day = np.maximum(newest, _newest(state.labels["eh"], state.label_count, floor)[c]) // per_day
+    hourly, daily, label = none.copy(), none.copy(), none.copy()
+    hourly[rows] = h <= newest - hourly_keep(cfg)
+    daily[rows] = h // per_day <= newest_day - cfg.merchant_days - 1
+    label[rows] = h // per_day <= label_day - cfg.merchant_days - 1
+    return Dropped(hourly, daily, label)
 
 
 def _codes(counts: np.ndarray) -> np.ndarray:
@@ -186,18 +205,17 @@ def merchant_block(
 
     ``new_labels`` (label records aligned with rows, ``n`` = 0 where none) are labels the
     rows bring themselves (``label_delay_s``). Only ``inserted`` rows enter state. In a
-    block no merchant goes back to an earlier hour after a later one, so rows arriving
-    after row i sit in hours >= H(i) and never reach its windows, and none is
-    ``daily_horizon`` behind an earlier row of its merchant (``segments.order_cuts``).
+    block no merchant goes back to an earlier hour after a later one (``segments.order_cuts``),
+    so rows arriving after row i sit in hours >= H(i) and never reach its windows.
     """
     k = len(state.hourly_count)
     per_day = cfg.buckets_per_day
     hour = hour_of(t_us, cfg)
     day = hour // per_day
-    hourly_rows = inserted & ~_dropped_hourly(codes, hour, inserted, state, cfg)
+    dropped = dropped_at_once(codes, hour, inserted, state, cfg)
+    hourly_rows, daily_rows = inserted & ~dropped.hourly, inserted & ~dropped.daily
     bh = _batch_buckets(codes[hourly_rows], hour[hourly_rows], amount[hourly_rows])
-    ins_c, ins_h, ins_a = codes[inserted], hour[inserted], amount[inserted]
-    bd = _batch_buckets(ins_c, ins_h // per_day, ins_a)
+    bd = _batch_buckets(codes[daily_rows], hour[daily_rows] // per_day, amount[daily_rows])
 
     lo_h = (
         int(min(hour.min(), state.hourly["h"].min() if len(state.hourly) else hour.min()))
@@ -242,7 +260,7 @@ def merchant_block(
         feats[f"merchant_count_{window_label(w)}"] = cnt[qinv]
         feats[f"merchant_amount_{window_label(w)}"] = amt[qinv]
 
-    has_label = inserted & (new_labels["n"] > 0)
+    has_label = inserted & ~dropped.label & (new_labels["n"] > 0)
     l_codes = np.concatenate([_codes(state.label_count), row_codes[has_label]])
     labels = np.concatenate([state.labels, new_labels[has_label]])
     lorder = np.argsort(l_codes, kind="stable")

@@ -67,29 +67,27 @@ def earlier_max(codes: np.ndarray, times: np.ndarray) -> np.ndarray:
     return out
 
 
-def order_cuts(codes: np.ndarray, times: np.ndarray, horizon: int) -> list[int]:
+def order_cuts(codes: np.ndarray, times: np.ndarray) -> list[int]:
     """Block starts for keys whose state is sums over time buckets (merchants).
 
     A row only sees its key's events at *earlier* times, so a block is exact as long as
-    no row goes back in time after an earlier row of the same key in the same block. One
-    thing more: state forgets, as soon as they are added, the buckets of a row far enough
-    behind its key's newest. The block code leaves out the hourly buckets of such rows
-    itself (``merchant._dropped_hourly``); for a row ``horizon`` or more behind the rows
-    before it in the batch (its daily bucket and label may go too), the next row of its
-    key starts a new block. Unlike :func:`cut_points` (which cuts before any row that is
-    behind an earlier one, in whatever block), a batch read from several time-ordered
-    partitions one after the other is cut only where a partition starts over in time.
-    Each cut costs one pass over the rows after it.
+    no row goes back in time after an earlier row of the same key in the same block.
+    Rows far behind their key's state (so far that state forgets their buckets or label as
+    soon as they are added) need no cut: the block code leaves those out itself
+    (``merchant.dropped_at_once``), and inside a block no row of a key is behind an
+    earlier one. Unlike :func:`cut_points` (which cuts before any row that is behind an
+    earlier one, in whatever block), a batch read from several time-ordered partitions
+    one after the other is cut only where a partition starts over in time. Each cut costs
+    one pass over the rows after it.
     """
     if len(codes) == 0:
         return []
     if (times[1:] >= times[:-1]).all():
         return [0]
-    far = (times <= earlier_max(codes, times) - horizon).astype(np.int64)
     start, cuts = 0, [0]
     while len(codes) - start > 1:
         c, t = codes[start:], times[start:]
-        back = (t < earlier_max(c, t)) | (earlier_max(c, far[start:]) == 1)
+        back = t < earlier_max(c, t)
         first = int(np.argmax(back))
         if not back[first]:
             break

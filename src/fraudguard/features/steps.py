@@ -24,7 +24,7 @@ import pandas as pd
 from fraudguard.features.card import batch_records, card_block, columns, last_times, records
 from fraudguard.features.card_history import history_block
 from fraudguard.features.config import FeatureConfig
-from fraudguard.features.merchant import daily_horizon, hour_of, label_records, merchant_block
+from fraudguard.features.merchant import hour_of, label_records, merchant_block
 from fraudguard.features.names import card_names, merchant_names
 from fraudguard.features.segments import cut_points, order_cuts
 from fraudguard.features.state import CardState, decode_cards, decode_merchants, encode_cards, encode_merchants
@@ -178,7 +178,7 @@ def merchant_step(
         known = events.t_us + int(config.label_delay_s * US_PER_S)
         new_labels = label_records(events.t_us, events.is_fraud, known, config)
     hours = hour_of(events.t_us, config)
-    cuts = order_cuts(codes, hours, daily_horizon(config))
+    cuts = order_cuts(codes, hours)
     feats = {name: np.empty(len(events)) for name in merchant_names(config)}
     view = _Written(states)
     for block in _blocks(cuts, len(events)):
