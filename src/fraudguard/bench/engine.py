@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confluent_kafka import TopicPartition
 
@@ -22,6 +22,9 @@ from fraudguard.bench.naive_consumer import run_naive_consumer
 from fraudguard.bench.stages import instrument, stage_report
 from fraudguard.config import Settings
 from fraudguard.models.scorer import Scorer
+
+if TYPE_CHECKING:
+    from fraudguard.engines.local.engine import LocalEngine
 
 
 def count_outputs(settings: Settings) -> dict[str, int]:
@@ -37,22 +40,28 @@ def count_outputs(settings: Settings) -> dict[str, int]:
     return {"rows_in_postgres": int(row[0]) if row else 0, "rows_in_parquet": int(parquet)}
 
 
-def run_engine_once(env: BenchEnv, payloads: Payloads, *, batch: int, assign: bool) -> dict[str, Any]:
-    """Pre-fill a topic with ``payloads`` and let one engine consume all of it; rows/s and counts."""
+def bench_engine(settings: Settings, *, batch: int, partitions: list[int] | None, stop: threading.Event) -> LocalEngine:
+    """An engine as ``fraudguard stream`` builds it, ``assign()``ed ``partitions`` of the
+    transactions topic from offset 0 (``None``: it joins the consumer group), with the
+    start-up heap frozen as ``stream`` does before its loop."""
     from fraudguard.engines.local.runner import EngineOptions, build_engine
     from fraudguard.heap import freeze_startup
 
+    engine = build_engine(
+        settings, EngineOptions(batch_size=batch, max_wait_ms=200), database_url=settings.database_dsn or "", stop=stop
+    )
+    if partitions is not None:
+        engine.assign = [TopicPartition(settings.topic_transactions, p, 0) for p in partitions]
+    freeze_startup()
+    return engine
+
+
+def run_engine_once(env: BenchEnv, payloads: Payloads, *, batch: int, assign: bool) -> dict[str, Any]:
+    """Pre-fill a topic with ``payloads`` and let one engine consume all of it; rows/s and counts."""
     settings = env.settings(env.fresh_schema("engine"))
     env.fill(settings.topic_transactions, payloads)
-    engine = build_engine(
-        settings,
-        EngineOptions(batch_size=batch, max_wait_ms=200),
-        database_url=settings.database_dsn or "",
-        stop=threading.Event(),
-    )
-    if assign:
-        engine.assign = [TopicPartition(settings.topic_transactions, p, 0) for p in range(settings.topic_partitions)]
-    freeze_startup()  # as ``fraudguard stream`` does before its loop
+    partitions = list(range(settings.topic_partitions)) if assign else None
+    engine = bench_engine(settings, batch=batch, partitions=partitions, stop=threading.Event())
     clock = instrument(engine)
     t0, loop0, cpu0 = time.perf_counter(), time.thread_time(), time.process_time()
     stats = engine.run(max_messages=len(payloads))

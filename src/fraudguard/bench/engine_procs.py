@@ -9,11 +9,12 @@ state a card's state is exact (a card lives in one partition) while merchant agg
 count only the process's own partitions, as under ``--workers N`` (see
 ``engines/local/rebalance.py``).
 
-Each process is ``python -m fraudguard.bench.engine_procs`` with the scenario's settings in
-its environment, speaking lines on stdin / stdout: it says ``ready`` once its engine is
-built, starts on ``go``, reports how many rows it consumed every few milliseconds, and
-stops on ``stop``, which the benchmark sends once the reports add up to every row. The
-run ends when each process finished its last batch (sinks flushed, offsets committed).
+Each process is ``python -m fraudguard.bench.engine_procs`` (:func:`main`) with the
+scenario's settings in its environment, speaking lines on stdin / stdout: it says
+``ready`` once its engine is built, starts on ``go``, reports how many rows it consumed
+every few milliseconds, and stops on ``stop``, which the benchmark sends once the reports
+add up to every row. The run ends when each process finished its last batch (sinks
+flushed, offsets committed).
 """
 
 from __future__ import annotations
@@ -60,21 +61,16 @@ def _stop_on_line(stop: threading.Event) -> None:
     stop.set()
 
 
-def _worker(partitions: list[int], batch: int) -> None:
-    """One engine process (run with ``-m``): build, wait for ``go``, run until ``stop``, report."""
-    from confluent_kafka import TopicPartition
-
+def main(argv: list[str]) -> None:
+    """One engine process, ``python -m fraudguard.bench.engine_procs '[partitions]' BATCH``
+    with the scenario's settings in its environment: build, wait for ``go``, run until
+    ``stop``, report (see the module docstring)."""
+    from fraudguard.bench.engine import bench_engine
     from fraudguard.config import load_settings
-    from fraudguard.engines.local.runner import EngineOptions, build_engine
-    from fraudguard.heap import freeze_startup
 
-    settings = load_settings()
+    partitions, batch = json.loads(argv[0]), int(argv[1])
     stop = threading.Event()
-    engine = build_engine(
-        settings, EngineOptions(batch_size=batch, max_wait_ms=200), database_url=settings.database_dsn or "", stop=stop
-    )
-    engine.assign = [TopicPartition(settings.topic_transactions, p, 0) for p in partitions]
-    freeze_startup()
+    engine = bench_engine(load_settings(), batch=batch, partitions=partitions, stop=stop)
     _say("ready")
     if sys.stdin.readline().strip() != "go":
         return
@@ -131,7 +127,6 @@ def run_engine_processes(
     settings = env.settings(env.fresh_schema(f"engine{processes}p"))
     env.fill(settings.topic_transactions, payloads)
     shares = [list(range(settings.topic_partitions))[i::processes] for i in range(processes)]
-    code = "import sys, json; from fraudguard.bench.engine_procs import _worker; _worker(*json.loads(sys.argv[1]))"
     log = (settings.state_dir / "logs").resolve()
     log.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[str]] = []
@@ -140,7 +135,7 @@ def run_engine_processes(
             with (log / f"bench-engine-{processes}p-{i}.log").open("w") as err:
                 procs.append(
                     subprocess.Popen(
-                        [sys.executable, "-c", code, json.dumps([share, batch])],
+                        [sys.executable, "-m", "fraudguard.bench.engine_procs", json.dumps(share), str(batch)],
                         env={**os.environ, **settings.to_env()},
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
@@ -191,3 +186,7 @@ def run_engine_processes(
         "cpu_us_per_tx_per_process": [round(r["cpu_s"] / r["rows"] * 1e6, 1) if r["rows"] else None for r in results],
         **count_outputs(settings),
     }
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -143,7 +143,7 @@ def publish(
                     i = j
                     poll(0)
                 else:
-                    _nap(poll, float(offsets[i]) - now)  # type: ignore[index]
+                    nap(poll, float(offsets[i]) - now)  # type: ignore[index]
                 if now - last_update > 0.1:
                     last_update = now
                     bar.update(task, completed=report.sent, rate=report.sent / max(now, 1e-9))
@@ -157,7 +157,7 @@ def publish(
     return report
 
 
-def _nap(poll: Any, wait_s: float) -> None:
+def nap(poll: Any, wait_s: float) -> None:
     """Wait ``wait_s`` (at most :data:`MAX_SLEEP_S`) for the next message's send time,
     serving delivery callbacks when the wait is long enough for ``poll`` to wait at all."""
     if wait_s >= POLL_GRAIN_S:

@@ -56,14 +56,18 @@ def test_half_downloaded_connector_names_what_is_missing(tmp_path: Path) -> None
 
 def test_source_choice(tmp_path: Path) -> None:
     jars = [tmp_path / "x.jar"]
-    assert choose_source("auto", jars) == "kafka"
-    assert choose_source("auto", None) == "python"
-    assert choose_source("python", jars) == "python"
-    assert choose_source("kafka", jars) == "kafka"
+    assert choose_source("auto", jars).kind == "kafka"
+    assert choose_source("auto", None).kind == "python"
+    assert choose_source("python", jars).kind == "python"
+    assert choose_source("kafka", jars).kind == "kafka"
     # Tansu's ListOffsets lags a batch: auto reads there with the Python source, kafka stays kafka
-    assert choose_source("auto", jars, TANSU_CLUSTER_ID) == "python"
-    assert choose_source("auto", jars, "MkU3OEVBNTcwNTJENDM2Qk") == "kafka"
-    assert choose_source("kafka", jars, TANSU_CLUSTER_ID) == "kafka"
+    assert choose_source("auto", jars, TANSU_CLUSTER_ID) == (
+        "python",
+        "the broker is Tansu, whose ListOffsets lags a batch",
+    )
+    assert choose_source("auto", None, TANSU_CLUSTER_ID).note is None  # no jars: nothing passed over
+    assert choose_source("auto", jars, "MkU3OEVBNTcwNTJENDM2Qk").kind == "kafka"
+    assert choose_source("kafka", jars, TANSU_CLUSTER_ID).kind == "kafka"
     with pytest.raises(ConfigError, match="needs Spark's Kafka connector jars"):
         choose_source("kafka", None)
     with pytest.raises(ConfigError, match="not auto, kafka or python"):

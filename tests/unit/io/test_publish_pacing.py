@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fraudguard.io.publish import MAX_SLEEP_S, POLL_GRAIN_S, _nap
+from fraudguard.io.publish import MAX_SLEEP_S, POLL_GRAIN_S, nap
 
 
 class Polls:
@@ -20,19 +20,19 @@ class Polls:
 @pytest.mark.parametrize("wait", [0.0002, 0.0009, POLL_GRAIN_S / 2])
 def test_a_wait_poll_would_round_to_zero_is_slept(wait: float) -> None:
     polls = Polls()
-    _nap(polls, wait)
+    nap(polls, wait)
     assert polls.calls == []
 
 
 @pytest.mark.parametrize(("wait", "polled"), [(POLL_GRAIN_S, POLL_GRAIN_S), (0.01, 0.01), (5.0, MAX_SLEEP_S)])
 def test_a_longer_wait_polls_for_callbacks_at_most_the_longest_nap(wait: float, polled: float) -> None:
     polls = Polls()
-    _nap(polls, wait)
+    nap(polls, wait)
     assert polls.calls == [polled]
     assert int(polled * 1000) >= 1  # what librdkafka waits: at least a millisecond
 
 
 def test_a_past_due_message_is_not_waited_for() -> None:
     polls = Polls()
-    _nap(polls, -0.5)
+    nap(polls, -0.5)
     assert polls.calls == []

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from fraudguard.errors import ConfigError
 from fraudguard.io.broker import TANSU_CLUSTER_ID
@@ -66,13 +66,20 @@ def connector_jars(directory: Path | None, spark_version: str) -> list[Path] | N
     return [found[a][1] for a in REQUIRED]
 
 
-def choose_source(choice: str, jars: list[Path] | None, cluster_id: str | None = None) -> Literal["kafka", "python"]:
+class Source(NamedTuple):
+    """The source :func:`choose_source` picked, and why when ``auto`` passed over the connector."""
+
+    kind: Literal["kafka", "python"]
+    note: str | None = None
+
+
+def choose_source(choice: str, jars: list[Path] | None, cluster_id: str | None = None) -> Source:
     """Resolve ``auto`` / ``kafka`` / ``python`` against what is installed and the broker.
 
     ``auto`` takes the connector when its jars are there, except on Tansu (``cluster_id``
     :data:`~fraudguard.io.broker.TANSU_CLUSTER_ID`): Spark's Kafka source trusts ListOffsets,
     whose answer on Tansu lags by the last record batch, so the tail of a topic would wait.
-    An explicit ``kafka`` is kept even there.
+    The note then says so. An explicit ``kafka`` is kept even there.
     """
     if choice not in ("auto", "kafka", "python"):
         raise ConfigError(f"spark source {choice!r} is not auto, kafka or python")
@@ -81,6 +88,8 @@ def choose_source(choice: str, jars: list[Path] | None, cluster_id: str | None =
             "spark source 'kafka' needs Spark's Kafka connector jars: run scripts/spark_kafka_setup.sh "
             "or set FRAUDGUARD_SPARK_KAFKA_JARS_DIR"
         )
-    if choice == "python" or jars is None or (choice == "auto" and cluster_id == TANSU_CLUSTER_ID):
-        return "python"
-    return "kafka"
+    if choice == "python" or jars is None:
+        return Source("python")
+    if choice == "auto" and cluster_id == TANSU_CLUSTER_ID:
+        return Source("python", "the broker is Tansu, whose ListOffsets lags a batch")
+    return Source("kafka")

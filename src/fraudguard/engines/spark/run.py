@@ -126,9 +126,9 @@ def run_spark_engine(
     import pyspark
 
     jars = connector_jars(settings.spark_kafka_jars_dir, pyspark.__version__)
-    source = choose_source(settings.spark_source, jars, cluster_id)
-    if settings.spark_source == "auto" and jars is not None and source == "python":
-        say(f"reading with the Python source: the broker at {bootstrap} is Tansu, whose ListOffsets lags a batch")
+    source, why = choose_source(settings.spark_source, jars, cluster_id)
+    if why:
+        say(f"reading with the Python source ({bootstrap}): {why}")
     plan = StreamPlan(
         bootstrap=bootstrap,
         topic=settings.topic_transactions,
