@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
+import pytest
 from confluent_kafka import Message
 
 from fraudguard import schema
@@ -64,6 +67,42 @@ def test_offsets_name_the_next_offset_per_partition_and_batch_id_is_stable():
     assert batch.offsets == {("tx", 0): 7, ("tx", 1): 10}
     assert batch.batch_id == decode_messages(msgs).batch_id == "tx-p0o5-6_p1o9-9"
     assert batch.partitions.tolist() == [0, 1, 0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_offsets_rows_and_letters_of_mixed_topics_partitions_and_rejections(seed: int) -> None:
+    """Per (topic, partition) in order of first appearance: the first offset and the largest
+    + 1, over gaps; each frame row keeps its message's partition, and time; every message is a
+    row or a dead letter, in message order."""
+    rng = np.random.default_rng(seed)
+    msgs, nxt = [], {}
+    for i in range(300):
+        topic, part = str(rng.choice(["tx", "tx", "replay"])), int(rng.integers(0, 5))
+        offset = nxt.get((topic, part), int(rng.integers(0, 1000)))
+        nxt[(topic, part)] = offset + int(rng.integers(1, 3))
+        r = rng.random()
+        value = None if r < 0.03 else b"{bad" if r < 0.08 else tx(int(rng.integers(0, 200)))
+        msgs.append(
+            Message(topic=topic, partition=part, offset=offset, key=b"k", value=value, timestamp=(1, 10**12 + i))
+        )
+    batch = decode_messages(msgs, RecentIds(1000))
+    first: dict[tuple[str, int], int] = {}
+    for m in msgs:
+        first.setdefault((m.topic(), m.partition()), m.offset())
+    assert list(batch.first_offsets.items()) == list(first.items())
+    assert list(batch.offsets) == list(first)
+    assert batch.offsets == {k: max(m.offset() for m in msgs if (m.topic(), m.partition()) == k) + 1 for k in first}
+    assert batch.partitions.tolist() == [m.partition() for m in batch.row_messages]
+    assert batch.partitions.dtype == np.int32
+    produced = pd.to_datetime([m.timestamp()[1] for m in batch.row_messages], unit="ms", utc=True)
+    assert (batch.frame["produced_at"].to_numpy() == produced.to_numpy()).all()
+    ids = [json.loads(m.value())["transaction_id"] for m in batch.row_messages]
+    assert batch.frame["transaction_id"].tolist() == ids
+    assert len(batch.frame) + len(batch.dead_letters) == len(msgs)
+    rejected = [m for m in msgs if m.value() is None or m.value() == b"{bad"]
+    assert [d.offset for d in batch.dead_letters[: len(rejected)]] == [
+        m.offset() for m in rejected if m.value() is None
+    ] + [m.offset() for m in rejected if m.value() is not None]
 
 
 def test_produced_at_comes_from_the_message_timestamp():

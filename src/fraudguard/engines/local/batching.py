@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import cast
@@ -49,6 +49,10 @@ class RecentIds:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def contains_many(self, ids: list[str]) -> np.ndarray:
+        """Per id, whether it is held (one C-level pass over the ids)."""
+        return np.fromiter(map(self._ids.__contains__, ids), bool, len(ids))
 
     def content(self, tid: str) -> int | None:
         """Content hash the id was first seen with (``None``: not seen)."""
@@ -170,6 +174,31 @@ def _produced_at(timestamps_ms: list[int]) -> pd.Series:
     return pd.Series(ts.where(arr > 0, pd.NaT), dtype="datetime64[ns, UTC]")
 
 
+def _offset_ranges(
+    topics: list[str], parts: np.ndarray, offs: Iterable[int]
+) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], int]]:
+    """Per (topic, partition), in order of first appearance: the next offset to commit (the
+    largest + 1) and the first offset of the batch. Vectorised: a batch is one or a few
+    partitions of one topic, thousands of messages."""
+    offset = np.fromiter(offs, np.int64, len(parts))
+    if not len(parts):
+        return {}, {}
+    names = list(dict.fromkeys(topics))
+    key = parts - int(parts.min())
+    if len(names) > 1:
+        code = {t: i for i, t in enumerate(names)}
+        key = np.fromiter(map(code.__getitem__, topics), np.int64, len(topics)) * (int(key.max()) + 1) + key
+    uniq, first_at = np.unique(key, return_index=True)
+    last = np.full(len(uniq), -1, np.int64)
+    np.maximum.at(last, np.searchsorted(uniq, key), offset)
+    nexts, firsts = {}, {}
+    for j in np.argsort(first_at, kind="stable").tolist():
+        i = int(first_at[j])
+        tp = (topics[i], int(parts[i]))
+        nexts[tp], firsts[tp] = int(last[j]) + 1, int(offset[i])
+    return nexts, firsts
+
+
 def decode_messages(
     messages: list[Message],
     recent: RecentIds | None = None,
@@ -184,37 +213,29 @@ def decode_messages(
     Every message ends up either in ``frame`` or in ``dead_letters``, with the same count
     (``len(frame) + len(dead_letters) == len(messages)``), which the tests check.
     """
-    offsets: dict[tuple[str, int], int] = {}
-    first: dict[tuple[str, int], int] = {}
-    for m in messages:  # records (not error events): topic, partition and offset are set
-        key = (cast(str, m.topic()), cast(int, m.partition()))
-        off = cast(int, m.offset())
-        if key not in first:
-            first[key] = off
-        offsets[key] = max(offsets.get(key, -1), off + 1)
+    n = len(messages)
+    parts = np.fromiter(map(Message.partition, messages), np.int64, n)
+    topics = cast(list[str], list(map(Message.topic, messages)))  # records: topic and offset are set
+    offsets, first = _offset_ranges(topics, parts, cast(Iterable[int], map(Message.offset, messages)))
 
     letters: list[DeadLetter] = []
-    payloads: list[bytes] = []
-    kept: list[Message] = []
-    for m in messages:
-        value = m.value()
-        if value is None:
-            letters.append(DeadLetter.from_message(m, "$", "empty message (no value)"))
-        else:
-            payloads.append(value)
-            kept.append(m)
+    values = list(map(Message.value, messages))
+    at = np.arange(n)  # each payload's message
+    if None in values:
+        letters += [DeadLetter.from_message(m, "$", "empty message (no value)") for m in messages if m.value() is None]
+        at = np.flatnonzero([v is not None for v in values])
+        values = [values[i] for i in at.tolist()]
     policy = policy or AdmissionPolicy()
-    good, bad = schema.decode_batch(payloads, max_skew_s=policy.max_skew_s)
-    bad_index = {i for i, _ in bad}
-    for i, rejection in bad:
-        letters.append(DeadLetter.from_message(kept[i], rejection.field, rejection.reason))
-    ok_msgs = [m for i, m in enumerate(kept) if i not in bad_index] if bad_index else kept
+    good, bad = schema.decode_batch(cast(list[bytes], values), max_skew_s=policy.max_skew_s)
+    if bad:
+        letters += [DeadLetter.from_message(messages[at[i]], r.field, r.reason) for i, r in bad]
+        at = np.delete(at, [i for i, _ in bad])
 
     ids = [t.transaction_id for t in good]
     contents = [hash(content_key(t)) for t in good]
     dup = pd.Index(ids).duplicated(keep="first") if ids else np.zeros(0, bool)
     if recent is not None and ids:
-        dup |= np.fromiter((i in recent for i in ids), bool, len(ids))
+        dup |= recent.contains_many(ids)
     duplicates = int(dup.sum())
     if duplicates:
         first_seen: dict[str, int] = {}
@@ -224,18 +245,19 @@ def decode_messages(
         for i in np.flatnonzero(dup).tolist():
             seen = recent.content(ids[i]) if recent is not None and ids[i] in recent else first_seen.get(ids[i])
             reason = DUPLICATE_REASON if seen == contents[i] else CONFLICT_REASON
-            letters.append(DeadLetter.from_message(ok_msgs[i], "transaction_id", f"{reason} {ids[i]!r}"))
+            letters.append(DeadLetter.from_message(messages[at[i]], "transaction_id", f"{reason} {ids[i]!r}"))
         keep = ~dup
         good = [t for t, k in zip(good, keep.tolist(), strict=True) if k]
         contents = [c for c, k in zip(contents, keep.tolist(), strict=True) if k]
-        ok_msgs = [m for m, k in zip(ok_msgs, keep.tolist(), strict=True) if k]
+        at = at[keep]
     if recent is not None:
         recent.add_many([t.transaction_id for t in good], contents)
 
     good, extras_dropped = bound_extras(good, policy.max_extras, known_extras)
+    ok_msgs = [messages[i] for i in at.tolist()]
     frame = schema.to_frame(good)
-    frame["produced_at"] = _produced_at([m.timestamp()[1] if m.timestamp()[0] else -1 for m in ok_msgs]).array
-    partitions = np.fromiter((m.partition() for m in ok_msgs), np.int32, len(ok_msgs))
+    frame["produced_at"] = _produced_at([ts if kind else -1 for kind, ts in map(Message.timestamp, ok_msgs)]).array
+    partitions = parts[at].astype(np.int32)
     return DecodedBatch(
         messages=messages,
         frame=frame,
