@@ -91,12 +91,16 @@ class _Written:
     def get(self, keys: Sequence[str]) -> list[bytes | None]:
         written, stored = self.written, self.stored
         if not written:
-            return [stored.get(k) for k in keys]
-        return [written[k] if k in written else stored.get(k) for k in keys]
+            return list(map(stored.get, keys))
+        mine, theirs = written.get, stored.get
+        return [mine(k) or theirs(k) for k in keys]  # written values are never empty
 
     def put(self, keys: Sequence[str], values: Sequence[bytes]) -> None:
         """Empty values (nothing left to keep) are not written."""
-        self.written.update((k, v) for k, v in zip(keys, values, strict=True) if v)
+        if all(values):  # the usual case: one C-level update
+            self.written.update(zip(keys, values, strict=True))
+        else:
+            self.written.update((k, v) for k, v in zip(keys, values, strict=True) if v)
 
 
 def _blocks(cuts: list[int], n: int) -> list[slice]:
