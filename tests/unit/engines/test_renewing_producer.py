@@ -13,6 +13,7 @@ from confluent_kafka import KafkaError, KafkaException
 
 from fraudguard.errors import BrokerError
 from fraudguard.io.renewing_producer import RenewingProducer, is_fatal
+from fraudguard.io.sinks.kafka import ProducerSink
 
 
 class Recorder:
@@ -153,3 +154,40 @@ def test_each_report_reaches_the_callback_it_was_produced_with() -> None:
     assert b.reports[-1] == b"b1-again"
     p.produce("t", value=b"after")
     assert p.renewals == 1
+
+
+class _Sink(ProducerSink):
+    """A Kafka sink over raw keys and values (the prediction and alert sinks encode frames first)."""
+
+    def send(self, keys: list[bytes], values: list[bytes]) -> None:
+        self._produce_all(keys, values)
+
+
+def test_a_sink_queues_through_the_current_instance_and_a_fatal_refusal_renews_it() -> None:
+    """The sinks produce a batch through :meth:`RenewingProducer.bound` (no wrapper per
+    message): the same renewal on a fatal refusal, and reports still reach the sink."""
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    sink = _Sink(p, "t", flush_timeout_s=1)  # type: ignore[arg-type]
+    sink.send([b"k1", b"k2"], [b"1", b"2"])
+    first = Recorder.made[0]
+    assert first.produced == [("t", b"1"), ("t", b"2")] and sink.reports.pending == 2
+    for cb in first.callbacks:
+        cb(None, "msg")
+    assert sink.reports.pending == 0
+    first.fail_produce = KafkaException(FATAL)
+    with pytest.raises(BrokerError, match="cannot queue"):
+        sink.send([b"k3"], [b"3"])
+    assert sink.reports.pending == 0  # the refused message is not waited for
+    sink.send([b"k4"], [b"4"])
+    assert p.renewals == 1 and Recorder.made[1].produced == [("t", b"4")]
+
+
+def test_a_lost_identity_reported_to_a_sink_renews_the_producer() -> None:
+    p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
+    sink = _Sink(p, "t", flush_timeout_s=1)  # type: ignore[arg-type]
+    sink.send([b"k1"], [b"1"])
+    Recorder.made[0].callbacks[0](KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "unknown producer id"), "msg")
+    with pytest.raises(BrokerError, match="failed to reach the broker"):
+        sink.flush()
+    sink.send([b"k2"], [b"2"])
+    assert p.renewals == 1 and Recorder.made[1].produced == [("t", b"2")]

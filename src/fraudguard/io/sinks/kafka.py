@@ -39,16 +39,20 @@ class ProducerSink:
         """Topics are created by ``ensure_topics`` at engine start; nothing else to prepare."""
 
     def _produce_all(self, keys: list[Any], values: list[bytes]) -> None:
-        reports, topic = self.reports, self.topic
-        produce, cb = self.producer.produce, reports.expect(len(values))
+        reports, topic, producer = self.reports, self.topic, self.producer
+        cb = reports.expect(len(values))
+        bound = getattr(producer, "bound", None)  # a RenewingProducer: its instance's own produce
+        produce, on_delivery = bound(cb) if bound is not None else (producer.produce, cb)
         queued = 0
         try:
             for key, value in zip(keys, values, strict=True):
                 try:
-                    produce(topic, value=value, key=key, on_delivery=cb)
+                    produce(topic, value=value, key=key, on_delivery=on_delivery)
                 except BufferError:  # local queue full: let librdkafka drain it (for a while)
                     reports.queue_when_room(topic, value=value, key=key, on_delivery=cb)
                 except Exception as e:  # KafkaException (message too large, unknown topic)
+                    if bound is not None:
+                        producer.refused(e)  # type: ignore[attr-defined]
                     raise BrokerError(f"cannot queue a message for {topic!r}: {e}") from e
                 queued += 1
         finally:
