@@ -95,7 +95,15 @@ def test_arrow_timestamp_json_equals_msgspec_of_numpy_iso_text():
 def _column_path(record: type, f: pd.DataFrame) -> list[bytes]:
     from fraudguard.records import convert_json
 
-    return convert_json._join_object([(k, convert_json._FIELD_ENCODERS[k](f)) for k in record.__struct_fields__])
+    return convert_json._join_object(
+        [(k, convert_json._FIELD_ENCODERS[k](f)) for k in record.__struct_fields__], len(f)
+    )
+
+
+def _row_path(record: type, f: pd.DataFrame) -> list[bytes]:
+    from fraudguard.records import convert_json
+
+    return convert_json._object_rows([(k, convert_json._ROW_ENCODERS[k](f)) for k in record.__struct_fields__])
 
 
 def test_small_frames_take_the_row_wise_twin_with_the_same_bytes():
@@ -114,3 +122,33 @@ def test_small_frames_take_the_row_wise_twin_with_the_same_bytes():
         assert encode_predictions(f) == _column_path(Prediction, f)
         fraud = f[f["decision"] == "fraud"]
         assert encode_alerts(fraud) == _column_path(Alert, fraud)
+
+
+def test_columns_holding_one_value_are_encoded_once_with_the_same_bytes():
+    """A column whose rows all hold one value is encoded from its first row and repeated by
+    the join: every byte equals the row-wise twin's, for each kind of column, for a column that
+    differs only in its last row, for NaN / NaT columns and for a frame of identical rows."""
+    from fraudguard.records.convert_json import SMALL_ROWS
+
+    n = SMALL_ROWS + 3
+    base = pd.concat([frame()] * (n // 5 + 1), ignore_index=True).iloc[:n]
+    same = base.copy()
+    for col in ("reasons", "rule_ids", "shadow_rule_ids"):
+        same[col] = [[] for _ in range(n)]
+    same["rule_action"], same["fraud_scenario"], same["is_fraud"] = "block", "geo", np.nan
+    same["produced_at"] = pd.Series([pd.NaT] * n, dtype="datetime64[ns, UTC]")
+    same["customer_id"] = None
+    last = same.copy()
+    last.loc[n - 1, "threshold"] = 0.25
+    last.loc[n - 1, "model_version"] = "v2"
+    last.loc[n - 1, "scored_at"] = last.loc[0, "scored_at"] + pd.Timedelta("1us")
+    last.at[n - 1, "rule_ids"] = ["x"]
+    last["is_fraud"] = 1.0
+    identical = same.iloc[[0] * n].reset_index(drop=True)
+    for f in (base, same, last, identical):
+        rows = _row_path(Prediction, f)
+        assert encode_predictions(f) == rows
+        assert [msgspec.json.decode(r, type=Prediction) for r in rows]  # valid records
+        fraud = f[f["decision"] == "fraud"]
+        assert encode_alerts(fraud) == _row_path(Alert, fraud)
+    assert encode_predictions(last)[-1] != encode_predictions(last)[0]
