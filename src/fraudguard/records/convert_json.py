@@ -155,7 +155,7 @@ def _converter(field: pa.Field) -> tuple[Callable[[pd.Series], list[Any]] | None
 def _one_value(series: pd.Series, lists: bool) -> bool:
     """Whether every row holds the same value, compared in C (the batch's threshold, model
     version and scoring time, empty rule lists, no rule action): such a column is encoded
-    once. ``False`` whenever that cannot be told cheaply (NaN never equals itself)."""
+    once. ``False`` whenever that cannot be told cheaply."""
     if len(series) < 2:
         return False
     if lists:
@@ -168,7 +168,9 @@ def _one_value(series: pd.Series, lists: bool) -> bool:
         i8 = values.asi8
         return bool((i8 == i8[0]).all())
     column = series.to_numpy()
-    if column.dtype == object and not isinstance(column[0], (str, type(None))):
+    if column.dtype.kind == "f":  # by bits: 0.0 and -0.0 encode differently; a NaN is one null
+        column = column.view(f"u{column.dtype.itemsize}")
+    elif column.dtype == object and not isinstance(column[0], (str, type(None))):
         return False
     try:
         return bool((column == column[0]).all())

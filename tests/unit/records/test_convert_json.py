@@ -127,7 +127,8 @@ def test_small_frames_take_the_row_wise_twin_with_the_same_bytes():
 def test_columns_holding_one_value_are_encoded_once_with_the_same_bytes():
     """A column whose rows all hold one value is encoded from its first row and repeated by
     the join: every byte equals the row-wise twin's, for each kind of column, for a column that
-    differs only in its last row, for NaN / NaT columns and for a frame of identical rows."""
+    differs only in its last row (-0.0 after 0.0 too), for NaN / NaT columns and for a frame
+    of identical rows."""
     from fraudguard.records.convert_json import SMALL_ROWS
 
     n = SMALL_ROWS + 3
@@ -137,9 +138,10 @@ def test_columns_holding_one_value_are_encoded_once_with_the_same_bytes():
         same[col] = [[] for _ in range(n)]
     same["rule_action"], same["fraud_scenario"], same["is_fraud"] = "block", "geo", np.nan
     same["produced_at"] = pd.Series([pd.NaT] * n, dtype="datetime64[ns, UTC]")
-    same["customer_id"] = None
+    same["customer_id"], same["amount"] = None, 0.0
     last = same.copy()
     last.loc[n - 1, "threshold"] = 0.25
+    last.loc[n - 1, "amount"] = -0.0  # equal to 0.0, but not the same JSON
     last.loc[n - 1, "model_version"] = "v2"
     last.loc[n - 1, "scored_at"] = last.loc[0, "scored_at"] + pd.Timedelta("1us")
     last.at[n - 1, "rule_ids"] = ["x"]
