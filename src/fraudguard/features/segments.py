@@ -74,7 +74,7 @@ def order_cuts(codes: np.ndarray, times: np.ndarray) -> list[int]:
     no row goes back in time after an earlier row of the same key in the same block.
     Rows far behind their key's state (so far that state forgets their buckets or label as
     soon as they are added) need no cut: the block code leaves those out itself
-    (``merchant.dropped_at_once``), and inside a block no row of a key is behind an
+    (``merchant_forget.dropped_at_once``), and inside a block no row of a key is behind an
     earlier one. Unlike :func:`cut_points` (which cuts before any row that is behind an
     earlier one, in whatever block), a batch read from several time-ordered partitions
     one after the other is cut only where a partition starts over in time. Each cut costs
