@@ -1,8 +1,8 @@
 """The typed model card reads registries written before it existed, and writes the same JSON.
 
 ``tests/fixtures/registry_v1`` is a complete registry version (tiny models, real features)
-written by the code of commit 4dfd260, when the card was a plain dict. The scores below
-were computed by that code on the same generated stream.
+written by the code of commit 4dfd260, when the card was a plain dict. The features and
+scores below were computed by that code on the same generated stream.
 """
 
 from __future__ import annotations
@@ -25,10 +25,18 @@ from fraudguard.models.scorer import Scorer
 V1 = Path(__file__).parents[2] / "fixtures" / "registry_v1"
 V1_SCORES = {
     "features_sha256": "e69a5a916f764c2ec1cd21f9e5880a375eac4fc96d3e212456b8f3208c110d3d",
-    "ensemble_sha256": "cebe17c5cd8aab895074e42d723db2c2a512628040e45762be9c4bc95c05944d",
     "ensemble_head": [0.02234487692710969, 0.1473393620239963, 0.011801120007236147, 0.02234487692710969],
 }
-"""What the dict-card code computed with this registry on the stream of :func:`_stream_scores`."""
+"""What the dict-card code computed with this registry on the stream of :func:`_stream_scores`.
+
+The features are NumPy arithmetic and equal to the bit on every machine. The ensemble's
+scores come from ONNX Runtime, whose kernels are chosen by CPU: the whole array
+(``registry_v1_ensemble.npy``, written on an AMD EPYC; the dict code's own array, on an
+Intel machine, had the SHA-256 ``cebe17c5...``) differs between CPUs in the last bits
+(~1e-7), so it is compared to :data:`SCORE_TOLERANCE`, as compiled scores are to the
+library's."""
+V1_ENSEMBLE = Path(__file__).parents[2] / "fixtures" / "registry_v1_ensemble.npy"
+SCORE_TOLERANCE = 1e-5
 
 
 def _v1_version() -> str:
@@ -71,8 +79,8 @@ def test_a_registry_written_by_the_dict_code_scores_exactly_as_it_did() -> None:
     assert scorer.version == _v1_version() and scorer.compiled
     features, ensemble = _stream_scores(scorer)
     assert hashlib.sha256(np.ascontiguousarray(features).tobytes()).hexdigest() == V1_SCORES["features_sha256"]
-    assert ensemble[:4].tolist() == V1_SCORES["ensemble_head"]
-    assert hashlib.sha256(np.ascontiguousarray(ensemble).tobytes()).hexdigest() == V1_SCORES["ensemble_sha256"]
+    assert np.allclose(ensemble[:4], V1_SCORES["ensemble_head"], rtol=0, atol=SCORE_TOLERANCE)
+    np.testing.assert_allclose(ensemble, np.load(V1_ENSEMBLE), rtol=0, atol=SCORE_TOLERANCE)
 
 
 def test_a_new_version_writes_the_same_keys_in_the_same_order(tmp_path: Path, registry) -> None:
