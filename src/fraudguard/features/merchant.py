@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from fraudguard.features.config import FeatureConfig, window_label
-from fraudguard.features.merchant_forget import dropped_at_once, hourly_keep
+from fraudguard.features.merchant_forget import dropped_at_once, hourly_keep, newest_bucket
 from fraudguard.features.merchant_streak import streak_block
 from fraudguard.features.state import BUCKET_DTYPE, LABEL_DTYPE, MerchantState
 from fraudguard.features.stateless import US_PER_S
@@ -71,11 +71,23 @@ def _combine_buckets(
     n = np.add.reduceat(np.concatenate([state["n"], new_n])[order], starts)
     amount = np.add.reduceat(np.concatenate([state["amount"], new_amount])[order], starts)
     count = np.bincount(out_codes, minlength=k)
-    newest = out_h[np.maximum(np.cumsum(count) - 1, 0)]
-    keep = out_h > newest[out_codes] - keep_last
+    keep = out_h > newest_bucket(out_h, count, 0)[out_codes] - keep_last
     out = np.empty(int(keep.sum()), BUCKET_DTYPE)
     out["h"], out["n"], out["amount"] = out_h[keep], n[keep], amount[keep]
     return out, np.bincount(out_codes[keep], minlength=k)
+
+
+def newest_hour(
+    hourly: np.ndarray, hourly_count: np.ndarray, labels: np.ndarray, label_codes: np.ndarray
+) -> np.ndarray:
+    """Each merchant's newest hour, of its sorted hourly buckets and its (unsorted) labels.
+
+    A label from the labels topic can be ahead of every row, so label horizons count from
+    the newest of both (``combine_labels``).
+    """
+    newest = newest_bucket(hourly["h"], hourly_count, np.iinfo(np.int64).min)
+    np.maximum.at(newest, label_codes, labels["eh"])
+    return newest
 
 
 def combine_labels(
@@ -249,10 +261,7 @@ def merchant_block(
     daily, dcount = _combine_buckets(
         k, state.daily, state.daily_count, bd[0], bd[1], bd[2], bd[3], cfg.merchant_days + 1
     )
-    newest = np.full(k, np.iinfo(np.int64).min, np.int64)
-    np.maximum.at(newest, _codes(hcount), hourly["h"])
-    np.maximum.at(newest, l_codes, labels["eh"])
-    lab_out, lcount = combine_labels(cfg, k, labels, l_codes, newest)
+    lab_out, lcount = combine_labels(cfg, k, labels, l_codes, newest_hour(hourly, hcount, labels, l_codes))
     return feats, MerchantState(hourly, hcount, daily, dcount, lab_out, lcount)
 
 

@@ -22,8 +22,12 @@ def hourly_keep(cfg: FeatureConfig) -> int:
     return cfg.buckets_per_day + 1 + cfg.lag_buckets
 
 
-def _newest(h: np.ndarray, count: np.ndarray, empty: int) -> np.ndarray:
-    """Each merchant's newest bucket of sorted per-merchant buckets (``empty``: it has none)."""
+def newest_bucket(h: np.ndarray, count: np.ndarray, empty: int) -> np.ndarray:
+    """Each merchant's newest bucket of sorted per-merchant buckets (``empty``: it has none).
+
+    State holds each merchant's buckets (and labels) sorted and ``count`` per merchant, so
+    the newest is the last of each run: no scatter needed.
+    """
     newest = np.full(len(count), empty, np.int64)
     has = count > 0
     newest[has] = h[(np.cumsum(count) - 1)[has]]
@@ -59,9 +63,9 @@ def dropped_at_once(
         return Dropped(none, none, none)
     c, h = codes[rows], hour[rows]
     per_day, floor = cfg.buckets_per_day, int(h.min()) - 1
-    newest = _newest(state.hourly["h"], state.hourly_count, floor)[c]
-    newest_day = _newest(state.daily["h"], state.daily_count, floor // per_day)[c]
-    label_day = np.maximum(newest, _newest(state.labels["eh"], state.label_count, floor)[c]) // per_day
+    newest = newest_bucket(state.hourly["h"], state.hourly_count, floor)[c]
+    newest_day = newest_bucket(state.daily["h"], state.daily_count, floor // per_day)[c]
+    label_day = np.maximum(newest, newest_bucket(state.labels["eh"], state.label_count, floor)[c]) // per_day
     hourly, daily, label = none.copy(), none.copy(), none.copy()
     hourly[rows] = h <= newest - hourly_keep(cfg)
     daily[rows] = h // per_day <= newest_day - cfg.merchant_days - 1

@@ -22,7 +22,7 @@ import pandas as pd
 
 from fraudguard.errors import ValidationError
 from fraudguard.features.config import FeatureConfig
-from fraudguard.features.merchant import combine_labels, label_records
+from fraudguard.features.merchant import combine_labels, label_records, newest_hour
 from fraudguard.features.names import feature_names
 from fraudguard.features.single import transform_one
 from fraudguard.features.state import InMemoryStateStore, StateStore, decode_merchants, encode_merchants
@@ -170,9 +170,7 @@ class FeaturePipeline:
         st = decode_merchants(self.merchant_store.get_many(keys))
         labels = np.concatenate([st.labels, rec[keep]])
         label_codes = np.concatenate([np.repeat(np.arange(len(keys)), st.label_count), codes])
-        newest = np.full(len(keys), np.iinfo(np.int64).min, np.int64)
-        np.maximum.at(newest, np.repeat(np.arange(len(keys)), st.hourly_count), st.hourly["h"])
-        np.maximum.at(newest, label_codes, labels["eh"])
+        newest = newest_hour(st.hourly, st.hourly_count, labels, label_codes)
         lab, lcount = combine_labels(self.config, len(keys), labels, label_codes, newest)
         merged = st._replace(labels=lab, label_count=lcount)
         span_s = self.config.merchant_days * 86400

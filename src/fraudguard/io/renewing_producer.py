@@ -27,7 +27,7 @@ import logging
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -198,3 +198,29 @@ class RenewingProducer:
     def __getattr__(self, name: str) -> Any:
         # Everything else (list_topics, purge, ...) goes to the current instance.
         return getattr(self._current(), name)
+
+
+class Bound(NamedTuple):
+    """One batch's ``produce`` loop handles (see :func:`bind`)."""
+
+    produce: Callable[..., None]
+    on_delivery: Callable[[Any, Any], None]
+    refused: Callable[[BaseException], None]
+
+
+def _no_renewal(error: BaseException) -> None:
+    """A plain producer is never renewed: nothing to mark."""
+
+
+def bind(producer: Producer | RenewingProducer, on_delivery: Callable[[Any, Any], None]) -> Bound:
+    """``produce``, ``on_delivery`` and ``refused`` for a sink's loop over one batch's messages.
+
+    Any producer, so a sink has one path: a :class:`RenewingProducer` gives its current
+    instance's ``produce`` and wrapped callback (:meth:`RenewingProducer.bound`) and marks
+    itself for renewal on a fatal refusal; a plain ``Producer`` its own ``produce`` and the
+    callback as given, and a refusal marks nothing.
+    """
+    if isinstance(producer, RenewingProducer):
+        produce, wrapped = producer.bound(on_delivery)
+        return Bound(produce, wrapped, producer.refused)
+    return Bound(producer.produce, on_delivery, _no_renewal)

@@ -54,12 +54,13 @@ def _json_values(values: list[Any]) -> pa.Array:
     return pc.binary_slice(lines, 0, -1)
 
 
-def _join_object(fields: list[tuple[str, pa.Array | pa.Scalar]], n: int) -> list[bytes]:
+def _join_object(fields: list[tuple[str, pa.Array | pa.Scalar]], n: int | None = None) -> list[bytes]:
     """``{"name":<json>,...}`` per row, assembled by Arrow from per-column JSON text.
 
     Same bytes as encoding one dict per row with msgspec (keys in this order, no spaces),
     without building the dicts: the columns are encoded once each and joined row-wise in C++.
-    A field may be a scalar (a column holding one value); ``n`` rows when all of them are.
+    A field may be a scalar (a column holding one value); when every field may be one, pass
+    ``n``, the number of rows.
     """
     pieces: list[pa.Array | pa.Scalar] = []
     for i, (name, arr) in enumerate(fields):
@@ -68,6 +69,8 @@ def _join_object(fields: list[tuple[str, pa.Array | pa.Scalar]], n: int) -> list
     pieces.append(pa.scalar(b"}", pa.binary()))
     rows = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.binary()))
     if isinstance(rows, pa.Scalar):  # every field held one value (a frame of identical rows)
+        if n is None:
+            raise ValueError("every field is one value: the number of rows must be given")
         return [rows.as_py()] * n
     return rows.to_pylist()  # type: ignore[no-any-return]
 
@@ -160,7 +163,7 @@ def _one_value(series: pd.Series, lists: bool) -> bool:
         return False
     if lists:
         try:
-            return not any(series.tolist())  # every row [] or None (both encode as [])
+            return not any(series.to_numpy())  # every row [] or None (both encode as []); no copy
         except ValueError:  # a row holding an array: no truth value
             return False
     values = series.array
@@ -221,7 +224,7 @@ def _encoders(
 _FIELD_ENCODERS = _encoders(
     _json_values,
     _iso_json,
-    lambda fields: pa.array(_join_object(fields, len(fields[0][1])), type=pa.binary()),
+    lambda fields: pa.array(_join_object(fields), type=pa.binary()),  # scores: never one value
     once=True,
 )
 _ROW_ENCODERS = _encoders(_values_rows, _iso_rows, _object_rows)

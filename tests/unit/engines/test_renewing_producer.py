@@ -191,3 +191,19 @@ def test_a_lost_identity_reported_to_a_sink_renews_the_producer() -> None:
         sink.flush()
     sink.send([b"k2"], [b"2"])
     assert p.renewals == 1 and Recorder.made[1].produced == [("t", b"2")]
+
+
+def test_a_sink_over_a_plain_producer_takes_the_same_path() -> None:
+    """``bind`` gives a plain producer's own ``produce`` and callback: reports reach the sink,
+    and a refusal is a BrokerError with nothing left to wait for (there is nothing to renew)."""
+    plain = Recorder({"bootstrap.servers": "x"})
+    sink = _Sink(plain, "t", flush_timeout_s=1)  # type: ignore[arg-type]
+    sink.send([b"k1", b"k2"], [b"1", b"2"])
+    assert plain.produced == [("t", b"1"), ("t", b"2")] and sink.reports.pending == 2
+    for cb in plain.callbacks:
+        cb(None, "msg")
+    assert sink.reports.pending == 0
+    plain.fail_produce = KafkaException(FATAL)
+    with pytest.raises(BrokerError, match="cannot queue"):
+        sink.send([b"k3"], [b"3"])
+    assert sink.reports.pending == 0 and Recorder.made == [plain]

@@ -18,6 +18,7 @@ from typing import Any
 from confluent_kafka import Producer
 
 from fraudguard.errors import BrokerError
+from fraudguard.io.renewing_producer import bind
 from fraudguard.io.sinks.acks import DeliveryReports
 from fraudguard.io.sinks.base import PredictionBatch
 from fraudguard.records import encode_alerts, encode_predictions
@@ -41,8 +42,7 @@ class ProducerSink:
     def _produce_all(self, keys: list[Any], values: list[bytes]) -> None:
         reports, topic, producer = self.reports, self.topic, self.producer
         cb = reports.expect(len(values))
-        bound = getattr(producer, "bound", None)  # a RenewingProducer: its instance's own produce
-        produce, on_delivery = bound(cb) if bound is not None else (producer.produce, cb)
+        produce, on_delivery, refused = bind(producer, cb)
         queued = 0
         try:
             for key, value in zip(keys, values, strict=True):
@@ -51,8 +51,7 @@ class ProducerSink:
                 except BufferError:  # local queue full: let librdkafka drain it (for a while)
                     reports.queue_when_room(topic, value=value, key=key, on_delivery=cb)
                 except Exception as e:  # KafkaException (message too large, unknown topic)
-                    if bound is not None:
-                        producer.refused(e)  # type: ignore[attr-defined]
+                    refused(e)
                     raise BrokerError(f"cannot queue a message for {topic!r}: {e}") from e
                 queued += 1
         finally:
