@@ -55,6 +55,32 @@ def wait_scored(
         assert engine.poll() is None, log_path.read_text()[-3000:]
 
 
+def wait_committed(
+    env: EngineEnv,
+    engine: subprocess.Popen[bytes],
+    topic: str,
+    ids: set[str],
+    timeout: float,
+    log_path: Path,
+) -> None:
+    """Wait until a ``read_committed`` reader of ``topic`` sees every one of ``ids``.
+
+    PostgreSQL is not part of the Kafka transaction: it can hold every row while a batch's
+    transaction was aborted by a rebalance (the batch is read and produced again by the
+    partition's next owner). Only the committed view says the engine is done; stopping it
+    earlier leaves that replay to the next start.
+    """
+
+    def done() -> bool:
+        return ids <= set(transaction_ids(env.bootstrap, topic, "read_committed", idle_s=0.5))
+
+    try:
+        wait_for(lambda: done() or engine.poll() is not None, timeout, f"every prediction committed on {topic!r}")
+    except AssertionError as e:
+        dump_stacks(engine)
+        raise AssertionError(f"{e}; engine log:\n{log_tail(log_path)}") from None
+
+
 def kill9(proc: subprocess.Popen[bytes]) -> None:
     """SIGKILL the whole process group: no flush, no commit, no abort."""
     if proc.poll() is None:

@@ -7,7 +7,15 @@ import pytest
 
 from fraudguard.generator import generate_frame
 from tests.fixtures.engine import encode_frame, make_engine_env, pg_count, publish_values
-from tests.integration.kafka_eos_helpers import ROWS, kill9, start_engine, stop, transaction_ids, wait_scored
+from tests.integration.kafka_eos_helpers import (
+    ROWS,
+    kill9,
+    start_engine,
+    stop,
+    transaction_ids,
+    wait_committed,
+    wait_scored,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +41,7 @@ def test_kill_9_then_restart_gives_each_prediction_once_to_read_committed(
 
         second = start_engine(env, log)
         wait_scored(env, second, N, 240, "the restarted engine to catch up", log_path, alive=False)
+        wait_committed(env, second, s.topic_predictions, set(frame["transaction_id"]), 240, log_path)
         stop(second, log_path)
 
     ids = set(frame["transaction_id"])
@@ -57,6 +66,8 @@ def test_two_workers_in_one_group_each_with_its_own_transactional_id(
     with open(log_path, "ab") as log:
         engine = start_engine(env, log, workers=2)  # slots 0 and 1: two transactional ids, no fencing
         wait_scored(env, engine, 6_000, 240, "two workers to score 6,000", log_path, alive=False)
+        # a rebalance (the second worker joining) aborts a transaction whose rows PostgreSQL keeps
+        wait_committed(env, engine, s.topic_predictions, set(frame["transaction_id"]), 240, log_path)
         stop(engine, log_path)
     committed = transaction_ids(env.bootstrap, s.topic_predictions, "read_committed")
     assert set(committed) == set(frame["transaction_id"]) and max(committed.values()) == 1

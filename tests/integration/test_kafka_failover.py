@@ -13,7 +13,7 @@ import pytest
 from fraudguard.generator import generate_frame
 from fraudguard.io.kafka_cluster import leader_node
 from tests.fixtures.engine import encode_frame, make_engine_env, pg_count, publish_values
-from tests.integration.kafka_eos_helpers import ROWS, start_engine, stop, transaction_ids, wait_scored
+from tests.integration.kafka_eos_helpers import ROWS, start_engine, stop, transaction_ids, wait_committed, wait_scored
 
 pytestmark = pytest.mark.integration
 
@@ -44,6 +44,7 @@ def test_leader_kill_9_and_restart_loses_and_duplicates_nothing(
             wait_scored(env, engine, at_kill + 5_000, 240, "progress without a node", log_path)
             cluster.restart(victim)
             wait_scored(env, engine, N, 300, "the engine to catch up", log_path, alive=False)
+            wait_committed(env, engine, s.topic_predictions, set(frame["transaction_id"]), 300, log_path)
         finally:
             stop(engine, log_path)
     assert leader_node(env.bootstrap, s.topic_transactions, 0) >= 0
