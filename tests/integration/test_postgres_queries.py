@@ -69,18 +69,23 @@ def test_card_history_matches_pandas(data: pd.DataFrame, conn: psycopg.Connectio
     assert q.card_history(conn, "unknown-card") is None
 
 
-def test_alert_pages_walk_every_alert_once_newest_first(data: pd.DataFrame, conn: psycopg.Connection) -> None:
+@pytest.mark.parametrize("decision", ["fraud", "legit", None])
+def test_pages_walk_every_prediction_of_a_decision_once_newest_first(
+    data: pd.DataFrame, conn: psycopg.Connection, decision: str | None
+) -> None:
+    """Alerts through the partial index; legitimate and all predictions through the event
+    time index (no index on the decision since migration 31): the same pages either way."""
     seen: list[str] = []
     cursor = None
     while True:
-        page = q.list_alerts(conn, limit=37, cursor=cursor)
+        page = q.list_predictions(conn, decision=decision, limit=37, cursor=cursor)
         seen.extend(r["transaction_id"] for r in page["items"])
-        assert all(r["decision"] == "fraud" for r in page["items"])
+        assert decision is None or all(r["decision"] == decision for r in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    alerts = data[data["decision"] == "fraud"].sort_values(["event_time", "transaction_id"], ascending=False)
-    assert seen == alerts["transaction_id"].tolist()
+    rows = data if decision is None else data[data["decision"] == decision]
+    assert seen == rows.sort_values(["event_time", "transaction_id"], ascending=False)["transaction_id"].tolist()
 
 
 def test_alert_filters(data: pd.DataFrame, conn: psycopg.Connection) -> None:
