@@ -7,11 +7,13 @@ Every test also fails if the page logged a console error (see the ``page`` fixtu
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, open_dashboard
 from tests.browser.stack import Stack
@@ -56,8 +58,9 @@ def test_page_loads_without_console_errors_and_is_keyboard_usable(page: Any, das
         page.locator(f'#health [data-component="{component}"][data-status="ok"]').wait_for()
     page.locator('#metrics-conn[data-state="open"]').wait_for()
     page.locator('#feed-conn[data-state="open"]').wait_for()
-    assert page.locator("#model-version").inner_text().startswith("model v")
-    assert page.locator("#kpi-total").inner_text() != "—"
+    # rendered from the first answers after the connections open: waited for, not read at once
+    expect(page.locator("#model-version")).to_have_text(re.compile(r"^model v"))
+    expect(page.locator("#kpi-total")).not_to_have_text("—")
     assert page.title() == "FraudGuard dashboard"
 
     # Every control has an accessible name, and keyboard focus is visible.
@@ -109,7 +112,12 @@ def test_drift_control_sets_drift_and_shows_a_refusal(
         with page.expect_response(lambda r: r.url.endswith("/v1/generator") and r.request.method == "POST") as answer:
             page.get_by_role("button", name="Apply rate").click()
         assert answer.value.status == 422
-        assert "speed" in page.locator("#gen-error").inner_text()
+        # the page renders the refusal after the response has arrived: wait for it, then
+        # for the next status refresh, which must not erase it
+        expect(page.locator("#gen-error")).to_contain_text("speed")
+        shown = int(page.locator("#gen-state").get_attribute("data-shown") or 0)
+        page.wait_for_function(f"Number(document.getElementById('gen-state').dataset.shown) > {shown}")
+        expect(page.locator("#gen-error")).to_contain_text("speed")
         assert api.get("/v1/generator").json()["drift"] == ["amount:3", "category:0.5"]
     finally:
         assert api.post("/v1/generator", json={"drift": []}).json()["drift"] == []
@@ -124,7 +132,7 @@ def test_wrong_key_is_refused_and_said_so(page: Any, api: Any, console_log: Any)
     with page.expect_response(lambda r: r.url.endswith("/v1/generator") and r.request.method == "POST") as answer:
         page.get_by_role("button", name="Apply rate").click()
     assert answer.value.status == 403
-    assert "API key refused" in page.locator("#gen-error").inner_text()
+    expect(page.locator("#gen-error")).to_contain_text("API key refused")  # rendered after the response
     assert api.get("/v1/generator").json()["tps"] == before["tps"]
 
 

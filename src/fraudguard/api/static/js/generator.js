@@ -14,6 +14,8 @@ export class GeneratorPanel {
     this.state = document.getElementById("gen-state");
     this.detail = document.getElementById("gen-detail");
     this.error = document.getElementById("gen-error");
+    this.refusal = ""; // why the last change was refused: shown until the next one is sent
+    this.shown = 0; // how many times the generator's state was shown (data-shown, for tests)
     this.dirty = false; // the user is editing: do not overwrite the inputs on refresh
     for (const input of [this.tps, this.fraud, this.drift, this.driftDays]) {
       input.addEventListener("input", () => { this.dirty = true; });
@@ -70,10 +72,14 @@ export class GeneratorPanel {
     if (g.achieved_tps !== undefined && g.achieved_tps !== null) parts.push(`achieved ${Number(g.achieved_tps).toFixed(1)} tx/s`);
     if (g.sent !== undefined) parts.push(`${fmtCount(g.sent)} sent`);
     this.detail.textContent = parts.join(" · ");
-    this.error.textContent = g.error ? `generator error: ${g.error}` : "";
+    // a refresh must not erase a refusal: it stays until the next change is sent
+    this.error.textContent = g.error ? `generator error: ${g.error}` : this.refusal;
+    this.shown += 1;
+    this.state.dataset.shown = String(this.shown);
   }
 
   async send(body) {
+    this.refusal = "";
     this.error.textContent = "";
     this.seq = (this.seq || 0) + 1; // refreshes still in flight are now stale
     try {
@@ -83,8 +89,9 @@ export class GeneratorPanel {
       this.show(g);
     } catch (err) {
       const detail = err instanceof ApiError ? err.detail : err.message;
-      this.error.textContent =
+      this.refusal =
         err.status === 401 || err.status === 403 ? `API key refused: enter a valid key above (${detail})` : detail;
+      this.error.textContent = this.refusal;
     }
   }
 }
