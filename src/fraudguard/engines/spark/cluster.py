@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -30,6 +31,8 @@ from types import TracebackType
 
 from fraudguard.errors import ConfigError, FraudGuardError
 from fraudguard.io.broker import free_port, wait_for_port
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
@@ -209,7 +212,8 @@ class SparkCluster:
         self.wait_alive(self.workers, timeout_s)
 
     def stop(self, grace_s: float = 15.0) -> None:
-        """SIGTERM every process group (workers, then master), SIGKILL what is left."""
+        """SIGTERM every process group (workers, then master), SIGKILL what is left, and
+        return once no process of those groups is alive (or 10 s have passed: logged)."""
         procs = [w.proc for w in self._workers] + [self._master.proc if self._master else None]
         for p in procs:
             _killpg(p, signal.SIGTERM)
@@ -223,6 +227,17 @@ class SparkCluster:
             p.wait(10)
         self._master = None
         self._workers = []
+        self._wait_groups_gone(10.0)
+
+    def _wait_groups_gone(self, timeout_s: float) -> None:
+        """Wait until no process is left in the cluster's groups: SIGKILL is delivered at
+        once but an executor JVM or Python daemon in the group may take a moment to exit
+        (seen on a loaded machine: one left right after its group leader was reaped)."""
+        deadline = time.monotonic() + timeout_s
+        while (left := self.pids_left()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if left:
+            log.warning("Spark cluster processes %s still alive %.0f s after SIGKILL", left, timeout_s)
 
     def pids_left(self) -> list[int]:
         """Processes still in any process group the cluster started (empty after :meth:`stop`)."""
