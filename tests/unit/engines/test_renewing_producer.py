@@ -163,17 +163,24 @@ class _Sink(ProducerSink):
         self._produce_all(keys, values)
 
 
+def _queue_two_and_report(sink: _Sink) -> Recorder:
+    """Send two messages through ``sink``; they reach the newest recorded producer, and their
+    delivery reports reach the sink. Returns that producer."""
+    sink.send([b"k1", b"k2"], [b"1", b"2"])
+    producer = Recorder.made[-1]
+    assert producer.produced == [("t", b"1"), ("t", b"2")] and sink.reports.pending == 2
+    for cb in producer.callbacks:
+        cb(None, "msg")
+    assert sink.reports.pending == 0
+    return producer
+
+
 def test_a_sink_queues_through_the_current_instance_and_a_fatal_refusal_renews_it() -> None:
     """The sinks produce a batch through :meth:`RenewingProducer.bound` (no wrapper per
     message): the same renewal on a fatal refusal, and reports still reach the sink."""
     p = RenewingProducer({"bootstrap.servers": "x"}, factory=Recorder)
     sink = _Sink(p, "t", flush_timeout_s=1)  # type: ignore[arg-type]
-    sink.send([b"k1", b"k2"], [b"1", b"2"])
-    first = Recorder.made[0]
-    assert first.produced == [("t", b"1"), ("t", b"2")] and sink.reports.pending == 2
-    for cb in first.callbacks:
-        cb(None, "msg")
-    assert sink.reports.pending == 0
+    first = _queue_two_and_report(sink)
     first.fail_produce = KafkaException(FATAL)
     with pytest.raises(BrokerError, match="cannot queue"):
         sink.send([b"k3"], [b"3"])
@@ -198,11 +205,7 @@ def test_a_sink_over_a_plain_producer_takes_the_same_path() -> None:
     and a refusal is a BrokerError with nothing left to wait for (there is nothing to renew)."""
     plain = Recorder({"bootstrap.servers": "x"})
     sink = _Sink(plain, "t", flush_timeout_s=1)  # type: ignore[arg-type]
-    sink.send([b"k1", b"k2"], [b"1", b"2"])
-    assert plain.produced == [("t", b"1"), ("t", b"2")] and sink.reports.pending == 2
-    for cb in plain.callbacks:
-        cb(None, "msg")
-    assert sink.reports.pending == 0
+    assert _queue_two_and_report(sink) is plain
     plain.fail_produce = KafkaException(FATAL)
     with pytest.raises(BrokerError, match="cannot queue"):
         sink.send([b"k3"], [b"3"])
