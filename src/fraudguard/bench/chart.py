@@ -1,6 +1,6 @@
 """A one-page PNG of the benchmark: each measured path next to its naive baseline and target.
 
-matplotlib (the ``bench`` extra) draws it with the Agg backend, no display needed. Four
+matplotlib (a base dependency: ``evaluate`` draws with it too) draws it with the Agg backend, no display needed. Four
 panels: scoring core per batch size, engines, latency percentiles per rate, API. Rates
 are on a log scale because the naive baselines are orders of magnitude below.
 """
@@ -43,7 +43,7 @@ def draw_chart(report: dict[str, Any], path: Path) -> Path:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as e:
-        raise FraudGuardError("the chart needs matplotlib: pip install 'fraudguard[bench]'") from e
+        raise FraudGuardError("the chart needs matplotlib, a fraudguard dependency: pip install matplotlib") from e
     results = report["results"]
     fig, axes = plt.subplots(2, 2, figsize=(12, 8))
     blue, grey = "#3b6ea8", "#b0b0b0"
